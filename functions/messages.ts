@@ -1,0 +1,44 @@
+// The Pub/Sub message contract between the webhook / renewer (producers) and the sync worker (consumer).
+import { z } from 'zod';
+
+/** A notification from Google, verified by the webhook, asking the worker to sync one subscription. */
+export const NotificationMessage = z.object({
+  v: z.literal(1),
+  kind: z.literal('notification'),
+  subscriptionId: z.string().min(1).max(200),
+  channelId: z.string().min(1).max(64),
+  resourceId: z.string().min(1).max(512),
+  state: z.enum(['exists', 'not_exists']),
+  messageNumber: z.number().int().nonnegative(),
+  /** ISO time the webhook received the notification. */
+  receivedAt: z.string().datetime({ offset: true }),
+});
+
+/** A sync requested by calsync itself (renewal recovery, safety net, polling mode, CLI resync). */
+export const ResyncMessage = z.object({
+  v: z.literal(1),
+  kind: z.literal('resync'),
+  subscriptionId: z.string().min(1).max(200),
+  reason: z.enum(['safety-net', 'recovery', 'poll', 'manual', 'connect']),
+  /** Drop the sync token and do a (diffing) full sync. */
+  full: z.boolean().default(false),
+  requestedAt: z.string().datetime({ offset: true }),
+});
+
+export const SyncMessage = z.discriminatedUnion('kind', [NotificationMessage, ResyncMessage]);
+
+export type NotificationMessage = z.infer<typeof NotificationMessage>;
+export type ResyncMessage = z.infer<typeof ResyncMessage>;
+export type SyncMessage = z.infer<typeof SyncMessage>;
+
+/** Pub/Sub attributes set on every message, for subscription filters and dashboards. */
+export function messageAttributes(message: SyncMessage): Record<string, string> {
+  return message.kind === 'notification'
+    ? { kind: message.kind, subscriptionId: message.subscriptionId, state: message.state }
+    : { kind: message.kind, subscriptionId: message.subscriptionId, reason: message.reason };
+}
+
+/** Parses a message body; throws a ZodError naming the bad fields (never the values). */
+export function parseSyncMessage(data: unknown): SyncMessage {
+  return SyncMessage.parse(data);
+}
