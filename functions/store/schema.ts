@@ -1,0 +1,110 @@
+// Firestore layout (DESIGN.md "Firestore layout"): paths and the shapes of server-side documents.
+import type { Timestamp } from '@google-cloud/firestore';
+
+export const paths = {
+  user: (uid: string) => `users/${uid}`,
+  calendar: (uid: string, calendarId: string) => `users/${uid}/calendars/${encodeDocId(calendarId)}`,
+  events: (uid: string, calendarId: string) => `users/${uid}/calendars/${encodeDocId(calendarId)}/events`,
+  event: (uid: string, calendarId: string, eventId: string) =>
+    `users/${uid}/calendars/${encodeDocId(calendarId)}/events/${encodeDocId(eventId)}`,
+  occurrences: (uid: string, calendarId: string) =>
+    `users/${uid}/calendars/${encodeDocId(calendarId)}/occurrences`,
+  subscription: (subscriptionId: string) => `subscriptions/${subscriptionId}`,
+  credentials: (uid: string) => `credentials/${uid}`,
+} as const;
+
+export const SUBSCRIPTIONS = 'subscriptions';
+export const CREDENTIALS = 'credentials';
+
+/**
+ * Calendar and event ids become document ids. Google's ids never contain `/`, but calendar ids
+ * may contain `#` (holiday calendars) and are at most a few hundred bytes: only `/` and the
+ * reserved `.`/`..`/`__x__` forms need escaping.
+ */
+export function encodeDocId(id: string): string {
+  if (id === '.' || id === '..' || /^__.*__$/.test(id) || id.includes('/')) {
+    return `~${Buffer.from(id, 'utf8').toString('base64url')}`;
+  }
+  return id;
+}
+
+export type SyncStatus = 'active' | 'needs_reauth' | 'error' | 'removed';
+export type Mode = 'push' | 'poll';
+
+/** One watch channel, as Google returned it from events.watch. */
+export interface ChannelRecord {
+  id: string;
+  resourceId: string;
+  /** Expiration Google returned (ms since epoch). */
+  expiration: Timestamp;
+  createdAt: Timestamp;
+}
+
+export interface Lease {
+  holder: string;
+  expiresAt: Timestamp;
+  /** Incremented at every acquisition; a commit must see its own fence still in place. */
+  fence: number;
+}
+
+export interface LastError {
+  code: string;
+  reason: string;
+  at: Timestamp;
+}
+
+/** `subscriptions/{subscriptionId}` — server only. */
+export interface SubscriptionDoc {
+  uid: string;
+  calendarId: string;
+  status: SyncStatus;
+  mode: Mode;
+  /** The stored nextSyncToken; null until the first full sync committed, or after a 410. */
+  syncToken: string | null;
+  /** `timeMin` used by the full sync that produced syncToken (repeated on later full syncs). */
+  fullSyncTimeMin: string | null;
+  lease: Lease | null;
+  pending: boolean;
+  /** A full sync was requested (CLI `resync --full`), done by the next worker run. */
+  fullSyncRequested: boolean;
+  /** Start time of the last sync that completed (token committed). */
+  lastSyncStartedAt: Timestamp | null;
+  lastSyncedAt: Timestamp | null;
+  channel: ChannelRecord | null;
+  previousChannel: ChannelRecord | null;
+  /** Mirror of channel.expiration for the renewal query (null when there is no channel). */
+  channelExpiresAt: Timestamp | null;
+  lastNotificationAt: Timestamp | null;
+  lastMessageNumber: number | null;
+  /** Renewal claim (holder, until) so two overlapping renewChannels runs never both renew. */
+  renewalClaim: { holder: string; until: Timestamp } | null;
+  lastError: LastError | null;
+  stats: { syncs: number; fullSyncs: number; lastPages: number; lastItems: number; lastWrites: number };
+  createdAt: Timestamp;
+  updatedAt: Timestamp;
+}
+
+/** `credentials/{uid}` — server only. The refresh token is AES-256-GCM ciphertext. */
+export interface CredentialsDoc {
+  uid: string;
+  /** base64(iv(12) | ciphertext | tag(16)). */
+  refreshTokenCiphertext: string;
+  keyId: string;
+  scopes: string[];
+  status: 'valid' | 'revoked';
+  updatedAt: Timestamp;
+}
+
+/** `users/{uid}/calendars/{calendarId}` — readable by the user. */
+export interface CalendarDoc {
+  calendarId: string;
+  summary: string | null;
+  timeZone: string | null;
+  sync: {
+    status: SyncStatus;
+    mode: Mode;
+    lastSyncedAt: Timestamp | null;
+    lastError: { code: string; reason: string } | null;
+  };
+  counts: { events: number };
+}
