@@ -1,3 +1,4 @@
 // Entry point: registers the functions-framework targets. Heavy modules load on first use only,
 // so each deployment (one per target) pays only for its own code at cold start.
-import * as ff from '@google-cloud/functions-framework';
+export {};
+// Targets are registered below, one line each: webhook, syncWorker, renewChannels.
