@@ -1,9 +1,10 @@
 // Finds, starts and stops the gcloud Firestore and Pub/Sub emulators on free loopback ports.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnManaged, waitFor } from './processes.js';
 
 export type EmulatorKind = 'firestore' | 'pubsub';
 
@@ -93,58 +94,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
-const live = new Set<ChildProcess>();
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal); // the whole process group: launcher script and its java
-  } catch {
-    /* already gone */
-  }
-}
-
-let exitHooksInstalled = false;
-function installExitHooks(): void {
-  if (exitHooksInstalled) return;
-  exitHooksInstalled = true;
-  const killAll = () => {
-    for (const child of live) killGroup(child, 'SIGKILL');
-    live.clear();
-  };
-  process.once('exit', killAll);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      killAll();
-      process.exit(130);
-    });
-  }
-}
-
-async function waitUntilAnswering(
-  port: number,
-  child: ChildProcess,
-  output: () => string,
-): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`emulator exited before answering (code ${child.exitCode}):\n${output()}`);
-    }
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`emulator on port ${port} did not answer within 60 s:\n${output()}`);
-}
-
 /**
- * Starts one emulator on a free loopback port. A watchdog shell kills the emulator's process
- * group when this Node process disappears, even through SIGKILL, so no Java process is left over.
+ * Starts one emulator on a free loopback port; it is stopped with its Java child by stop(), on
+ * our exit, or by the watchdog when this process disappears (see processes.ts).
  */
 export async function startEmulator(
   kind: EmulatorKind,
@@ -166,40 +118,19 @@ export async function startEmulator(
           `--port=${port}`,
           `--data-dir=${mkdtempSync(join(tmpdir(), 'calsync-pubsub-'))}`,
         ];
-  const watchdog = `"$@" & child=$!; while kill -0 ${process.pid} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1; done; kill -9 0`;
-  const child = spawn('bash', ['-c', watchdog, 'calsync-emulator', launcher, ...args], {
-    detached: true, // own process group, so stop() reaches java too
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, JAVA_TOOL_OPTIONS: '-Xss2m' },
-  });
-  installExitHooks();
-  live.add(child);
-  let output = '';
-  const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-8000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
+  const proc = spawnManaged(launcher, args);
   try {
-    await waitUntilAnswering(port, child, () => output);
+    await waitFor(
+      `the ${kind} emulator`,
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
+        return res.ok;
+      },
+      proc,
+    );
   } catch (err) {
-    killGroup(child, 'SIGKILL');
-    live.delete(child);
+    proc.kill();
     throw err;
   }
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    kind,
-    host: `127.0.0.1:${port}`,
-    port,
-    async stop() {
-      if (!live.has(child)) return;
-      live.delete(child);
-      killGroup(child, 'SIGTERM');
-      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-      killGroup(child, 'SIGKILL'); // the java child may outlive the launcher
-    },
-  };
+  return { kind, host: `127.0.0.1:${port}`, port, stop: () => proc.stop() };
 }
