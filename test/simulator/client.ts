@@ -1,0 +1,182 @@
+// Typed helper for tests: drives the simulator's /_sim/ control API and fetches access tokens.
+import { calendar, type calendar_v3 } from '@googleapis/calendar';
+import { OAuth2Client } from 'google-auth-library';
+import type { RequestLogEntry } from './control.js';
+import type { FaultSpec } from './faults.js';
+import type { DeliveryRecord } from './watch.js';
+
+export type { RequestLogEntry, FaultSpec, DeliveryRecord };
+
+export interface ChannelInfo {
+  id: string;
+  kind: 'events' | 'calendarList';
+  target: string;
+  resourceId: string;
+  resourceUri: string;
+  address: string;
+  token?: string;
+  /** Epoch ms on the simulated clock. */
+  expiration: number;
+  owner: string;
+  stopped: boolean;
+  expired: boolean;
+}
+
+export class SimulatorClient {
+  readonly baseUrl: string;
+
+  constructor(baseUrl: string) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  private async call<T = void>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.baseUrl}/_sim${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`simulator ${method} /_sim${path} -> ${res.status}: ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** A user with a primary calendar whose id is `email`. */
+  async createUser(
+    email: string,
+    refreshToken: string,
+    opts: { timeZone?: string } = {},
+  ): Promise<void> {
+    await this.call('POST', '/users', { email, refreshToken, ...opts });
+  }
+  async revoke(email: string): Promise<void> {
+    await this.call('POST', `/users/${encodeURIComponent(email)}/revoke`);
+  }
+  /** A secondary calendar owned by `owner`, added to their calendarList; returns its id. */
+  async createCalendar(
+    owner: string,
+    opts: { id?: string; summary?: string; timeZone?: string; description?: string } = {},
+  ): Promise<string> {
+    const r = await this.call<{ id: string }>('POST', '/calendars', { owner, ...opts });
+    return r.id;
+  }
+  async shareCalendar(
+    calendarId: string,
+    email: string,
+    role: 'owner' | 'writer' | 'reader' = 'writer',
+  ): Promise<void> {
+    await this.call('POST', `/calendars/${encodeURIComponent(calendarId)}/share`, { email, role });
+  }
+  async unshareCalendar(calendarId: string, email: string): Promise<void> {
+    await this.call('POST', `/calendars/${encodeURIComponent(calendarId)}/unshare`, { email });
+  }
+  async deleteCalendar(calendarId: string): Promise<void> {
+    await this.call('POST', `/calendars/${encodeURIComponent(calendarId)}/delete`);
+  }
+  async setPushUnsupported(calendarId: string, value = true): Promise<void> {
+    await this.call('POST', `/calendars/${encodeURIComponent(calendarId)}/push-unsupported`, {
+      value,
+    });
+  }
+  async expireSyncTokens(calendarId: string): Promise<void> {
+    await this.call('POST', `/calendars/${encodeURIComponent(calendarId)}/expire-sync-tokens`);
+  }
+  async expireCalendarListSyncTokens(email: string): Promise<void> {
+    await this.call('POST', `/users/${encodeURIComponent(email)}/expire-sync-tokens`);
+  }
+  async addFault(fault: FaultSpec): Promise<void> {
+    await this.call('POST', '/faults', fault);
+  }
+  async faults(): Promise<FaultSpec[]> {
+    return this.call('GET', '/faults');
+  }
+  async clearFaults(): Promise<void> {
+    await this.call('DELETE', '/faults');
+  }
+  /** Moves the simulated clock (token and channel expiry follow it); returns the new now (ms). */
+  async advanceClock(ms: number): Promise<number> {
+    return (await this.call<{ now: number }>('POST', '/clock', { advanceMs: ms })).now;
+  }
+  async now(): Promise<number> {
+    return (await this.call<{ now: number }>('GET', '/clock')).now;
+  }
+  async requests(): Promise<RequestLogEntry[]> {
+    return this.call('GET', '/requests');
+  }
+  async clearRequests(): Promise<void> {
+    await this.call('DELETE', '/requests');
+  }
+  async channels(): Promise<ChannelInfo[]> {
+    return this.call('GET', '/channels');
+  }
+  async notifications(): Promise<DeliveryRecord[]> {
+    return this.call('GET', '/notifications');
+  }
+  async clearNotifications(): Promise<void> {
+    await this.call('DELETE', '/notifications');
+  }
+  async setLatency(ms: number): Promise<void> {
+    await this.call('POST', '/latency', { ms });
+  }
+  async setDropRate(rate: number): Promise<void> {
+    await this.call('POST', '/drop-rate', { rate });
+  }
+  /** The next `n` channels.stop calls each let one late `exists` notification through. */
+  async setStragglerAfterStop(n: number): Promise<void> {
+    await this.call('POST', '/stragglers', { count: n });
+  }
+  async setPaging(opts: { emptyPageRate?: number; shortPageRate?: number }): Promise<void> {
+    await this.call('POST', '/paging', opts);
+  }
+  async setRateLimit(perMinute: number): Promise<void> {
+    await this.call('POST', '/rate-limit', { perMinute });
+  }
+  /** Resolves once no notification delivery is pending (works for an out-of-process simulator). */
+  async idle(): Promise<void> {
+    await this.call('POST', '/idle');
+  }
+
+  /** A fresh access token via POST /token (refresh grant), as google-auth-library would get it. */
+  async accessToken(
+    refreshToken: string,
+    clientId = 'calsync-test-client',
+    clientSecret = 'calsync-test-secret',
+  ): Promise<string> {
+    const res = await fetch(`${this.baseUrl}/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        client_id: clientId,
+        client_secret: clientSecret,
+      }).toString(),
+    });
+    const body = (await res.json()) as { access_token?: string; error?: string };
+    if (!res.ok || !body.access_token)
+      throw new Error(`token request failed: ${res.status} ${JSON.stringify(body)}`);
+    return body.access_token;
+  }
+}
+
+/**
+ * A real `@googleapis/calendar` client pointed at the simulator, authenticated with a refresh token
+ * through the simulator's /token endpoint — exactly how calsync talks to Google.
+ */
+export function googleCalendar(
+  simUrl: string,
+  refreshToken: string,
+  opts: { clientId?: string; clientSecret?: string; forceRefreshOnFailure?: boolean } = {},
+): { calendar: calendar_v3.Calendar; auth: OAuth2Client } {
+  const base = simUrl.replace(/\/+$/, '');
+  const auth = new OAuth2Client({
+    clientId: opts.clientId ?? 'calsync-test-client',
+    clientSecret: opts.clientSecret ?? 'calsync-test-secret',
+    endpoints: { oauth2TokenUrl: `${base}/token` },
+    forceRefreshOnFailure: opts.forceRefreshOnFailure,
+  });
+  auth.setCredentials({ refresh_token: refreshToken });
+  // @googleapis/calendar resolves its own copy of google-auth-library (10.5 via googleapis-common)
+  // whose OAuth2Client type differs only in private members; the runtime objects are compatible.
+  const clientAuth = auth as unknown as calendar_v3.Options['auth'];
+  return { calendar: calendar({ version: 'v3', auth: clientAuth, rootUrl: `${base}/` }), auth };
+}

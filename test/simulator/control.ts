@@ -1,0 +1,232 @@
+// The /_sim/ control API: set up users and calendars, inject faults, move the clock, read logs.
+//
+// All bodies and answers are JSON. Endpoints:
+//   GET    /_sim/health                          -> {ok:true, now}
+//   POST   /_sim/users {email, refreshToken, timeZone?}
+//                                                -> 201 {email, calendarId}; creates the user and a
+//                                                   primary calendar whose id is the email (idempotent:
+//                                                   an existing user gains the extra refresh token)
+//   POST   /_sim/users/{email}/revoke            -> 204; refresh + access tokens stop working
+//   POST   /_sim/users/{email}/expire-sync-tokens-> 204; calendarList sync tokens answer 410
+//   POST   /_sim/calendars {owner, id?, summary?, timeZone?, description?}
+//                                                -> 201 {id}; secondary calendar in owner's calendarList
+//   POST   /_sim/calendars/{id}/share {email, role?}   -> 204; adds it to another user's calendarList
+//   POST   /_sim/calendars/{id}/unshare {email}  -> 204; removed from that user's list (their calls 404)
+//   POST   /_sim/calendars/{id}/delete           -> 204; calendar gone for everyone (404), watchers
+//   DELETE /_sim/calendars/{id}                     get `not_exists`
+//   POST   /_sim/calendars/{id}/push-unsupported {value?=true} -> 204; watch answers 400
+//                                                   pushNotSupportedForRequestedResource
+//   POST   /_sim/calendars/{id}/expire-sync-tokens -> 204; its events sync tokens answer 410
+//   POST   /_sim/faults {method?, path?, status, reason?, message?, count}
+//                                                -> 201 {id}; path is a prefix or `/regex/flags`
+//   GET    /_sim/faults                          -> pending faults;  DELETE /_sim/faults -> clear
+//   POST   /_sim/clock {advanceMs}               -> {now}; GET /_sim/clock -> {now}
+//   GET    /_sim/requests                        -> [{method, path, query, status, user?, at}] (API and
+//                                                   /token calls, never /_sim/);  DELETE -> clear
+//   GET    /_sim/channels                        -> [{id, kind, target, resourceId, resourceUri,
+//                                                   address, token?, expiration, owner, stopped, expired}]
+//   GET    /_sim/notifications                   -> delivery attempts [{channelId, state,
+//                                                   messageNumber, attempt, status, at}];  DELETE -> clear
+//   POST   /_sim/latency {ms}                    -> 204; delay before every API / token answer
+//   POST   /_sim/drop-rate {rate}                -> 204; share of `exists` notifications dropped
+//   POST   /_sim/stragglers {count}              -> 204; next `count` channels.stop each let one
+//                                                   late `exists` through
+//   POST   /_sim/paging {emptyPageRate?, shortPageRate?} -> 204; forced empty/short list pages
+//   POST   /_sim/rate-limit {perMinute}          -> 204; per-user requests per minute
+//   POST   /_sim/idle                            -> 204 once no notification delivery is pending
+import type { IncomingMessage } from 'node:http';
+import type { SimSettings } from './context.js';
+import type { Faults, FaultSpec } from './faults.js';
+import { parseJsonObject, readBody, type Reply } from './http.js';
+import type { OAuth } from './oauth.js';
+import type { Store } from './store.js';
+import type { Notifier } from './watch.js';
+import type { SimClock } from './clock.js';
+
+export interface RequestLogEntry {
+  method: string;
+  path: string;
+  query: Record<string, string | string[]>;
+  status: number;
+  user?: string;
+  at: number;
+}
+
+export interface ControlDeps {
+  store: Store;
+  oauth: OAuth;
+  faults: Faults;
+  notifier: Notifier;
+  clock: SimClock;
+  settings: SimSettings;
+  requests: RequestLogEntry[];
+}
+
+class ControlError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function str(body: Record<string, unknown>, name: string, required = true): string | undefined {
+  const v = body[name];
+  if (v === undefined && !required) return undefined;
+  if (typeof v !== 'string' || v === '')
+    throw new ControlError(400, `${name} (string) is required`);
+  return v;
+}
+
+function num(body: Record<string, unknown>, name: string, min = 0, max = Infinity): number {
+  const v = body[name];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    throw new ControlError(400, `${name} must be a number in [${min}, ${max}]`);
+  }
+  return v;
+}
+
+export async function handleControl(
+  deps: ControlDeps,
+  req: IncomingMessage,
+  path: string,
+): Promise<Reply> {
+  try {
+    const body = req.method === 'GET' ? {} : parseJsonObject(await readBody(req));
+    return await route(deps, req.method ?? 'GET', path, body);
+  } catch (e) {
+    if (e instanceof ControlError) return { status: e.status, body: { error: e.message } };
+    return { status: 400, body: { error: e instanceof Error ? e.message : String(e) } };
+  }
+}
+
+async function route(
+  deps: ControlDeps,
+  method: string,
+  path: string,
+  body: Record<string, unknown>,
+): Promise<Reply> {
+  const { store, notifier, faults, clock, settings } = deps;
+  const seg = path.split('/').slice(2).map(decodeURIComponent); // ['', '_sim', ...]
+  const [a, b, c] = seg;
+  const key = `${method} ${a ?? ''}${b !== undefined ? '/:' : ''}${c !== undefined ? `/${c}` : ''}`;
+  switch (key) {
+    case 'GET health':
+      return { status: 200, body: { ok: true, now: clock.now() } };
+    case 'POST users': {
+      const email = str(body, 'email')!;
+      const user = store.createUser(email, str(body, 'refreshToken')!);
+      const tz = str(body, 'timeZone', false);
+      if (tz) store.calendars.get(email)!.timeZone = tz;
+      return { status: 201, body: { email: user.email, calendarId: email } };
+    }
+    case 'POST users/:/revoke':
+      deps.oauth.revoke(b!);
+      return { status: 204 };
+    case 'POST users/:/expire-sync-tokens':
+      store.user(b!).listEpoch++;
+      return { status: 204 };
+    case 'POST calendars': {
+      const owner = str(body, 'owner')!;
+      const cal = store.createCalendar(owner, {
+        id: str(body, 'id', false),
+        summary: str(body, 'summary', false),
+        timeZone: str(body, 'timeZone', false),
+        description: str(body, 'description', false),
+      });
+      return { status: 201, body: { id: cal.id } };
+    }
+    case 'POST calendars/:/share': {
+      const cal = calendar(store, b!);
+      const role = (str(body, 'role', false) ?? 'writer') as 'owner' | 'writer' | 'reader';
+      store.addToList(store.user(str(body, 'email')!), cal, role);
+      return { status: 204 };
+    }
+    case 'POST calendars/:/unshare':
+      calendar(store, b!);
+      store.removeFromList(store.user(str(body, 'email')!), b!);
+      return { status: 204 };
+    case 'POST calendars/:/delete':
+    case 'DELETE calendars/:':
+      calendar(store, b!);
+      store.deleteCalendar(b!);
+      return { status: 204 };
+    case 'POST calendars/:/push-unsupported':
+      calendar(store, b!).pushUnsupported = body.value === undefined ? true : body.value === true;
+      return { status: 204 };
+    case 'POST calendars/:/expire-sync-tokens':
+      calendar(store, b!).epoch++;
+      return { status: 204 };
+    case 'POST faults': {
+      const id = faults.add(body as unknown as FaultSpec);
+      return { status: 201, body: { id } };
+    }
+    case 'GET faults':
+      return { status: 200, body: faults.list() };
+    case 'DELETE faults':
+      faults.clear();
+      return { status: 204 };
+    case 'POST clock':
+      clock.advance(num(body, 'advanceMs'));
+      return { status: 200, body: { now: clock.now() } };
+    case 'GET clock':
+      return { status: 200, body: { now: clock.now() } };
+    case 'GET requests':
+      return { status: 200, body: deps.requests };
+    case 'DELETE requests':
+      deps.requests.length = 0;
+      return { status: 204 };
+    case 'GET channels':
+      return {
+        status: 200,
+        body: [...notifier.channels.values()].map((ch) => ({
+          id: ch.id,
+          kind: ch.kind,
+          target: ch.target,
+          resourceId: ch.resourceId,
+          resourceUri: ch.resourceUri,
+          address: ch.address,
+          token: ch.token,
+          expiration: ch.expiration,
+          owner: ch.owner,
+          stopped: ch.stopped,
+          expired: clock.now() >= ch.expiration,
+        })),
+      };
+    case 'GET notifications':
+      return { status: 200, body: notifier.deliveries };
+    case 'DELETE notifications':
+      notifier.deliveries.length = 0;
+      return { status: 204 };
+    case 'POST latency':
+      faults.latencyMs = num(body, 'ms', 0, 600_000);
+      return { status: 204 };
+    case 'POST drop-rate':
+      notifier.dropRate = num(body, 'rate', 0, 1);
+      return { status: 204 };
+    case 'POST stragglers':
+      notifier.stragglersAfterStop = num(body, 'count', 0);
+      return { status: 204 };
+    case 'POST paging':
+      if (body.emptyPageRate !== undefined)
+        settings.emptyPageRate = num(body, 'emptyPageRate', 0, 0.9);
+      if (body.shortPageRate !== undefined)
+        settings.shortPageRate = num(body, 'shortPageRate', 0, 1);
+      return { status: 204 };
+    case 'POST rate-limit':
+      faults.rateLimitPerMinute = num(body, 'perMinute', 1);
+      return { status: 204 };
+    case 'POST idle':
+      await notifier.idle();
+      return { status: 204 };
+    default:
+      throw new ControlError(404, `unknown control endpoint ${method} ${path}`);
+  }
+}
+
+function calendar(store: Store, id: string) {
+  const cal = store.calendars.get(id);
+  if (!cal || cal.deleted) throw new ControlError(404, `unknown calendar ${id}`);
+  return cal;
+}

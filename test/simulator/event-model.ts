@@ -1,0 +1,140 @@
+// How stored events look on the wire: full, id-only cancelled, cancelled exception, virtual instance.
+// Cancelled items carry only what Google guarantees (CALENDAR-API.md; compass recurring__delete__*):
+// `kind`, `etag`, `id`, `status` (+ `recurringEventId`, `originalStartTime` for a cancelled instance).
+import { expand, findOccurrence, keyOf, splitInstanceId, type Occurrence } from './recurrence.js';
+import type { CalendarState, EventResource, StoredEvent } from './types.js';
+
+export function clone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+export function isMaster(r: EventResource): boolean {
+  return Array.isArray(r.recurrence) && r.recurrence.length > 0 && !r.recurringEventId;
+}
+
+export function isCancelledException(ev: StoredEvent): boolean {
+  return !ev.deleted && ev.resource.status === 'cancelled' && !!ev.resource.recurringEventId;
+}
+
+export function idOnly(r: EventResource): EventResource {
+  return { kind: 'calendar#event', etag: r.etag, id: r.id, status: 'cancelled' };
+}
+
+export function cancelledInstance(r: EventResource): EventResource {
+  return {
+    kind: 'calendar#event',
+    etag: r.etag,
+    id: r.id,
+    status: 'cancelled',
+    recurringEventId: r.recurringEventId,
+    originalStartTime: clone(r.originalStartTime),
+  };
+}
+
+export interface RenderOptions {
+  maxAttendees?: number;
+}
+
+/** Wire form of a stored event. */
+export function render(ev: StoredEvent, opts: RenderOptions = {}): EventResource {
+  if (ev.deleted) return idOnly(ev.resource);
+  if (isCancelledException(ev)) return cancelledInstance(ev.resource);
+  return finish(clone(ev.resource), opts);
+}
+
+function finish(input: EventResource, opts: RenderOptions): EventResource {
+  const r = ordered(input);
+  if (
+    opts.maxAttendees !== undefined &&
+    Array.isArray(r.attendees) &&
+    r.attendees.length > opts.maxAttendees
+  ) {
+    r.attendees = r.attendees.slice(0, opts.maxAttendees);
+    r.attendeesOmitted = true;
+  }
+  return r;
+}
+
+/** An unmodified instance of a series, as singleEvents=true / instances / get show it. */
+export function virtualInstance(
+  master: EventResource,
+  occ: Occurrence,
+  opts: RenderOptions = {},
+): EventResource {
+  const r = clone(master);
+  delete r.recurrence;
+  const out: EventResource = {};
+  // Keep Google's key order: id after etag, recurringEventId/originalStartTime after end.
+  for (const [k, v] of Object.entries(r)) {
+    if (k === 'id') out.id = `${master.id}_${occ.key}`;
+    else if (k === 'start') out.start = clone(occ.start);
+    else if (k === 'end') {
+      out.end = clone(occ.end);
+      out.recurringEventId = master.id;
+      out.originalStartTime = clone(occ.start);
+    } else out[k] = v;
+  }
+  return finish(out, opts);
+}
+
+/** Exceptions (stored instances) of a master, by occurrence key. */
+export function exceptionsOf(cal: CalendarState, masterId: string): Map<string, StoredEvent> {
+  const out = new Map<string, StoredEvent>();
+  for (const ev of cal.events.values()) {
+    if (ev.resource.recurringEventId === masterId && ev.resource.originalStartTime) {
+      const key = keyOf(ev.resource.originalStartTime);
+      if (key) out.set(key, ev);
+    }
+  }
+  return out;
+}
+
+export type Resolved =
+  { kind: 'stored'; ev: StoredEvent } | { kind: 'virtual'; master: StoredEvent; occ: Occurrence };
+
+/** Find an event id: a stored event, or an unmodified instance `<masterId>_<key>` of a live series. */
+export function resolveEvent(cal: CalendarState, eventId: string): Resolved | undefined {
+  const ev = cal.events.get(eventId);
+  if (ev) return { kind: 'stored', ev };
+  const split = splitInstanceId(eventId);
+  if (!split) return undefined;
+  const master = cal.events.get(split.masterId);
+  if (!master || master.deleted || !isMaster(master.resource)) return undefined;
+  const occ = findOccurrence(master.resource, split.key);
+  return occ ? { kind: 'virtual', master, occ } : undefined;
+}
+
+/** Order keys like Google's captured events. */
+export function ordered(r: EventResource): EventResource {
+  const order = [
+    'kind',
+    'etag',
+    'id',
+    'status',
+    'htmlLink',
+    'created',
+    'updated',
+    'summary',
+    'description',
+    'location',
+    'colorId',
+    'creator',
+    'organizer',
+    'start',
+    'end',
+    'endTimeUnspecified',
+    'recurrence',
+    'recurringEventId',
+    'originalStartTime',
+    'transparency',
+    'visibility',
+    'iCalUID',
+    'sequence',
+  ];
+  const out: EventResource = {};
+  for (const k of order) if (r[k] !== undefined) out[k] = r[k];
+  for (const [k, v] of Object.entries(r)) if (out[k] === undefined && v !== undefined) out[k] = v;
+  return out;
+}
+
+export { expand };

@@ -1,0 +1,87 @@
+// Resource shapes the simulator stores and serves (property names as in the v3 discovery document).
+
+export interface EventDateTime {
+  date?: string;
+  dateTime?: string;
+  timeZone?: string;
+}
+
+/**
+ * A Calendar Event resource. Only fields the simulator interprets are typed; anything else a
+ * client sends (attendees, extendedProperties, ...) is kept as opaque JSON.
+ */
+export interface EventResource {
+  kind?: 'calendar#event';
+  etag?: string;
+  id?: string;
+  status?: string;
+  htmlLink?: string;
+  created?: string;
+  updated?: string;
+  summary?: string;
+  description?: string;
+  location?: string;
+  creator?: { email?: string; self?: boolean };
+  organizer?: { email?: string; self?: boolean };
+  start?: EventDateTime;
+  end?: EventDateTime;
+  recurrence?: string[];
+  recurringEventId?: string;
+  originalStartTime?: EventDateTime;
+  iCalUID?: string;
+  sequence?: number;
+  reminders?: unknown;
+  eventType?: string;
+  attendees?: unknown[];
+  extendedProperties?: { private?: Record<string, string>; shared?: Record<string, string> };
+  [key: string]: unknown;
+}
+
+export interface StoredEvent {
+  resource: EventResource;
+  /** Per-calendar change sequence of the last write that touched this event. */
+  changeSeq: number;
+  /**
+   * Deleted: gone for good; listed (incremental / showDeleted) as an id-only cancelled item.
+   * A cancelled exception of a live series is NOT deleted: its resource.status is 'cancelled'.
+   */
+  deleted: boolean;
+}
+
+export interface CalendarState {
+  id: string;
+  summary: string;
+  description: string;
+  timeZone: string;
+  owner: string;
+  resourceId: string;
+  pushUnsupported: boolean;
+  deleted: boolean;
+  events: Map<string, StoredEvent>;
+  seq: number;
+  /** Bumped by expire-sync-tokens: every older sync token answers 410. */
+  epoch: number;
+  etag: string;
+  updatedMs: number;
+}
+
+export interface CalendarListEntryState {
+  calendarId: string;
+  accessRole: 'owner' | 'writer' | 'reader' | 'freeBusyReader';
+  primary: boolean;
+  deleted: boolean;
+  changeSeq: number;
+  etag: string;
+  colorId: string;
+  hidden: boolean;
+}
+
+export interface UserState {
+  email: string;
+  refreshTokens: Set<string>;
+  revoked: boolean;
+  calendarList: Map<string, CalendarListEntryState>;
+  listSeq: number;
+  listEpoch: number;
+  listResourceId: string;
+}
