@@ -1,4 +1,7 @@
 // Entry point: registers the functions-framework targets. Heavy modules load on first use only,
 // so each deployment (one per target) pays only for its own code at cold start.
-export {};
+import * as ff from '@google-cloud/functions-framework';
+import { webhook } from './webhook/function.js';
+
 // Targets are registered below, one line each: webhook, syncWorker, renewChannels.
+ff.http('webhook', webhook);
