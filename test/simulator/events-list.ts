@@ -130,17 +130,13 @@ function boundsOf(r: EventResource): { s: number; e: number } {
 
 function matchesFilters(r: EventResource, p: ListParams): boolean {
   if (p.q) {
-    const hay = [r.summary, r.description, r.location, JSON.stringify(r.attendees ?? [])]
-      .join('\n')
-      .toLowerCase();
-    if (
-      !p.q
-        .toLowerCase()
-        .split(/\s+/)
-        .filter(Boolean)
-        .every((w) => hay.includes(w))
-    )
-      return false;
+    // Free-text search matches whole words (summary, description, location, attendees).
+    const text = [r.summary, r.description, r.location, JSON.stringify(r.attendees ?? [])].join(
+      ' ',
+    );
+    const words = new Set(text.toLowerCase().split(/[^\p{L}\p{N}@.]+/u));
+    const wanted = p.q.toLowerCase().split(/\s+/).filter(Boolean);
+    if (!wanted.every((w) => words.has(w))) return false;
   }
   if (p.iCalUID !== undefined && r.iCalUID !== p.iCalUID) return false;
   for (const [k, v] of p.privateProps) if (r.extendedProperties?.private?.[k] !== v) return false;

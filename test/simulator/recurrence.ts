@@ -202,7 +202,13 @@ export function findOccurrence(master: EventResource, key: string): Occurrence |
 
 /** Validate a master's recurrence (throws RecurrenceError). */
 export function validateRecurrence(master: EventResource): void {
-  prepare(master);
+  try {
+    const p = prepare(master);
+    p.set.all((_d, i) => i < 2);
+  } catch (e) {
+    if (e instanceof RecurrenceError) throw e;
+    throw new RecurrenceError(e instanceof Error ? e.message : String(e));
+  }
 }
 
 /** Split an instance id into master id and occurrence key, or undefined if it is not one. */

@@ -1,0 +1,307 @@
+// Conformance: recurring events — expansion (timeZone, DST, EXDATE, RDATE), exception ids,
+// editing/cancelling one instance, "this and following", deleting a series, instances().
+import type { calendar_v3 } from '@googleapis/calendar';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
+import { startSimulator, type Simulator } from '../../simulator/index.js';
+
+type Cal = calendar_v3.Calendar;
+type Ev = calendar_v3.Schema$Event;
+
+async function listAll(cal: Cal, params: calendar_v3.Params$Resource$Events$List) {
+  const items: Ev[] = [];
+  let pageToken: string | undefined;
+  for (;;) {
+    const { data } = await cal.events.list({ calendarId: 'primary', ...params, pageToken });
+    items.push(...(data.items ?? []));
+    if (!data.nextPageToken) return { items, syncToken: data.nextSyncToken! };
+    pageToken = data.nextPageToken;
+  }
+}
+
+async function status(p: Promise<unknown>): Promise<number | undefined> {
+  try {
+    await p;
+    return 200;
+  } catch (e) {
+    return (e as { status?: number }).status;
+  }
+}
+
+describe('recurring events', () => {
+  let sim: Simulator;
+  let cal: Cal;
+
+  beforeEach(async () => {
+    sim = await startSimulator({ seed: 11 });
+    await new SimulatorClient(sim.url).createUser('rec@example.com', 'rt-rec');
+    cal = googleCalendar(sim.url, 'rt-rec').calendar;
+  });
+  afterEach(() => sim.close());
+
+  const daily = (extra: Partial<Ev> = {}): Ev => ({
+    summary: 'Dishes',
+    start: { dateTime: '2025-03-24T07:30:00-05:00', timeZone: 'America/Chicago' },
+    end: { dateTime: '2025-03-24T08:15:00-05:00', timeZone: 'America/Chicago' },
+    recurrence: ['RRULE:FREQ=DAILY;COUNT=5'],
+    ...extra,
+  });
+
+  it('a recurring master without start.timeZone is rejected (400)', async () => {
+    const body = daily({
+      start: { dateTime: '2025-03-24T12:30:00Z' },
+      end: { dateTime: '2025-03-24T13:15:00Z' },
+    });
+    expect(await status(cal.events.insert({ calendarId: 'primary', requestBody: body }))).toBe(400);
+    expect(
+      await status(
+        cal.events.insert({
+          calendarId: 'primary',
+          requestBody: daily({ recurrence: ['RRULE:FREQ=SOMETIMES'] }),
+        }),
+      ),
+    ).toBe(400);
+  });
+
+  it('singleEvents=true expands with instance ids <masterId>_<YYYYMMDDTHHMMSSZ> and no master', async () => {
+    const m = (await cal.events.insert({ calendarId: 'primary', requestBody: daily() })).data;
+    const { items } = await listAll(cal, { singleEvents: true, orderBy: 'startTime' });
+    expect(items.map((e) => e.id)).toEqual(
+      [24, 25, 26, 27, 28].map((d) => `${m.id}_202503${d}T123000Z`),
+    );
+    for (const e of items) {
+      expect(e.recurringEventId).toBe(m.id);
+      expect(e.originalStartTime).toEqual(e.start);
+      expect(e.recurrence).toBeUndefined();
+      expect(e.iCalUID).toBe(m.iCalUID);
+    }
+  });
+
+  it('keeps wall-clock time across a DST change in the series time zone', async () => {
+    const m = (
+      await cal.events.insert({
+        calendarId: 'primary',
+        requestBody: {
+          start: { dateTime: '2025-03-07T09:00:00-05:00', timeZone: 'America/New_York' },
+          end: { dateTime: '2025-03-07T10:00:00-05:00', timeZone: 'America/New_York' },
+          recurrence: ['RRULE:FREQ=WEEKLY;COUNT=3'],
+        },
+      })
+    ).data;
+    const { items } = await listAll(cal, { singleEvents: true, orderBy: 'startTime' });
+    expect(items.map((e) => e.start!.dateTime)).toEqual([
+      '2025-03-07T09:00:00-05:00',
+      '2025-03-14T09:00:00-04:00', // US DST began 2025-03-09
+      '2025-03-21T09:00:00-04:00',
+    ]);
+    expect(items[1]!.id).toBe(`${m.id}_20250314T130000Z`);
+  });
+
+  it('honours EXDATE and RDATE; all-day series get _<YYYYMMDD> ids', async () => {
+    await cal.events.insert({
+      calendarId: 'primary',
+      requestBody: daily({
+        recurrence: [
+          'RRULE:FREQ=DAILY;COUNT=5',
+          'EXDATE;TZID=America/Chicago:20250325T073000',
+          'EXDATE:20250327T123000Z',
+          'RDATE;TZID=America/Chicago:20250401T073000',
+        ],
+      }),
+    });
+    const allDay = (
+      await cal.events.insert({
+        calendarId: 'primary',
+        requestBody: {
+          summary: 'Bins',
+          start: { date: '2025-03-03' },
+          end: { date: '2025-03-04' },
+          recurrence: ['RRULE:FREQ=WEEKLY;COUNT=2'],
+        },
+      })
+    ).data;
+    const { items } = await listAll(cal, { singleEvents: true, orderBy: 'startTime' });
+    const starts = items.map((e) => e.start!.dateTime ?? e.start!.date);
+    expect(starts).toEqual([
+      '2025-03-03',
+      '2025-03-10',
+      '2025-03-24T07:30:00-05:00',
+      '2025-03-26T07:30:00-05:00',
+      '2025-03-28T07:30:00-05:00',
+      '2025-04-01T07:30:00-05:00',
+    ]);
+    expect(items[0]!.id).toBe(`${allDay.id}_20250303`);
+    expect(items[0]!.originalStartTime).toEqual({ date: '2025-03-03' });
+  });
+
+  it('editing one instance creates an exception that replaces it; the delta re-sends the master', async () => {
+    const m = (await cal.events.insert({ calendarId: 'primary', requestBody: daily() })).data;
+    const full = await listAll(cal, {});
+    const id = `${m.id}_20250326T123000Z`;
+    const ex = (
+      await cal.events.patch({
+        calendarId: 'primary',
+        eventId: id,
+        requestBody: {
+          summary: 'moved',
+          start: { dateTime: '2025-03-26T20:45:00-05:00', timeZone: 'America/Chicago' },
+          end: { dateTime: '2025-03-26T21:30:00-05:00', timeZone: 'America/Chicago' },
+        },
+      })
+    ).data;
+    expect(ex.id).toBe(id);
+    expect(ex.recurringEventId).toBe(m.id);
+    expect(ex.originalStartTime).toEqual({
+      dateTime: '2025-03-26T07:30:00-05:00',
+      timeZone: 'America/Chicago',
+    });
+    const delta = await listAll(cal, { syncToken: full.syncToken });
+    expect(delta.items.map((e) => e.id).sort()).toEqual([m.id, id].sort());
+    const inst = await listAll(cal, { singleEvents: true, orderBy: 'startTime' });
+    expect(inst.items.length).toBe(5);
+    expect(inst.items.find((e) => e.id === id)!.summary).toBe('moved');
+  });
+
+  it('cancelling one instance: cancelled exception with recurringEventId + originalStartTime, kept in full lists', async () => {
+    const m = (await cal.events.insert({ calendarId: 'primary', requestBody: daily() })).data;
+    const full = await listAll(cal, {});
+    const id = `${m.id}_20250325T123000Z`;
+    await cal.events.delete({ calendarId: 'primary', eventId: id });
+    const delta = await listAll(cal, { syncToken: full.syncToken });
+    const cancelled = delta.items.find((e) => e.id === id);
+    expect(cancelled).toEqual({
+      kind: 'calendar#event',
+      etag: expect.stringMatching(/^"\d+"$/),
+      id,
+      status: 'cancelled',
+      recurringEventId: m.id,
+      originalStartTime: { dateTime: '2025-03-25T07:30:00-05:00', timeZone: 'America/Chicago' },
+    });
+    // Full list, singleEvents=false, showDeleted=false: the series' cancelled exception is listed.
+    const again = await listAll(cal, {});
+    expect(again.items.map((e) => e.id).sort()).toEqual([m.id, id].sort());
+    // singleEvents=true: the occurrence is gone.
+    const inst = await listAll(cal, { singleEvents: true });
+    expect(inst.items.map((e) => e.id)).not.toContain(id);
+    expect(inst.items.length).toBe(4);
+  });
+
+  it('deleting the master cancels the series; the delta may announce only the master', async () => {
+    const m = (await cal.events.insert({ calendarId: 'primary', requestBody: daily() })).data;
+    await cal.events.patch({
+      calendarId: 'primary',
+      eventId: `${m.id}_20250326T123000Z`,
+      requestBody: { summary: 'x' },
+    });
+    const full = await listAll(cal, {});
+    expect(full.items.length).toBe(2);
+    await cal.events.delete({ calendarId: 'primary', eventId: m.id! });
+    const delta = await listAll(cal, { syncToken: full.syncToken });
+    expect(delta.items).toEqual([
+      { kind: 'calendar#event', etag: expect.any(String), id: m.id, status: 'cancelled' },
+    ]);
+    expect((await listAll(cal, {})).items).toEqual([]);
+    expect((await listAll(cal, { singleEvents: true })).items).toEqual([]);
+  });
+
+  it('"this and following": UNTIL on the master + a new series; later exceptions come back id-only', async () => {
+    const m = (
+      await cal.events.insert({
+        calendarId: 'primary',
+        requestBody: daily({ recurrence: ['RRULE:FREQ=DAILY'] }),
+      })
+    ).data;
+    const early = `${m.id}_20250325T123000Z`;
+    const late = `${m.id}_20250328T123000Z`;
+    await cal.events.patch({
+      calendarId: 'primary',
+      eventId: early,
+      requestBody: { summary: 'early edit' },
+    });
+    await cal.events.patch({
+      calendarId: 'primary',
+      eventId: late,
+      requestBody: { summary: 'late edit' },
+    });
+    const full = await listAll(cal, {});
+    // Split at 2025-03-27 (compass recurring__edit__this-and-following-1).
+    await cal.events.patch({
+      calendarId: 'primary',
+      eventId: m.id!,
+      requestBody: { recurrence: ['RRULE:FREQ=DAILY;UNTIL=20250327T045959Z'] },
+    });
+    const next = (
+      await cal.events.insert({
+        calendarId: 'primary',
+        requestBody: daily({
+          summary: 'Dishes v2',
+          start: { dateTime: '2025-03-27T07:30:00-05:00', timeZone: 'America/Chicago' },
+          end: { dateTime: '2025-03-27T08:15:00-05:00', timeZone: 'America/Chicago' },
+          recurrence: ['RRULE:FREQ=DAILY'],
+        }),
+      })
+    ).data;
+    const delta = await listAll(cal, { syncToken: full.syncToken });
+    const byId = new Map(delta.items.map((e) => [e.id, e]));
+    expect(byId.get(m.id)!.recurrence).toEqual(['RRULE:FREQ=DAILY;UNTIL=20250327T045959Z']);
+    expect(byId.get(next.id)!.status).toBe('confirmed');
+    expect(byId.get(early)!.summary).toBe('early edit');
+    // The exception after UNTIL is gone: id-only, without recurringEventId.
+    expect(byId.get(late)).toEqual({
+      kind: 'calendar#event',
+      etag: expect.any(String),
+      id: late,
+      status: 'cancelled',
+    });
+    const inst = await listAll(cal, {
+      singleEvents: true,
+      timeMax: '2025-03-30T00:00:00Z',
+      orderBy: 'startTime',
+    });
+    expect(inst.items.map((e) => e.summary)).toEqual([
+      'Dishes',
+      'early edit',
+      'Dishes',
+      'Dishes v2',
+      'Dishes v2',
+      'Dishes v2',
+    ]);
+  });
+
+  it('singleEvents=true incremental: a changed master re-sends its instances', async () => {
+    const m = (await cal.events.insert({ calendarId: 'primary', requestBody: daily() })).data;
+    const full = await listAll(cal, { singleEvents: true });
+    expect(full.items.length).toBe(5);
+    await cal.events.patch({
+      calendarId: 'primary',
+      eventId: m.id!,
+      requestBody: { summary: 'renamed' },
+    });
+    const delta = await listAll(cal, { singleEvents: true, syncToken: full.syncToken });
+    expect(delta.items.length).toBe(5);
+    expect(delta.items.every((e) => e.summary === 'renamed')).toBe(true);
+  });
+
+  it('instances() lists a series’ occurrences with paging; get() reads an unmodified instance', async () => {
+    const m = (await cal.events.insert({ calendarId: 'primary', requestBody: daily() })).data;
+    const seen: string[] = [];
+    let pageToken: string | undefined;
+    do {
+      const { data } = await cal.events.instances({
+        calendarId: 'primary',
+        eventId: m.id!,
+        maxResults: 2,
+        pageToken,
+      });
+      seen.push(...(data.items ?? []).map((e) => e.id!));
+      expect(data.nextSyncToken).toBeUndefined();
+      pageToken = data.nextPageToken ?? undefined;
+    } while (pageToken);
+    expect(seen).toHaveLength(5);
+    const one = (await cal.events.get({ calendarId: 'primary', eventId: seen[2]! })).data;
+    expect(one.recurringEventId).toBe(m.id);
+    expect(
+      await status(cal.events.get({ calendarId: 'primary', eventId: `${m.id}_20250324T123100Z` })),
+    ).toBe(404);
+  });
+});

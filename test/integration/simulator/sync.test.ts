@@ -1,0 +1,304 @@
+// Conformance: incremental sync — deltas after insert/update/delete, cancelled items' shapes,
+// etag/updated/sequence, 410 fullSyncRequired and 400 invalid token bodies (asserted literally).
+import type { calendar_v3 } from '@googleapis/calendar';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
+import { startSimulator, type Simulator } from '../../simulator/index.js';
+
+type Cal = calendar_v3.Calendar;
+type Ev = calendar_v3.Schema$Event;
+
+interface GaxiosLike {
+  status?: number;
+  response?: { data?: unknown };
+}
+
+async function failure(p: Promise<unknown>): Promise<GaxiosLike> {
+  try {
+    await p;
+  } catch (e) {
+    return e as GaxiosLike;
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** All pages of a listing; returns items and the final sync token. */
+async function sync(cal: Cal, params: calendar_v3.Params$Resource$Events$List) {
+  const items: Ev[] = [];
+  let pageToken: string | undefined;
+  for (;;) {
+    const { data } = await cal.events.list({ calendarId: 'primary', ...params, pageToken });
+    items.push(...(data.items ?? []));
+    if (!data.nextPageToken) return { items, syncToken: data.nextSyncToken! };
+    pageToken = data.nextPageToken;
+  }
+}
+
+const timed = (
+  day: number,
+  hour = 9,
+): { start: calendar_v3.Schema$EventDateTime; end: calendar_v3.Schema$EventDateTime } => ({
+  start: {
+    dateTime: `2025-03-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00:00Z`,
+  },
+  end: {
+    dateTime: `2025-03-${String(day).padStart(2, '0')}T${String(hour + 1).padStart(2, '0')}:00:00Z`,
+  },
+});
+
+describe('incremental sync', () => {
+  let sim: Simulator;
+  let ctl: SimulatorClient;
+  let cal: Cal;
+
+  beforeEach(async () => {
+    sim = await startSimulator({ seed: 3 });
+    ctl = new SimulatorClient(sim.url);
+    await ctl.createUser('sync@example.com', 'rt-sync');
+    cal = googleCalendar(sim.url, 'rt-sync').calendar;
+  });
+  afterEach(() => sim.close());
+
+  it('returns only what changed since the token: inserts, updates and deletions', async () => {
+    const a = (
+      await cal.events.insert({ calendarId: 'primary', requestBody: { summary: 'a', ...timed(1) } })
+    ).data;
+    const b = (
+      await cal.events.insert({ calendarId: 'primary', requestBody: { summary: 'b', ...timed(2) } })
+    ).data;
+    const first = await sync(cal, {});
+    expect(first.items.map((e) => e.id).sort()).toEqual([a.id, b.id].sort());
+
+    const empty = await sync(cal, { syncToken: first.syncToken });
+    expect(empty.items).toEqual([]);
+
+    const c = (
+      await cal.events.insert({ calendarId: 'primary', requestBody: { summary: 'c', ...timed(3) } })
+    ).data;
+    await cal.events.patch({
+      calendarId: 'primary',
+      eventId: a.id!,
+      requestBody: { summary: 'a2' },
+    });
+    await cal.events.delete({ calendarId: 'primary', eventId: b.id! });
+    const delta = await sync(cal, { syncToken: first.syncToken });
+    const byId = new Map(delta.items.map((e) => [e.id, e]));
+    expect([...byId.keys()].sort()).toEqual([a.id, b.id, c.id].sort());
+    expect(byId.get(a.id)!.summary).toBe('a2');
+    // A deletion carries only what Google guarantees.
+    expect(byId.get(b.id)).toEqual({
+      kind: 'calendar#event',
+      etag: expect.any(String),
+      id: b.id,
+      status: 'cancelled',
+    });
+
+    // The full list (showDeleted=false) no longer has the deleted event; showDeleted=true does.
+    expect((await sync(cal, {})).items.map((e) => e.id).sort()).toEqual([a.id, c.id].sort());
+    expect((await sync(cal, { showDeleted: true })).items.map((e) => e.id)).toContain(b.id);
+  });
+
+  it('etag (quoted decimal) and updated (RFC 3339, ms, Z) change on every write; sequence on time changes', async () => {
+    const e0 = (
+      await cal.events.insert({ calendarId: 'primary', requestBody: { summary: 'x', ...timed(4) } })
+    ).data;
+    expect(e0.etag).toMatch(/^"\d+"$/);
+    expect(e0.updated).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(e0.sequence).toBe(0);
+    const e1 = (
+      await cal.events.patch({
+        calendarId: 'primary',
+        eventId: e0.id!,
+        requestBody: { summary: 'y' },
+      })
+    ).data;
+    expect(e1.etag).not.toBe(e0.etag);
+    expect(e1.sequence).toBe(0);
+    expect(Date.parse(e1.updated!)).toBeGreaterThanOrEqual(Date.parse(e0.updated!));
+    const e2 = (
+      await cal.events.patch({ calendarId: 'primary', eventId: e0.id!, requestBody: timed(5) })
+    ).data;
+    expect(e2.etag).not.toBe(e1.etag);
+    expect(e2.sequence).toBe(1);
+    const e3 = (
+      await cal.events.update({
+        calendarId: 'primary',
+        eventId: e0.id!,
+        requestBody: { summary: 'z', ...timed(5) },
+      })
+    ).data;
+    expect(e3.etag).not.toBe(e2.etag);
+    expect(e3.summary).toBe('z');
+    expect(e3.id).toBe(e0.id);
+    expect(e3.created).toBe(e0.created);
+  });
+
+  it('an expired sync token answers 410 with Google’s exact fullSyncRequired body', async () => {
+    const { syncToken } = await sync(cal, {});
+    await ctl.expireSyncTokens('sync@example.com');
+    const err = await failure(cal.events.list({ calendarId: 'primary', syncToken }));
+    expect(err.status).toBe(410);
+    expect(err.response?.data).toEqual({
+      error: {
+        errors: [
+          {
+            domain: 'calendar',
+            reason: 'fullSyncRequired',
+            message: 'Sync token is no longer valid, a full sync is required.',
+            locationType: 'parameter',
+            location: 'syncToken',
+          },
+        ],
+        code: 410,
+        message: 'Sync token is no longer valid, a full sync is required.',
+      },
+    });
+    // A fresh full sync works again.
+    expect((await sync(cal, {})).syncToken).toBeTruthy();
+  });
+
+  it('a malformed sync token answers 400 "Invalid sync token value." (not 410)', async () => {
+    const err = await failure(cal.events.list({ calendarId: 'primary', syncToken: 'x' }));
+    expect(err.status).toBe(400);
+    expect(err.response?.data).toEqual({
+      error: {
+        errors: [
+          {
+            domain: 'global',
+            reason: 'invalid',
+            message: 'Invalid sync token value.',
+            locationType: 'parameter',
+            location: 'syncToken',
+          },
+        ],
+        code: 400,
+        message: 'Invalid sync token value.',
+      },
+    });
+  });
+
+  it.each([
+    ['iCalUID', { iCalUID: 'a@google.com' }],
+    ['orderBy', { orderBy: 'updated' }],
+    ['privateExtendedProperty', { privateExtendedProperty: ['k=v'] }],
+    ['q', { q: 'hello' }],
+    ['sharedExtendedProperty', { sharedExtendedProperty: ['k=v'] }],
+    ['timeMin', { timeMin: '2025-01-01T00:00:00Z' }],
+    ['timeMax', { timeMax: '2025-01-01T00:00:00Z' }],
+    ['updatedMin', { updatedMin: '2025-01-01T00:00:00Z' }],
+  ])('syncToken together with %s is a 400', async (name, extra) => {
+    const { syncToken } = await sync(cal, {});
+    const err = await failure(cal.events.list({ calendarId: 'primary', syncToken, ...extra }));
+    expect(err.status).toBe(400);
+    const data = err.response?.data as { error: { errors: { location?: string }[] } };
+    expect(data.error.errors[0]!.location).toBe(name);
+  });
+
+  it('a sync token must be used with the full sync’s singleEvents/showDeleted', async () => {
+    const { syncToken } = await sync(cal, { singleEvents: true });
+    expect((await failure(cal.events.list({ calendarId: 'primary', syncToken }))).status).toBe(400);
+    expect(
+      (await cal.events.list({ calendarId: 'primary', syncToken, singleEvents: true })).status,
+    ).toBe(200);
+  });
+
+  it('timeMin applies to the full sync only; later changes outside the window still arrive', async () => {
+    await cal.events.insert({
+      calendarId: 'primary',
+      requestBody: { summary: 'old', ...timed(1) },
+    });
+    const inWin = (
+      await cal.events.insert({
+        calendarId: 'primary',
+        requestBody: { summary: 'new', ...timed(20) },
+      })
+    ).data;
+    const full = await sync(cal, { timeMin: '2025-03-10T00:00:00Z' });
+    expect(full.items.map((e) => e.id)).toEqual([inWin.id]);
+    const old2 = (
+      await cal.events.insert({
+        calendarId: 'primary',
+        requestBody: { summary: 'older', ...timed(2) },
+      })
+    ).data;
+    const delta = await sync(cal, { syncToken: full.syncToken });
+    expect(delta.items.map((e) => e.id)).toEqual([old2.id]);
+  });
+
+  it('get on a deleted event returns it cancelled; deleting twice is 410, unknown ids 404', async () => {
+    const e = (
+      await cal.events.insert({
+        calendarId: 'primary',
+        requestBody: { summary: 'gone', ...timed(6) },
+      })
+    ).data;
+    await cal.events.delete({ calendarId: 'primary', eventId: e.id! });
+    expect((await cal.events.get({ calendarId: 'primary', eventId: e.id! })).data.status).toBe(
+      'cancelled',
+    );
+    expect(
+      (await failure(cal.events.delete({ calendarId: 'primary', eventId: e.id! }))).status,
+    ).toBe(410);
+    const nf = await failure(cal.events.get({ calendarId: 'primary', eventId: 'doesnotexist0' }));
+    expect(nf.status).toBe(404);
+    expect(nf.response?.data).toEqual({
+      error: {
+        errors: [{ domain: 'global', reason: 'notFound', message: 'Not Found' }],
+        code: 404,
+        message: 'Not Found',
+      },
+    });
+  });
+
+  it('client-chosen ids: base32hex accepted, duplicates 409, bad characters 400', async () => {
+    const e = (
+      await cal.events.insert({
+        calendarId: 'primary',
+        requestBody: { id: 'abcdef0123', ...timed(7) },
+      })
+    ).data;
+    expect(e.id).toBe('abcdef0123');
+    expect(e.iCalUID).toBe('abcdef0123@google.com');
+    expect(
+      (
+        await failure(
+          cal.events.insert({
+            calendarId: 'primary',
+            requestBody: { id: 'abcdef0123', ...timed(7) },
+          }),
+        )
+      ).status,
+    ).toBe(409);
+    expect(
+      (
+        await failure(
+          cal.events.insert({
+            calendarId: 'primary',
+            requestBody: { id: 'ABC_xyz!', ...timed(7) },
+          }),
+        )
+      ).status,
+    ).toBe(400);
+  });
+
+  it('If-Match with a stale etag is 412 conditionNotMet', async () => {
+    const e = (
+      await cal.events.insert({
+        calendarId: 'primary',
+        requestBody: { summary: 'v1', ...timed(8) },
+      })
+    ).data;
+    await cal.events.patch({
+      calendarId: 'primary',
+      eventId: e.id!,
+      requestBody: { summary: 'v2' },
+    });
+    const err = await failure(
+      cal.events.patch(
+        { calendarId: 'primary', eventId: e.id!, requestBody: { summary: 'v3' } },
+        { headers: { 'If-Match': e.etag! } },
+      ),
+    );
+    expect(err.status).toBe(412);
+  });
+});
