@@ -5,3 +5,6 @@ import { webhook } from './webhook/function.js';
 
 // Targets are registered below, one line each: webhook, syncWorker, renewChannels.
 ff.http('webhook', webhook);
+ff.cloudEvent('syncWorker', async (e: ff.CloudEvent<unknown>) =>
+  (await import('./sync/function.js')).syncWorker(e),
+);

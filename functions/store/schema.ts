@@ -3,8 +3,10 @@ import type { Timestamp } from '@google-cloud/firestore';
 
 export const paths = {
   user: (uid: string) => `users/${uid}`,
-  calendar: (uid: string, calendarId: string) => `users/${uid}/calendars/${encodeDocId(calendarId)}`,
-  events: (uid: string, calendarId: string) => `users/${uid}/calendars/${encodeDocId(calendarId)}/events`,
+  calendar: (uid: string, calendarId: string) =>
+    `users/${uid}/calendars/${encodeDocId(calendarId)}`,
+  events: (uid: string, calendarId: string) =>
+    `users/${uid}/calendars/${encodeDocId(calendarId)}/events`,
   event: (uid: string, calendarId: string, eventId: string) =>
     `users/${uid}/calendars/${encodeDocId(calendarId)}/events/${encodeDocId(eventId)}`,
   occurrences: (uid: string, calendarId: string) =>
@@ -79,7 +81,13 @@ export interface SubscriptionDoc {
   /** Renewal claim (holder, until) so two overlapping renewChannels runs never both renew. */
   renewalClaim: { holder: string; until: Timestamp } | null;
   lastError: LastError | null;
-  stats: { syncs: number; fullSyncs: number; lastPages: number; lastItems: number; lastWrites: number };
+  stats: {
+    syncs: number;
+    fullSyncs: number;
+    lastPages: number;
+    lastItems: number;
+    lastWrites: number;
+  };
   createdAt: Timestamp;
   updatedAt: Timestamp;
 }
@@ -106,5 +114,6 @@ export interface CalendarDoc {
     lastSyncedAt: Timestamp | null;
     lastError: { code: string; reason: string } | null;
   };
-  counts: { events: number };
+  /** Live events, and tombstones (cancelled exceptions of live series) kept beside them. */
+  counts: { events: number; tombstones?: number };
 }

@@ -1,0 +1,230 @@
+// Event documents of one calendar: read stored versions, write planned ops in batches, cascade and sweep deletions.
+import {
+  FieldPath,
+  Timestamp,
+  type DocumentReference,
+  type Firestore,
+} from '@google-cloud/firestore';
+import type { GoogleEvent } from '../calendar/api.js';
+import { paths } from './schema.js';
+
+/** What the mirror holds for one event (read before deciding). */
+export interface StoredEventState {
+  etag: string | undefined;
+  updated: string | undefined;
+  status: string | undefined;
+  startAt: number | undefined;
+  endAt: number | undefined;
+}
+
+export type EventOp =
+  | {
+      type: 'set';
+      docId: string;
+      event: GoogleEvent;
+      startAt: number | undefined;
+      endAt: number | undefined;
+    }
+  | { type: 'delete'; docId: string };
+
+export type WriteStrategy = 'batch' | 'bulk';
+
+/** Firestore's limit of writes per WriteBatch / commit. */
+export const MAX_BATCH = 500;
+/** Batches committed at once with the 'batch' strategy. */
+const BATCH_CONCURRENCY = 4;
+/** `in` queries take at most 30 values. */
+const IN_LIMIT = 30;
+
+export interface CalendarRef {
+  uid: string;
+  calendarId: string;
+}
+
+function eventsCollection(db: Firestore, cal: CalendarRef) {
+  return db.collection(paths.events(cal.uid, cal.calendarId));
+}
+
+function toMs(value: unknown): number | undefined {
+  return value instanceof Timestamp ? value.toMillis() : undefined;
+}
+const str = (value: unknown) => (typeof value === 'string' ? value : undefined);
+
+/** The stored version of each listed document id (absent ids are missing from the map). */
+export async function readEventStates(
+  db: Firestore,
+  cal: CalendarRef,
+  docIds: readonly string[],
+): Promise<Map<string, StoredEventState>> {
+  const out = new Map<string, StoredEventState>();
+  if (docIds.length === 0) return out;
+  const col = eventsCollection(db, cal);
+  const unique = [...new Set(docIds)];
+  for (let i = 0; i < unique.length; i += MAX_BATCH) {
+    const refs = unique.slice(i, i + MAX_BATCH).map((id) => col.doc(id));
+    const snaps = await db.getAll(...refs, {
+      fieldMask: ['etag', 'updated', 'status', 'startAt', 'endAt'],
+    });
+    for (const snap of snaps) {
+      if (!snap.exists) continue;
+      out.set(snap.id, {
+        etag: str(snap.get('etag')),
+        updated: str(snap.get('updated')),
+        status: str(snap.get('status')),
+        startAt: toMs(snap.get('startAt')),
+        endAt: toMs(snap.get('endAt')),
+      });
+    }
+  }
+  return out;
+}
+
+/** The document body: the event as Google sent it plus startAt/endAt Timestamps (null when absent). */
+export function eventDocument(op: Extract<EventOp, { type: 'set' }>): Record<string, unknown> {
+  return {
+    ...(op.event as Record<string, unknown>),
+    startAt: op.startAt === undefined ? null : Timestamp.fromMillis(op.startAt),
+    endAt: op.endAt === undefined ? null : Timestamp.fromMillis(op.endAt),
+  };
+}
+
+/** Applies ops (not atomically across chunks: every op is idempotent). Returns writes and deletes. */
+export async function writeEventOps(
+  db: Firestore,
+  cal: CalendarRef,
+  ops: readonly EventOp[],
+  strategy: WriteStrategy = 'batch',
+): Promise<{ writes: number; deletes: number }> {
+  const col = eventsCollection(db, cal);
+  let writes = 0;
+  let deletes = 0;
+  for (const op of ops) {
+    if (op.type === 'set') writes++;
+    else deletes++;
+  }
+  if (ops.length === 0) return { writes, deletes };
+  if (strategy === 'bulk') {
+    const writer = db.bulkWriter({ throttling: false });
+    let failure: unknown;
+    writer.onWriteError((err) => {
+      if (err.failedAttempts < 5) return true; // BulkWriter retries with its own backoff
+      failure = err;
+      return false;
+    });
+    for (const op of ops) {
+      const ref = col.doc(op.docId);
+      if (op.type === 'set') void writer.set(ref, eventDocument(op)).catch(() => undefined);
+      else void writer.delete(ref).catch(() => undefined);
+    }
+    await writer.close();
+    if (failure) throw failure;
+    return { writes, deletes };
+  }
+  const chunks: EventOp[][] = [];
+  for (let i = 0; i < ops.length; i += MAX_BATCH) chunks.push(ops.slice(i, i + MAX_BATCH));
+  await runLimited(chunks, BATCH_CONCURRENCY, async (chunk) => {
+    const batch = db.batch();
+    for (const op of chunk) {
+      const ref = col.doc(op.docId);
+      if (op.type === 'set') batch.set(ref, eventDocument(op));
+      else batch.delete(ref);
+    }
+    await batch.commit();
+  });
+  return { writes, deletes };
+}
+
+/** Deletes the stored exceptions and tombstones of the given series masters; returns how many. */
+export async function deleteExceptionsOf(
+  db: Firestore,
+  cal: CalendarRef,
+  masterIds: readonly string[],
+  strategy: WriteStrategy = 'batch',
+): Promise<number> {
+  if (masterIds.length === 0) return 0;
+  const col = eventsCollection(db, cal);
+  const ops: EventOp[] = [];
+  for (let i = 0; i < masterIds.length; i += IN_LIMIT) {
+    const chunk = masterIds.slice(i, i + IN_LIMIT);
+    const snap = await col.where('recurringEventId', 'in', chunk).select().get();
+    for (const doc of snap.docs) ops.push({ type: 'delete', docId: doc.id });
+  }
+  const { deletes } = await writeEventOps(db, cal, ops, strategy);
+  return deletes;
+}
+
+/** Every stored document id, page by page (memory: one page of ids at a time). */
+export async function* storedEventIds(
+  db: Firestore,
+  cal: CalendarRef,
+  pageSize = 1000,
+): AsyncGenerator<string[]> {
+  const col = eventsCollection(db, cal);
+  let after: DocumentReference | undefined;
+  for (;;) {
+    let query = col.orderBy(FieldPath.documentId()).select().limit(pageSize);
+    if (after) query = query.startAfter(after);
+    const snap = await query.get();
+    if (snap.empty) return;
+    yield snap.docs.map((d) => d.id);
+    if (snap.size < pageSize) return;
+    after = snap.docs[snap.docs.length - 1]!.ref;
+  }
+}
+
+/** Deletes every stored id not in `seen` (the full sync's sweep, after its last page). */
+export async function sweepUnseen(
+  db: Firestore,
+  cal: CalendarRef,
+  seen: ReadonlySet<string>,
+  strategy: WriteStrategy = 'batch',
+): Promise<number> {
+  let deleted = 0;
+  let pendingOps: EventOp[] = [];
+  for await (const ids of storedEventIds(db, cal)) {
+    for (const id of ids) if (!seen.has(id)) pendingOps.push({ type: 'delete', docId: id });
+    if (pendingOps.length >= MAX_BATCH) {
+      deleted += (await writeEventOps(db, cal, pendingOps, strategy)).deletes;
+      pendingOps = [];
+    }
+  }
+  deleted += (await writeEventOps(db, cal, pendingOps, strategy)).deletes;
+  return deleted;
+}
+
+/** Live events and tombstones stored for a calendar (aggregation queries: no document reads). */
+export async function countEvents(
+  db: Firestore,
+  cal: CalendarRef,
+): Promise<{ events: number; tombstones: number }> {
+  const col = eventsCollection(db, cal);
+  const [all, cancelled] = await Promise.all([
+    col.count().get(),
+    col.where('status', '==', 'cancelled').count().get(),
+  ]);
+  const tombstones = cancelled.data().count;
+  return { events: all.data().count - tombstones, tombstones };
+}
+
+/** Deletes the calendar's events and occurrences (calendar removed, data not kept). */
+export async function deleteCalendarData(db: Firestore, cal: CalendarRef): Promise<void> {
+  const writer = db.bulkWriter({ throttling: false });
+  await db.recursiveDelete(eventsCollection(db, cal), writer);
+  await db.recursiveDelete(db.collection(paths.occurrences(cal.uid, cal.calendarId)), writer);
+  await writer.close();
+}
+
+async function runLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  });
+  await Promise.all(workers);
+}

@@ -1,0 +1,226 @@
+// subscriptions/{id}: lease acquisition with fencing, pending flag, token commit, release, status changes.
+import { Timestamp, type Firestore } from '@google-cloud/firestore';
+import { paths, type LastError, type SubscriptionDoc, type SyncStatus } from './schema.js';
+
+/** A lease this worker holds: the fence must still be in place for any commit. */
+export interface HeldLease {
+  subscriptionId: string;
+  holder: string;
+  fence: number;
+}
+
+export type AcquireResult =
+  | { kind: 'acquired'; lease: HeldLease; sub: SubscriptionDoc }
+  /** Another worker holds a live lease: `pending` was set, it will run once more. */
+  | { kind: 'busy' }
+  /** The message was published before the start of the last completed sync (minus skew). */
+  | { kind: 'covered' }
+  | { kind: 'missing' }
+  | { kind: 'inactive'; status: SyncStatus };
+
+export interface AcquireOptions {
+  holder: string;
+  now: number;
+  leaseMs: number;
+  /** Publish time of the triggering message (ms); undefined never counts as covered. */
+  publishedAt?: number;
+  clockSkewMs: number;
+  /** The message asks for a full sync (never skipped as covered; recorded when busy). */
+  full?: boolean;
+}
+
+export function readSubscription(db: Firestore, subscriptionId: string) {
+  return db
+    .doc(paths.subscription(subscriptionId))
+    .get()
+    .then((s) => (s.exists ? (s.data() as SubscriptionDoc) : undefined));
+}
+
+/** Status values that mean "do not sync". */
+const INACTIVE: ReadonlySet<SyncStatus> = new Set(['removed', 'needs_reauth']);
+
+export async function acquireLease(
+  db: Firestore,
+  subscriptionId: string,
+  o: AcquireOptions,
+): Promise<AcquireResult> {
+  const ref = db.doc(paths.subscription(subscriptionId));
+  return db.runTransaction(async (tx) => {
+    const snap = await tx.get(ref);
+    if (!snap.exists) return { kind: 'missing' } as const;
+    const sub = snap.data() as SubscriptionDoc;
+    if (INACTIVE.has(sub.status)) return { kind: 'inactive', status: sub.status } as const;
+    const lastStart = sub.lastSyncStartedAt?.toMillis();
+    if (
+      !o.full &&
+      o.publishedAt !== undefined &&
+      lastStart !== undefined &&
+      o.publishedAt < lastStart - o.clockSkewMs
+    ) {
+      return { kind: 'covered' } as const;
+    }
+    const lease = sub.lease;
+    if (lease && lease.holder !== o.holder && lease.expiresAt.toMillis() > o.now) {
+      if (!sub.pending || (o.full && !sub.fullSyncRequested)) {
+        tx.update(ref, {
+          pending: true,
+          ...(o.full ? { fullSyncRequested: true } : {}),
+          updatedAt: Timestamp.fromMillis(o.now),
+        });
+      }
+      return { kind: 'busy' } as const;
+    }
+    const fence = (lease?.fence ?? 0) + 1;
+    const next = {
+      lease: { holder: o.holder, expiresAt: Timestamp.fromMillis(o.now + o.leaseMs), fence },
+      pending: false,
+      ...(o.full ? { fullSyncRequested: true } : {}),
+      updatedAt: Timestamp.fromMillis(o.now),
+    };
+    tx.update(ref, next);
+    return {
+      kind: 'acquired',
+      lease: { subscriptionId, holder: o.holder, fence },
+      sub: { ...sub, ...next, fullSyncRequested: o.full === true || sub.fullSyncRequested },
+    } as const;
+  });
+}
+
+function holds(sub: SubscriptionDoc | undefined, lease: HeldLease): boolean {
+  return sub?.lease?.holder === lease.holder && sub.lease.fence === lease.fence;
+}
+
+/** Extends the lease; false when it is no longer ours (another worker took over after expiry). */
+export async function renewLease(
+  db: Firestore,
+  lease: HeldLease,
+  now: number,
+  leaseMs: number,
+): Promise<boolean> {
+  const ref = db.doc(paths.subscription(lease.subscriptionId));
+  return db.runTransaction(async (tx) => {
+    const sub = (await tx.get(ref)).data() as SubscriptionDoc | undefined;
+    if (!holds(sub, lease)) return false;
+    tx.update(ref, { 'lease.expiresAt': Timestamp.fromMillis(now + leaseMs) });
+    return true;
+  });
+}
+
+export interface CommitInput {
+  syncToken: string;
+  fullSyncTimeMin: string | null;
+  full: boolean;
+  startedAt: number;
+  now: number;
+  leaseMs: number;
+  stats: { pages: number; items: number; writes: number };
+}
+
+export type CommitResult =
+  /** Token stored, lease released. */
+  | { kind: 'released' }
+  /** Token stored; a message arrived meanwhile: the lease is kept, run again. */
+  | { kind: 'again'; full: boolean }
+  /** The fence moved: nothing was stored. */
+  | { kind: 'lost' };
+
+/**
+ * The commit point: stores nextSyncToken only if the fence is still ours, in the same transaction
+ * that either releases the lease or (pending) keeps it for one more run. A message that finds the
+ * lease busy and sets pending conflicts with this transaction, so it is never missed.
+ */
+export async function commitSync(
+  db: Firestore,
+  lease: HeldLease,
+  c: CommitInput,
+): Promise<CommitResult> {
+  const ref = db.doc(paths.subscription(lease.subscriptionId));
+  return db.runTransaction(async (tx) => {
+    const sub = (await tx.get(ref)).data() as SubscriptionDoc | undefined;
+    if (!sub || !holds(sub, lease)) return { kind: 'lost' } as const;
+    const stats = sub.stats ?? {
+      syncs: 0,
+      fullSyncs: 0,
+      lastPages: 0,
+      lastItems: 0,
+      lastWrites: 0,
+    };
+    const again = sub.pending === true;
+    const fullRequestedMeanwhile = c.full ? false : sub.fullSyncRequested === true;
+    tx.update(ref, {
+      syncToken: c.syncToken,
+      ...(c.full ? { fullSyncTimeMin: c.fullSyncTimeMin } : {}),
+      fullSyncRequested: fullRequestedMeanwhile,
+      lastSyncStartedAt: Timestamp.fromMillis(c.startedAt),
+      lastSyncedAt: Timestamp.fromMillis(c.now),
+      lastError: null,
+      status: 'active',
+      stats: {
+        syncs: stats.syncs + 1,
+        fullSyncs: stats.fullSyncs + (c.full ? 1 : 0),
+        lastPages: c.stats.pages,
+        lastItems: c.stats.items,
+        lastWrites: c.stats.writes,
+      },
+      pending: false,
+      lease: again ? { ...sub.lease, expiresAt: Timestamp.fromMillis(c.now + c.leaseMs) } : null,
+      updatedAt: Timestamp.fromMillis(c.now),
+    });
+    return again
+      ? ({ kind: 'again', full: fullRequestedMeanwhile } as const)
+      : ({ kind: 'released' } as const);
+  });
+}
+
+/** Gives the lease up if it is still ours (error paths); pending stays for the next worker. */
+export async function releaseLease(
+  db: Firestore,
+  lease: HeldLease,
+  opts: { pending?: boolean } = {},
+): Promise<void> {
+  const ref = db.doc(paths.subscription(lease.subscriptionId));
+  await db.runTransaction(async (tx) => {
+    const sub = (await tx.get(ref)).data() as SubscriptionDoc | undefined;
+    if (holds(sub, lease))
+      tx.update(ref, { lease: null, ...(opts.pending ? { pending: true } : {}) });
+  });
+}
+
+/** Changes the subscription status (needs_reauth, removed, error) and records the error. */
+export async function setSubscriptionStatus(
+  db: Firestore,
+  subscriptionId: string,
+  status: SyncStatus,
+  now: number,
+  error?: { code: string; reason: string },
+): Promise<void> {
+  const lastError: LastError | null = error ? { ...error, at: Timestamp.fromMillis(now) } : null;
+  await db.doc(paths.subscription(subscriptionId)).update({
+    status,
+    ...(error ? { lastError } : {}),
+    updatedAt: Timestamp.fromMillis(now),
+  });
+}
+
+/** Records an error without changing the status (transient failures that Pub/Sub will retry). */
+export async function recordSubscriptionError(
+  db: Firestore,
+  subscriptionId: string,
+  now: number,
+  error: { code: string; reason: string },
+): Promise<void> {
+  await db.doc(paths.subscription(subscriptionId)).update({
+    lastError: { ...error, at: Timestamp.fromMillis(now) },
+    updatedAt: Timestamp.fromMillis(now),
+  });
+}
+
+/** After a removal: no channel left to renew. */
+export async function clearChannels(db: Firestore, subscriptionId: string, now: number) {
+  await db.doc(paths.subscription(subscriptionId)).update({
+    channel: null,
+    previousChannel: null,
+    channelExpiresAt: null,
+    updatedAt: Timestamp.fromMillis(now),
+  });
+}

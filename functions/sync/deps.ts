@@ -1,0 +1,37 @@
+// What the sync engine needs from the outside, injected: Firestore, Calendar API factory, clock, logger, config.
+import type { Firestore } from '@google-cloud/firestore';
+import type { CalendarApiFactory, CalendarApiOptions } from '../calendar/api.js';
+import type { WorkerConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import type { WriteStrategy } from '../store/events.js';
+
+export type SyncConfig = Pick<
+  WorkerConfig,
+  | 'maxResults'
+  | 'leaseMs'
+  | 'retryBudgetMs'
+  | 'clockSkewMs'
+  | 'fullSyncDaysBack'
+  | 'keepDataOnRemove'
+  | 'tokenKeys'
+>;
+
+export interface SyncHooks {
+  /** Called after page `pageIndex` (0-based) of a run has been written; throw to simulate a crash. */
+  afterPage?(pageIndex: number): void | Promise<void>;
+}
+
+export interface SyncDeps {
+  db: Firestore;
+  calendarApi: CalendarApiFactory;
+  config: SyncConfig;
+  logger: Logger;
+  /** ms since epoch; defaults to Date.now. */
+  clock?: () => number;
+  /** Lease holder id of this worker instance; defaults to a random id per call. */
+  holderId?: string;
+  writeStrategy?: WriteStrategy;
+  hooks?: SyncHooks;
+  /** Passed to every CalendarApi built (tests: sleep, random). */
+  apiOptions?: CalendarApiOptions;
+}

@@ -1,0 +1,68 @@
+// syncWorker: the functions-framework CloudEvent target for Pub/Sub "message published"; wires config, Firestore and the core.
+import { Firestore } from '@google-cloud/firestore';
+import type { CloudEvent } from '@google-cloud/functions-framework';
+import { calendarApiFactory } from '../calendar/client.js';
+import { parseConfig } from '../config.js';
+import { createLogger, registerSecret } from '../log.js';
+import type { SyncDeps } from './deps.js';
+import { handleSyncMessage, type IncomingSyncMessage } from './handle.js';
+
+/** The Pub/Sub CloudEvent payload (google.cloud.pubsub.topic.v1.messagePublished). */
+export interface PubSubEventData {
+  message?: {
+    data?: string;
+    messageId?: string;
+    publishTime?: string;
+    attributes?: Record<string, string>;
+  };
+  subscription?: string;
+}
+
+let deps: SyncDeps | undefined;
+
+/** Built once per instance: an invalid configuration fails here, naming the variable. */
+function instanceDeps(): SyncDeps {
+  if (!deps) {
+    const config = parseConfig(process.env, 'worker');
+    registerSecret(config.oauth.clientSecret);
+    const logger = createLogger({ level: config.logLevel, base: { component: 'syncWorker' } });
+    deps = {
+      db: new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true }),
+      calendarApi: calendarApiFactory(config),
+      config,
+      logger,
+      holderId: `syncWorker-${process.pid}`,
+    };
+  }
+  return deps;
+}
+
+/** base64 JSON → value; undefined when it is not (the core then reports it as malformed). */
+export function decodePubSubData(data: string | undefined): unknown {
+  if (!data) return undefined;
+  try {
+    return JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function asPubSub(data: unknown): PubSubEventData {
+  return typeof data === 'object' && data !== null ? (data as PubSubEventData) : {};
+}
+
+export function toIncoming(event: CloudEvent<unknown>): IncomingSyncMessage {
+  const raw = asPubSub(event.data).message;
+  const message = typeof raw === 'object' && raw !== null ? raw : undefined;
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  return {
+    data: decodePubSubData(text(message?.data)),
+    ...(text(message?.messageId) ? { messageId: text(message?.messageId) } : {}),
+    ...(text(message?.publishTime) ? { publishTime: text(message?.publishTime) } : {}),
+  };
+}
+
+/** Resolves → acknowledged; rejects → Pub/Sub redelivers (retry policy, then dead-letter topic). */
+export async function syncWorker(event: CloudEvent<unknown>): Promise<void> {
+  await handleSyncMessage(instanceDeps(), toIncoming(event));
+}

@@ -1,0 +1,127 @@
+// One Pub/Sub message → one decision: validate, check the channel, skip what is covered, else runSync.
+import type { z } from 'zod';
+import { loadRefreshToken } from '../credentials/store.js';
+import { parseSyncMessage, type SyncMessage } from '../messages.js';
+import { readSubscription } from '../store/subscriptions.js';
+import type { SyncDeps } from './deps.js';
+import { runSync, type SyncResult } from './engine.js';
+import { markCalendarRemoved } from './remove.js';
+
+/** A delivered Pub/Sub message: the decoded JSON body plus Pub/Sub's metadata. */
+export interface IncomingSyncMessage {
+  /** The JSON-decoded `message.data` (undefined when it was not valid base64 JSON). */
+  data: unknown;
+  messageId?: string;
+  /** RFC 3339 publish time set by Pub/Sub. */
+  publishTime?: string;
+}
+
+export type HandleOutcome =
+  | SyncResult['outcome']
+  | 'malformed'
+  | 'unknown_subscription'
+  | 'stale_channel'
+  | 'resource_mismatch';
+
+export interface HandleResult {
+  outcome: HandleOutcome;
+  sync?: SyncResult;
+}
+
+/**
+ * Resolves when the message may be acknowledged (done, covered, or never fixable by a retry);
+ * rejects when Pub/Sub should redeliver it.
+ */
+export async function handleSyncMessage(
+  deps: SyncDeps,
+  incoming: IncomingSyncMessage,
+): Promise<HandleResult> {
+  const base = deps.logger.child({
+    ...(incoming.messageId ? { messageId: incoming.messageId } : {}),
+  });
+  let message: SyncMessage;
+  try {
+    message = parseSyncMessage(incoming.data);
+  } catch (err) {
+    base.error('malformed sync message acknowledged', { problems: describeProblems(err) });
+    return { outcome: 'malformed' };
+  }
+  const logger = base.child({ subscriptionId: message.subscriptionId, kind: message.kind });
+  const sub = await readSubscription(deps.db, message.subscriptionId);
+  if (!sub) {
+    logger.warn('message for an unknown subscription acknowledged');
+    return { outcome: 'unknown_subscription' };
+  }
+
+  if (message.kind === 'notification') {
+    const known = [sub.channel, sub.previousChannel].find((c) => c?.id === message.channelId);
+    if (!known) {
+      logger.warn('notification from a stale channel acknowledged', {
+        channelId: message.channelId,
+      });
+      await stopStaleChannel(deps, sub.uid, message.channelId, message.resourceId, logger);
+      return { outcome: 'stale_channel' };
+    }
+    if (known.resourceId !== message.resourceId) {
+      logger.warn('notification resource id does not match its channel; acknowledged', {
+        channelId: message.channelId,
+      });
+      return { outcome: 'resource_mismatch' };
+    }
+    if (message.state === 'not_exists') {
+      if (sub.status !== 'removed') {
+        const token = await loadRefreshToken(deps.db, deps.config.tokenKeys, sub.uid);
+        const api = token ? deps.calendarApi(token, deps.apiOptions) : undefined;
+        await markCalendarRemoved(deps, message.subscriptionId, sub, api, 'resource not_exists');
+      }
+      return { outcome: 'removed' };
+    }
+  }
+
+  const publishedAt = latest(
+    message.kind === 'notification' ? message.receivedAt : message.requestedAt,
+    incoming.publishTime,
+  );
+  const sync = await runSync(deps, message.subscriptionId, {
+    full: message.kind === 'resync' && message.full,
+    trigger: message.kind === 'notification' ? 'notification' : message.reason,
+    ...(publishedAt !== undefined ? { publishedAt } : {}),
+    logger: base,
+  });
+  return { outcome: sync.outcome, sync };
+}
+
+/**
+ * The later of the times a message carries: a message is skipped only when every clock says it
+ * is older than the last completed sync (skipping wrongly loses a change until the safety net).
+ */
+function latest(...times: (string | undefined)[]): number | undefined {
+  const ms = times.map((t) => (t ? Date.parse(t) : NaN)).filter((t) => !Number.isNaN(t));
+  return ms.length > 0 ? Math.max(...ms) : undefined;
+}
+
+async function stopStaleChannel(
+  deps: SyncDeps,
+  uid: string,
+  channelId: string,
+  resourceId: string,
+  logger: SyncDeps['logger'],
+): Promise<void> {
+  try {
+    const token = await loadRefreshToken(deps.db, deps.config.tokenKeys, uid);
+    if (!token) return;
+    await deps
+      .calendarApi(token, { ...deps.apiOptions, retryBudgetMs: 0 })
+      .stopChannel({ id: channelId, resourceId });
+    logger.info('stale channel stopped', { channelId });
+  } catch (err) {
+    logger.warn('could not stop a stale channel', { channelId, error: err });
+  }
+}
+
+/** Field paths and codes of a validation failure — never the values. */
+function describeProblems(err: unknown): string[] {
+  const issues = (err as { issues?: z.core.$ZodIssue[] }).issues;
+  if (!Array.isArray(issues)) return [err instanceof Error ? err.name : 'invalid'];
+  return issues.slice(0, 10).map((i) => `${i.path.join('.') || '(root)'}: ${i.code}`);
+}
