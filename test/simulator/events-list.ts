@@ -206,10 +206,12 @@ function candidates(
     }
     if (!incremental) {
       if (isMaster(r)) {
-        const occ = expand(r, p.timeMax, MAX_INSTANCES_PER_SERIES);
+        // A series is listed when any occurrence overlaps the window (expand only if there is one).
+        const hasWindow = p.timeMin !== undefined || p.timeMax !== undefined;
+        const occ = hasWindow ? expand(r, p.timeMax, MAX_INSTANCES_PER_SERIES) : [];
         const b = boundsOf(r);
         const dur = b.e - b.s;
-        if (!occ.some((o) => inWindow(o.startMs, o.startMs + dur, p))) continue;
+        if (hasWindow && !occ.some((o) => inWindow(o.startMs, o.startMs + dur, p))) continue;
       } else {
         const b = boundsOf(r);
         if (!inWindow(b.s, b.e, p)) continue;
