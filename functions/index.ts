@@ -8,3 +8,6 @@ ff.http('webhook', webhook);
 ff.cloudEvent('syncWorker', async (e: ff.CloudEvent<unknown>) =>
   (await import('./sync/function.js')).syncWorker(e),
 );
+ff.http('renewChannels', async (req, res) =>
+  (await import('./renewal/function.js')).renewChannels(req, res),
+);

@@ -1,0 +1,263 @@
+// `connect --all`: watch a user's calendar list and reconcile subscriptions with it (connect added calendars, remove deleted ones).
+import { Timestamp } from '@google-cloud/firestore';
+import type { CalendarApi, CalendarInfo } from '../calendar/api.js';
+import { classifyGoogleError } from '../calendar/errors.js';
+import {
+  calendarListWatchIdFor,
+  calendarListWatchPath,
+  newCalendarListWatchDoc,
+  type CalendarListWatchDoc,
+} from '../store/calendar-list-watches.js';
+import type { SubscriptionDoc } from '../store/schema.js';
+import { subscriptionsOfUser } from '../store/subscriptions-query.js';
+import { markCalendarRemoved } from '../sync/remove.js';
+import { claimDocument, releaseClaim } from './claim.js';
+import { channelNeed } from './decide.js';
+import { syncDepsOf, UserApis, type LifecycleDeps } from './deps.js';
+import { ensureSubscriptionChannel, type ChannelOutcome } from './ensure.js';
+import { channelTimes, rotateChannel } from './lifecycle.js';
+import { markRevoked } from '../credentials/store.js';
+import { upsertSubscription } from './subscription.js';
+
+export interface ListOptions {
+  holder: string;
+  claimMs: number;
+  apis: UserApis;
+  signal?: AbortSignal;
+}
+
+export interface ReconcileOptions extends ListOptions {
+  /**
+   * Called for each calendar newly connected by the reconcile, after its subscription exists and
+   * its channel is open: the CLI runs the first full sync inline, renewal / the worker enqueue it.
+   */
+  onConnected(subscriptionId: string, calendarId: string): Promise<void>;
+}
+
+export interface ReconcileResult {
+  /** Calendar ids newly connected (or re-activated after removal). */
+  added: string[];
+  /** Calendar ids no longer in the list, marked removed. */
+  removed: string[];
+  /** Per added calendar, what happened to its channel. */
+  channels: Record<string, ChannelOutcome['kind']>;
+}
+
+export type WatchOutcome =
+  { kind: 'rotated' | 'not_needed' | 'busy' } | { kind: 'needs_reauth' | 'failed'; reason: string };
+
+/** Creates the user's calendar-list watch document if missing, and opens / renews its channel when due. */
+export async function ensureCalendarListWatch(
+  deps: LifecycleDeps,
+  uid: string,
+  o: ListOptions,
+): Promise<WatchOutcome> {
+  const { db } = deps;
+  const watchId = calendarListWatchIdFor(uid);
+  const path = calendarListWatchPath(watchId);
+  await db
+    .doc(path)
+    .create(newCalendarListWatchDoc(uid, deps.now()))
+    .catch((err: unknown) => {
+      if ((err as { code?: unknown }).code !== 6) throw err; // 6 = ALREADY_EXISTS
+    });
+  const now = deps.now();
+  const need = (doc: CalendarListWatchDoc) =>
+    channelNeed(
+      {
+        status: doc.status,
+        mode: 'push',
+        channel: channelTimes(doc.channel),
+        lastNotificationAt: null,
+      },
+      now,
+      deps.config,
+    ) !== 'none';
+  const claim = await claimDocument(db, path, o.holder, now, o.claimMs, need);
+  if (claim.kind === 'busy') return { kind: 'busy' };
+  if (claim.kind !== 'claimed') return { kind: 'not_needed' };
+  let released = false;
+  try {
+    const user = await o.apis.get(uid);
+    if (!user.ok) {
+      if (user.reason === 'no_token') {
+        await markWatchNeedsReauth(deps, path, user.message);
+        released = true;
+        return { kind: 'needs_reauth', reason: user.message };
+      }
+      return { kind: 'failed', reason: user.message };
+    }
+    const api = user.api;
+    const result = await rotateChannel(
+      { db, api, config: deps.config, logger: deps.logger.child({ uid }), now: deps.now },
+      { path, tokenId: watchId, watch: (r, s) => api.watchCalendarList(r, s) },
+      o.holder,
+      o.signal,
+    );
+    if (result.kind === 'rotated') {
+      released = true;
+      if (result.stop === 'invalid_grant') {
+        await markWatchNeedsReauth(deps, path, 'refresh token rejected');
+        await markRevoked(db, uid);
+        return { kind: 'needs_reauth', reason: 'refresh token rejected' };
+      }
+      return { kind: 'rotated' };
+    }
+    if (result.kind === 'lost') {
+      released = true;
+      return { kind: 'failed', reason: 'claim lost' };
+    }
+    if (result.error.kind === 'invalid_grant') {
+      o.apis.forget(uid);
+      await markRevoked(db, uid);
+      await markWatchNeedsReauth(deps, path, result.error.message);
+      released = true;
+      return { kind: 'needs_reauth', reason: result.error.message };
+    }
+    return { kind: 'failed', reason: `${result.error.kind}: ${result.error.message}` };
+  } finally {
+    if (!released) await releaseClaim(db, path, o.holder).catch(() => undefined);
+  }
+}
+
+async function markWatchNeedsReauth(deps: LifecycleDeps, path: string, reason: string) {
+  const at = Timestamp.fromMillis(deps.now());
+  await deps.db.doc(path).update({
+    status: 'needs_reauth',
+    previousChannel: null,
+    renewalClaim: null,
+    lastError: { code: 'invalid_grant', reason, at },
+    updatedAt: at,
+  });
+}
+
+/** Every calendar in the user's list (all pages; hidden ones included, deleted ones not). */
+async function listAll(api: CalendarApi, signal?: AbortSignal): Promise<CalendarInfo[]> {
+  const out: CalendarInfo[] = [];
+  let pageToken: string | undefined;
+  do {
+    const page = await api.listCalendarList(
+      { showHidden: true, maxResults: 250, ...(pageToken ? { pageToken } : {}) },
+      signal,
+    );
+    for (const item of page.items) {
+      if (!item.id || item.deleted) continue;
+      out.push({
+        id: item.id,
+        summary: item.summary ?? undefined,
+        timeZone: item.timeZone ?? undefined,
+      });
+    }
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  return out;
+}
+
+/**
+ * Brings the user's subscriptions in line with their calendar list: connects calendars that are
+ * in the list without an active subscription, marks removed (stopping channels, deleting data
+ * unless configured to keep it) active ones that are no longer listed. Removal only happens after
+ * a complete listing. Subscriptions waiting for re-authorisation are left alone.
+ */
+export async function reconcileCalendarList(
+  deps: LifecycleDeps,
+  uid: string,
+  o: ReconcileOptions,
+): Promise<ReconcileResult> {
+  const { db } = deps;
+  const log = deps.logger.child({ uid });
+  const user = await o.apis.get(uid);
+  if (!user.ok) throw new Error(`cannot reconcile the calendar list: ${user.message}`);
+  let listed: CalendarInfo[];
+  try {
+    listed = await listAll(user.api, o.signal);
+  } catch (err) {
+    const info = classifyGoogleError(err);
+    if (info.kind === 'invalid_grant') {
+      o.apis.forget(uid);
+      await markRevoked(db, uid);
+      await markWatchNeedsReauth(
+        deps,
+        calendarListWatchPath(calendarListWatchIdFor(uid)),
+        info.message,
+      ).catch(() => undefined);
+    }
+    throw err;
+  }
+  const listedIds = new Set(listed.map((c) => c.id));
+  const subs = (await subscriptionsOfUser(db, uid).get()).docs.map((d) => ({
+    id: d.id,
+    doc: d.data() as SubscriptionDoc,
+  }));
+  const byCalendar = new Map(subs.map((s) => [s.doc.calendarId, s]));
+  const result: ReconcileResult = { added: [], removed: [], channels: {} };
+
+  for (const cal of listed) {
+    const existing = byCalendar.get(cal.id);
+    if (existing && existing.doc.status !== 'removed') continue;
+    const { subscriptionId } = await upsertSubscription(db, uid, cal, deps.now());
+    const outcome = await ensureSubscriptionChannel(deps, subscriptionId, {
+      holder: o.holder,
+      claimMs: o.claimMs,
+      apis: o.apis,
+      wanted: (n) => n === 'missing' || n === 'expired' || n === 'renew',
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+    result.added.push(cal.id);
+    result.channels[cal.id] = outcome.kind;
+    if (outcome.kind === 'rotated' || outcome.kind === 'polling' || outcome.kind === 'skipped') {
+      await o.onConnected(subscriptionId, cal.id);
+    }
+  }
+  for (const s of subs) {
+    if (listedIds.has(s.doc.calendarId)) continue;
+    if (s.doc.status !== 'active' && s.doc.status !== 'error') continue;
+    await markCalendarRemoved(
+      syncDepsOf(deps),
+      s.id,
+      s.doc,
+      user.api,
+      'no longer in the calendar list',
+    );
+    result.removed.push(s.doc.calendarId);
+  }
+  await db
+    .doc(calendarListWatchPath(calendarListWatchIdFor(uid)))
+    .update({ lastReconciledAt: Timestamp.fromMillis(deps.now()) })
+    .catch(() => undefined); // no watch document (reconcile without --all): nothing to stamp
+  if (result.added.length > 0 || result.removed.length > 0) {
+    log.info('calendar list reconciled', { added: result.added, removed: result.removed });
+  }
+  return result;
+}
+
+/**
+ * For the sync worker: a notification whose subscription id names a calendar-list watch (not a
+ * subscription). Returns false when `watchId` is not one (the worker carries on with its own
+ * "unknown subscription" path); true when handled — a stale channel is ignored, a current or
+ * previous one triggers a reconcile, with first syncs handed to `onConnected` (enqueue them).
+ */
+export async function handleCalendarListNotification(
+  deps: LifecycleDeps,
+  message: { subscriptionId: string; channelId: string },
+  onConnected: (subscriptionId: string, calendarId: string) => Promise<void>,
+): Promise<boolean> {
+  const snap = await deps.db.doc(calendarListWatchPath(message.subscriptionId)).get();
+  if (!snap.exists) return false;
+  const doc = snap.data() as CalendarListWatchDoc;
+  const known = [doc.channel?.id, doc.previousChannel?.id].includes(message.channelId);
+  if (!known || doc.status !== 'active') {
+    deps.logger.info('calendar-list notification for a stale channel ignored', {
+      watchId: message.subscriptionId,
+      channelId: message.channelId,
+    });
+    return true;
+  }
+  await reconcileCalendarList(deps, doc.uid, {
+    holder: `worker:${message.channelId}`,
+    claimMs: 2 * 60_000,
+    apis: new UserApis(deps),
+    onConnected,
+  });
+  return true;
+}

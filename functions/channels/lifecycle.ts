@@ -1,0 +1,167 @@
+// Channel lifecycle: open a watch channel, store it (current + previous) under a claim, then stop the old one.
+import { randomUUID } from 'node:crypto';
+import { Timestamp, type Firestore } from '@google-cloud/firestore';
+import type { CalendarApi, WatchedChannel, WatchRequest } from '../calendar/api.js';
+import { classifyGoogleError, type GoogleErrorInfo } from '../calendar/errors.js';
+import type { ChannelSecrets } from '../config.js';
+import type { Logger } from '../log.js';
+import type { ChannelRecord } from '../store/schema.js';
+import { signChannelToken } from './token.js';
+
+export interface ChannelConfig {
+  readonly webhookUrl: string;
+  readonly channelSecrets: ChannelSecrets;
+  readonly channelTtlSeconds: number;
+}
+
+export interface ChannelDeps {
+  db: Firestore;
+  api: CalendarApi;
+  config: ChannelConfig;
+  logger: Logger;
+  now: () => number;
+}
+
+/** A document that owns a channel: a subscription (events.watch) or a calendar-list watch. */
+export interface ChannelTarget {
+  /** Firestore path of the document holding channel / previousChannel / channelExpiresAt / renewalClaim. */
+  path: string;
+  /** Id signed into the channel token (`v1.<tokenId>.<mac>`). */
+  tokenId: string;
+  /** events.watch or calendarList.watch. */
+  watch(request: WatchRequest, signal?: AbortSignal): Promise<WatchedChannel>;
+  /** Extra fields written with the new channel (e.g. mode: 'push'). */
+  extra?: Record<string, unknown>;
+}
+
+/** What the stored document must look like for the new channel to be stored. */
+interface StoredChannelFields {
+  status?: string;
+  channel?: ChannelRecord | null;
+  previousChannel?: ChannelRecord | null;
+  renewalClaim?: { holder: string; until: Timestamp } | null;
+}
+
+export type StopOutcome = 'stopped' | 'none' | 'invalid_grant' | 'failed';
+
+export type RotateResult =
+  | {
+      kind: 'rotated';
+      channel: ChannelRecord;
+      /** The channel that was current before (now stored as previous), if any. */
+      previous: ChannelRecord | null;
+      stop: StopOutcome;
+    }
+  /** events.watch failed: nothing changed (push_unsupported, invalid_grant, not_found, transient...). */
+  | { kind: 'refused'; error: GoogleErrorInfo }
+  /** The claim was lost or the document changed status meanwhile: the new channel was stopped, nothing stored. */
+  | { kind: 'lost' };
+
+/**
+ * New before old: opens a channel with a fresh UUID and an HMAC token, stores it as current with
+ * the old one as previous (only while `holder` still holds the document's claim, in a
+ * transaction that also releases the claim), and only then stops the old channel. The webhook and
+ * worker accept both channels during the overlap, so no notification falls between them.
+ */
+export async function rotateChannel(
+  deps: ChannelDeps,
+  target: ChannelTarget,
+  holder: string,
+  signal?: AbortSignal,
+): Promise<RotateResult> {
+  const { db, config, logger } = deps;
+  const id = randomUUID();
+  const token = signChannelToken(config.channelSecrets.current, id, target.tokenId);
+  let watched: WatchedChannel;
+  try {
+    watched = await target.watch(
+      { id, token, address: config.webhookUrl, ttlSeconds: config.channelTtlSeconds },
+      signal,
+    );
+  } catch (err) {
+    return { kind: 'refused', error: classifyGoogleError(err) };
+  }
+  const now = deps.now();
+  let expiration = watched.expiration;
+  if (!Number.isFinite(expiration) || expiration <= now) {
+    // Google always returns one; never store a channel that would look expired at once.
+    logger.warn('watch returned no usable expiration; assuming the requested ttl', {
+      channelId: watched.id,
+    });
+    expiration = now + config.channelTtlSeconds * 1000;
+  }
+  const record: ChannelRecord = {
+    id: watched.id,
+    resourceId: watched.resourceId,
+    expiration: Timestamp.fromMillis(expiration),
+    createdAt: Timestamp.fromMillis(now),
+  };
+
+  const ref = db.doc(target.path);
+  const stored = await db.runTransaction(async (tx) => {
+    const snap = await tx.get(ref);
+    const doc = snap.data() as StoredChannelFields | undefined;
+    if (!doc || doc.renewalClaim?.holder !== holder || (doc.status && doc.status !== 'active')) {
+      return { ok: false as const };
+    }
+    const old = doc.channel ?? null;
+    tx.update(ref, {
+      ...target.extra,
+      channel: record,
+      previousChannel: old ?? doc.previousChannel ?? null,
+      channelExpiresAt: record.expiration,
+      renewalClaim: null,
+      updatedAt: Timestamp.fromMillis(deps.now()),
+    });
+    return { ok: true as const, old };
+  });
+  if (!stored.ok) {
+    logger.warn('claim lost before the new channel was stored; stopping it', {
+      channelId: record.id,
+    });
+    await stopChannelRecord(deps, record);
+    return { kind: 'lost' };
+  }
+  const stop = stored.old ? await stopChannelRecord(deps, stored.old) : 'none';
+  if (stop === 'invalid_grant') {
+    // The old channel cannot be stopped any more; drop our record of it anyway (it expires by itself).
+    await ref.update({ previousChannel: null }).catch(() => undefined);
+  }
+  return { kind: 'rotated', channel: record, previous: stored.old, stop };
+}
+
+/** Stops one channel; 404 / 410 (unknown or already stopped) count as stopped. Never throws. */
+export async function stopChannelRecord(
+  deps: Pick<ChannelDeps, 'api' | 'logger'>,
+  channel: { id: string; resourceId: string },
+  signal?: AbortSignal,
+): Promise<StopOutcome> {
+  try {
+    await deps.api.stopChannel({ id: channel.id, resourceId: channel.resourceId }, signal);
+    return 'stopped';
+  } catch (err) {
+    const info = classifyGoogleError(err);
+    if (info.kind === 'not_found' || info.status === 410 || info.status === 404) return 'stopped';
+    if (info.kind === 'invalid_grant') return 'invalid_grant';
+    deps.logger.warn('channels.stop failed; the channel will expire by itself', {
+      channelId: channel.id,
+      kind: info.kind,
+      status: info.status,
+      reason: info.reason,
+    });
+    return 'failed';
+  }
+}
+
+/** The channel's fields in ms, for decisions. */
+export function channelTimes(
+  c: ChannelRecord | null | undefined,
+): { expiration: number; createdAt: number } | null {
+  if (!c) return null;
+  return { expiration: c.expiration.toMillis(), createdAt: c.createdAt.toMillis() };
+}
+
+/** Ms of an optional Timestamp. */
+export function millis(t: Timestamp | null | undefined): number | null {
+  return t ? t.toMillis() : null;
+}

@@ -1,0 +1,167 @@
+// Subscription documents for the channel lifecycle: create or re-activate, polling-mode switch, needs_reauth, calendar doc.
+import { Timestamp, type Firestore } from '@google-cloud/firestore';
+import type { CalendarInfo } from '../calendar/api.js';
+import { markRevoked } from '../credentials/store.js';
+import { subscriptionIdFor } from '../ids.js';
+import { paths, type Mode, type SubscriptionDoc, type SyncStatus } from '../store/schema.js';
+
+export function newSubscriptionDoc(uid: string, calendarId: string, now: number): SubscriptionDoc {
+  const t = Timestamp.fromMillis(now);
+  return {
+    uid,
+    calendarId,
+    status: 'active',
+    mode: 'push',
+    syncToken: null,
+    fullSyncTimeMin: null,
+    lease: null,
+    pending: false,
+    fullSyncRequested: false,
+    lastSyncStartedAt: null,
+    lastSyncedAt: null,
+    channel: null,
+    previousChannel: null,
+    channelExpiresAt: null,
+    lastNotificationAt: null,
+    lastMessageNumber: null,
+    renewalClaim: null,
+    lastError: null,
+    stats: { syncs: 0, fullSyncs: 0, lastPages: 0, lastItems: 0, lastWrites: 0 },
+    createdAt: t,
+    updatedAt: t,
+  };
+}
+
+export interface UpsertResult {
+  subscriptionId: string;
+  created: boolean;
+  /** The document as it is after the upsert. */
+  doc: SubscriptionDoc;
+}
+
+/**
+ * Creates the subscription for (uid, calendar) or re-activates the existing one (idempotent: the
+ * id is derived from uid and calendar id). A subscription coming back from `removed` or
+ * `needs_reauth` gets a full sync, since its mirror may be stale or gone. A polling-mode one tries
+ * push again (the caller opens a channel).
+ */
+export async function upsertSubscription(
+  db: Firestore,
+  uid: string,
+  calendar: CalendarInfo,
+  now: number,
+): Promise<UpsertResult> {
+  const subscriptionId = subscriptionIdFor(uid, calendar.id);
+  const ref = db.doc(paths.subscription(subscriptionId));
+  const result = await db.runTransaction(async (tx) => {
+    const snap = await tx.get(ref);
+    if (!snap.exists) {
+      const doc = newSubscriptionDoc(uid, calendar.id, now);
+      tx.create(ref, doc);
+      return { created: true, doc };
+    }
+    const old = snap.data() as SubscriptionDoc;
+    const revived = old.status !== 'active';
+    const patch = {
+      status: 'active' as const,
+      mode: 'push' as const,
+      lastError: null,
+      ...(revived ? { fullSyncRequested: true } : {}),
+      updatedAt: Timestamp.fromMillis(now),
+    };
+    tx.update(ref, patch);
+    return { created: false, doc: { ...old, ...patch } };
+  });
+  await writeCalendarDoc(db, uid, calendar.id, {
+    status: 'active',
+    mode: result.doc.mode,
+    summary: calendar.summary,
+    timeZone: calendar.timeZone,
+    lastError: null,
+  });
+  return { subscriptionId, ...result };
+}
+
+/** Merges the user-visible summary / status / mode into users/{uid}/calendars/{calendarId}. */
+export async function writeCalendarDoc(
+  db: Firestore,
+  uid: string,
+  calendarId: string,
+  u: {
+    status?: SyncStatus;
+    mode?: Mode;
+    summary?: string | undefined;
+    timeZone?: string | undefined;
+    lastError?: { code: string; reason: string } | null;
+  },
+): Promise<void> {
+  const sync: Record<string, unknown> = {};
+  if (u.status) sync.status = u.status;
+  if (u.mode) sync.mode = u.mode;
+  if (u.lastError !== undefined) sync.lastError = u.lastError;
+  await db.doc(paths.calendar(uid, calendarId)).set(
+    {
+      calendarId,
+      ...(u.summary !== undefined ? { summary: u.summary } : {}),
+      ...(u.timeZone !== undefined ? { timeZone: u.timeZone } : {}),
+      ...(Object.keys(sync).length > 0 ? { sync } : {}),
+    },
+    { merge: true },
+  );
+}
+
+/** The calendar refuses push (holidays, birthdays): sync it by polling from now on. */
+export async function switchToPolling(
+  db: Firestore,
+  subscriptionId: string,
+  uid: string,
+  calendarId: string,
+  now: number,
+): Promise<void> {
+  await db.doc(paths.subscription(subscriptionId)).update({
+    mode: 'poll',
+    channel: null,
+    channelExpiresAt: null,
+    renewalClaim: null,
+    updatedAt: Timestamp.fromMillis(now),
+  });
+  await writeCalendarDoc(db, uid, calendarId, { mode: 'poll' });
+}
+
+/**
+ * invalid_grant (or no usable token): credentials revoked, subscription and calendar
+ * `needs_reauth`, renewal stops. The current channel record is kept so a re-connect with a new
+ * grant of the same user can still stop it; the previous one is dropped.
+ */
+export async function markNeedsReauth(
+  db: Firestore,
+  subscriptionId: string,
+  uid: string,
+  calendarId: string,
+  now: number,
+  reason: string,
+): Promise<void> {
+  const error = { code: 'invalid_grant', reason };
+  await markRevoked(db, uid);
+  await db.doc(paths.subscription(subscriptionId)).update({
+    status: 'needs_reauth',
+    previousChannel: null,
+    renewalClaim: null,
+    lastError: { ...error, at: Timestamp.fromMillis(now) },
+    updatedAt: Timestamp.fromMillis(now),
+  });
+  await writeCalendarDoc(db, uid, calendarId, { status: 'needs_reauth', lastError: error });
+}
+
+/** Records a renewal error on the subscription without changing its status. */
+export async function recordChannelError(
+  db: Firestore,
+  path: string,
+  now: number,
+  error: { code: string; reason: string },
+): Promise<void> {
+  await db.doc(path).update({
+    lastError: { ...error, at: Timestamp.fromMillis(now) },
+    updatedAt: Timestamp.fromMillis(now),
+  });
+}

@@ -1,0 +1,94 @@
+// Subscription queries for renewal and the CLI: cursor-paged scans on one ordered field, counts, per-user lookups.
+import {
+  Timestamp,
+  type DocumentData,
+  type Firestore,
+  type Query,
+  type QueryDocumentSnapshot,
+} from '@google-cloud/firestore';
+import { SUBSCRIPTIONS, type SubscriptionDoc } from './schema.js';
+
+/** Yields `query` page by page (startAfter the last document of the previous page). */
+export async function* pagesOf<T extends DocumentData>(
+  query: Query<T>,
+  pageSize: number,
+): AsyncGenerator<QueryDocumentSnapshot<T>[]> {
+  let last: QueryDocumentSnapshot<T> | undefined;
+  for (;;) {
+    const q = last ? query.startAfter(last).limit(pageSize) : query.limit(pageSize);
+    const snap = await q.get();
+    if (snap.empty) return;
+    yield snap.docs;
+    if (snap.size < pageSize) return;
+    last = snap.docs[snap.docs.length - 1];
+  }
+}
+
+/** How many documents of `query` come after `after` (all of them without `after`). */
+export async function countAfter<T extends DocumentData>(
+  query: Query<T>,
+  after: QueryDocumentSnapshot<T> | undefined,
+): Promise<number> {
+  const q = after ? query.startAfter(after) : query;
+  const agg = await q.count().get();
+  return agg.data().count;
+}
+
+function subscriptions(db: Firestore): Query<SubscriptionDoc> {
+  return db.collection(SUBSCRIPTIONS) as unknown as Query<SubscriptionDoc>;
+}
+
+/** Active subscriptions whose channel expires at or before `cutoff` (index: status + channelExpiresAt). */
+export function expiringChannels(db: Firestore, cutoff: number): Query<SubscriptionDoc> {
+  return subscriptions(db)
+    .where('status', '==', 'active')
+    .where('channelExpiresAt', '<=', Timestamp.fromMillis(cutoff))
+    .orderBy('channelExpiresAt');
+}
+
+/** Active push subscriptions without any channel (equality filters only: no composite index). */
+export function missingChannels(db: Firestore): Query<SubscriptionDoc> {
+  return subscriptions(db)
+    .where('status', '==', 'active')
+    .where('mode', '==', 'push')
+    .where('channelExpiresAt', '==', null);
+}
+
+/** Active subscriptions whose last notification is older than `cutoff` (index: status + lastNotificationAt). */
+export function quietSince(db: Firestore, cutoff: number): Query<SubscriptionDoc> {
+  return subscriptions(db)
+    .where('status', '==', 'active')
+    .where('lastNotificationAt', '<', Timestamp.fromMillis(cutoff))
+    .orderBy('lastNotificationAt');
+}
+
+/** Active polling-mode subscriptions, least recently synced first (index: status + mode + lastSyncedAt). */
+export function pollingSubscriptions(db: Firestore): Query<SubscriptionDoc> {
+  return subscriptions(db)
+    .where('status', '==', 'active')
+    .where('mode', '==', 'poll')
+    .orderBy('lastSyncedAt');
+}
+
+/** Active subscriptions last synced before `cutoff` (index: status + lastSyncedAt). */
+export function syncedBefore(db: Firestore, cutoff: number): Query<SubscriptionDoc> {
+  return subscriptions(db)
+    .where('status', '==', 'active')
+    .where('lastSyncedAt', '<', Timestamp.fromMillis(cutoff))
+    .orderBy('lastSyncedAt');
+}
+
+/** Active subscriptions that never completed a sync. */
+export function neverSynced(db: Firestore): Query<SubscriptionDoc> {
+  return subscriptions(db).where('status', '==', 'active').where('lastSyncedAt', '==', null);
+}
+
+/** Every subscription of one user (any status). */
+export function subscriptionsOfUser(db: Firestore, uid: string): Query<SubscriptionDoc> {
+  return subscriptions(db).where('uid', '==', uid);
+}
+
+/** Every subscription, in document id order (CLI status). */
+export function allSubscriptions(db: Firestore): Query<SubscriptionDoc> {
+  return subscriptions(db);
+}

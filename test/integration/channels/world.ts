@@ -1,0 +1,154 @@
+// Shared integration world for channel / renewal / CLI tests: Firestore + Pub/Sub emulators, the Calendar API simulator, a webhook sink, real deps.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { Firestore } from '@google-cloud/firestore';
+import { inject } from 'vitest';
+import { calendarApiFactory } from '../../../functions/calendar/client.js';
+import type { CliDeps } from '../../../functions/cli/deps.js';
+import { parseConfig, type RenewalConfig } from '../../../functions/config.js';
+import { createLogger } from '../../../functions/log.js';
+import { pubsubEnqueuer, type ClosableEnqueuer } from '../../../functions/renewal/enqueue.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js';
+import { SimulatorClient } from '../../simulator/client.js';
+import { uniqueProjectId, useEmulators } from '../../harness/env.js';
+
+export const CHANNEL_SECRET = 'channel-secret-for-tests-0123456789abcdef';
+export const KEY_A = Buffer.alloc(32, 7).toString('base64');
+export const KEY_B = Buffer.alloc(32, 9).toString('base64');
+
+export interface World {
+  projectId: string;
+  topic: string;
+  env: Record<string, string>;
+  config: Readonly<RenewalConfig>;
+  db: Firestore;
+  sim: Simulator;
+  simc: SimulatorClient;
+  webhookUrl: string;
+  /** ms the simulator clock is ahead of ours; deps.now() follows it. */
+  offset: { ms: number };
+  enqueuer: ClosableEnqueuer;
+  progress: string[];
+  deps(overrides?: Partial<CliDeps>): CliDeps;
+  /** Moves the simulated clock (and deps.now) forward. */
+  advance(ms: number): Promise<void>;
+  /** Pulls (and acks) the resync messages published so far. */
+  pull(waitMs?: number): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+async function pubsub(method: string, path: string, body?: unknown) {
+  const host = inject('pubsubHost');
+  const res = await fetch(`http://${host}/v1/${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`pubsub emulator ${method} ${path}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : {}) as Record<string, unknown>;
+}
+
+export async function createWorld(
+  prefix: string,
+  extraEnv: Record<string, string> = {},
+  simOptions: SimulatorOptions = {},
+): Promise<World> {
+  if (!useEmulators()) throw new Error('emulators missing');
+  const projectId = uniqueProjectId(prefix);
+  const topic = `resync-${randomBytes(3).toString('hex')}`;
+  const subscription = `${topic}-pull`;
+  await pubsub('PUT', `projects/${projectId}/topics/${topic}`, {});
+  await pubsub('PUT', `projects/${projectId}/subscriptions/${subscription}`, {
+    topic: `projects/${projectId}/topics/${topic}`,
+    ackDeadlineSeconds: 30,
+  });
+  const sink = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(204).end());
+  });
+  sink.keepAliveTimeout = 500;
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+  const webhookUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/webhook`;
+  const sim = await startSimulator({ notificationMaxAttempts: 1, ...simOptions });
+  const env: Record<string, string> = {
+    GOOGLE_CLOUD_PROJECT: projectId,
+    CALSYNC_TOPIC: topic,
+    CALSYNC_CHANNEL_SECRET: CHANNEL_SECRET,
+    CALSYNC_TOKEN_KEY: KEY_A,
+    GOOGLE_OAUTH_CLIENT_ID: 'calsync-test-client',
+    GOOGLE_OAUTH_CLIENT_SECRET: 'calsync-test-secret',
+    CALSYNC_WEBHOOK_URL: webhookUrl,
+    CALSYNC_CALENDAR_API_URL: `${sim.url}/`,
+    CALSYNC_OAUTH_TOKEN_URL: sim.tokenUrl,
+    CALSYNC_RETRY_BUDGET_SECONDS: '2',
+    CALSYNC_GOOGLE_TIMEOUT_MS: '10000',
+    FIRESTORE_EMULATOR_HOST: inject('firestoreHost'),
+    PUBSUB_EMULATOR_HOST: inject('pubsubHost'),
+    ...extraEnv,
+  };
+  const config = parseConfig(env, 'cli');
+  const db = new Firestore({ projectId });
+  const enqueuer = pubsubEnqueuer(config);
+  const offset = { ms: 0 };
+  const progress: string[] = [];
+  const logger = createLogger({ level: 'ERROR', write: () => undefined });
+  const simc = new SimulatorClient(sim.url);
+  return {
+    projectId,
+    topic,
+    env,
+    config,
+    db,
+    sim,
+    simc,
+    webhookUrl,
+    offset,
+    enqueuer,
+    progress,
+    deps: (overrides = {}) => ({
+      db,
+      config,
+      calendarApi: calendarApiFactory(config),
+      logger,
+      now: () => Date.now() + offset.ms,
+      enqueuer,
+      progress: (line: string) => progress.push(line),
+      holder: `test:${randomBytes(4).toString('hex')}`,
+      ...overrides,
+    }),
+    async advance(ms) {
+      const simNow = await simc.advanceClock(ms);
+      offset.ms = simNow - Date.now();
+    },
+    async pull(waitMs = 300) {
+      const out: Record<string, unknown>[] = [];
+      const path = `projects/${projectId}/subscriptions/${subscription}`;
+      const deadline = Date.now() + waitMs;
+      do {
+        const res = (await pubsub('POST', `${path}:pull`, {
+          maxMessages: 1000,
+          returnImmediately: true,
+        })) as { receivedMessages?: { ackId: string; message: { data?: string } }[] };
+        const got = res.receivedMessages ?? [];
+        for (const r of got) {
+          out.push(JSON.parse(Buffer.from(r.message.data ?? '', 'base64').toString('utf8')));
+        }
+        if (got.length > 0) {
+          await pubsub('POST', `${path}:acknowledge`, { ackIds: got.map((r) => r.ackId) });
+          continue;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      } while (Date.now() < deadline);
+      return out;
+    },
+    async close() {
+      await enqueuer.close();
+      await db.terminate();
+      await sim.close();
+      sink.closeAllConnections();
+      await new Promise<void>((r) => sink.close(() => r()));
+    },
+  };
+}
