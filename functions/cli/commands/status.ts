@@ -1,0 +1,119 @@
+// `calsync status`: one row per subscription (user, calendar, status, mode, last sync, channel expiry, last notification, last error), as a table or JSON.
+import type { Timestamp } from '@google-cloud/firestore';
+import {
+  CALENDAR_LIST_WATCHES,
+  type CalendarListWatchDoc,
+} from '../../store/calendar-list-watches.js';
+import type { SubscriptionDoc } from '../../store/schema.js';
+import { allSubscriptions, subscriptionsOfUser } from '../../store/subscriptions-query.js';
+import type { CliDeps } from '../deps.js';
+import { ago, clip, table, until } from '../format.js';
+
+export interface StatusRow {
+  subscriptionId: string;
+  user: string;
+  calendar: string;
+  status: string;
+  mode: string;
+  lastSyncedAt: string | null;
+  channelExpiresAt: string | null;
+  lastNotificationAt: string | null;
+  lastError: { code: string; reason: string; at: string | null } | null;
+}
+
+export interface CalendarListRow {
+  user: string;
+  status: string;
+  channelExpiresAt: string | null;
+  lastReconciledAt: string | null;
+}
+
+export interface StatusReport {
+  /** ISO time the report was made (relative columns are computed from it). */
+  now: string;
+  subscriptions: StatusRow[];
+  calendarLists: CalendarListRow[];
+}
+
+const iso = (t: Timestamp | null | undefined) => (t ? t.toDate().toISOString() : null);
+
+export async function status(deps: CliDeps, uid?: string): Promise<StatusReport> {
+  const query = uid ? subscriptionsOfUser(deps.db, uid) : allSubscriptions(deps.db);
+  const subs = await query.get();
+  const rows: StatusRow[] = subs.docs.map((d) => {
+    const s = d.data() as SubscriptionDoc;
+    return {
+      subscriptionId: d.id,
+      user: s.uid,
+      calendar: s.calendarId,
+      status: s.status,
+      mode: s.mode,
+      lastSyncedAt: iso(s.lastSyncedAt),
+      channelExpiresAt: iso(s.channelExpiresAt),
+      lastNotificationAt: iso(s.lastNotificationAt),
+      lastError: s.lastError
+        ? { code: s.lastError.code, reason: s.lastError.reason, at: iso(s.lastError.at) }
+        : null,
+    };
+  });
+  rows.sort((a, b) => a.user.localeCompare(b.user) || a.calendar.localeCompare(b.calendar));
+  let lists = deps.db
+    .collection(CALENDAR_LIST_WATCHES)
+    .select('uid', 'status', 'channelExpiresAt', 'lastReconciledAt');
+  if (uid) lists = lists.where('uid', '==', uid);
+  const watches = (await lists.get()).docs.map((d) => {
+    const w = d.data() as Partial<CalendarListWatchDoc>;
+    return {
+      user: w.uid ?? '',
+      status: w.status ?? '',
+      channelExpiresAt: iso(w.channelExpiresAt),
+      lastReconciledAt: iso(w.lastReconciledAt),
+    };
+  });
+  return { now: new Date(deps.now()).toISOString(), subscriptions: rows, calendarLists: watches };
+}
+
+const ms = (s: string | null) => (s === null ? null : Date.parse(s));
+
+/** The terminal table. */
+export function formatStatus(report: StatusReport): string {
+  const now = Date.parse(report.now);
+  if (report.subscriptions.length === 0 && report.calendarLists.length === 0) {
+    return 'no calendars connected\n';
+  }
+  const headers = [
+    'USER',
+    'CALENDAR',
+    'STATUS',
+    'MODE',
+    'LAST SYNC',
+    'CHANNEL EXPIRES IN',
+    'LAST NOTIFICATION',
+    'LAST ERROR',
+  ];
+  const rows = report.subscriptions.map((r) => [
+    clip(r.user, 28),
+    clip(r.calendar, 40),
+    r.status,
+    r.mode,
+    ago(ms(r.lastSyncedAt), now),
+    r.mode === 'poll' ? 'n/a (polling)' : until(ms(r.channelExpiresAt), now),
+    ago(ms(r.lastNotificationAt), now),
+    r.lastError ? clip(`${r.lastError.code}: ${r.lastError.reason}`, 60) : '-',
+  ]);
+  let out = table(headers, rows);
+  if (report.calendarLists.length > 0) {
+    out +=
+      '\n' +
+      table(
+        ['USER (--all)', 'CALENDAR LIST', 'CHANNEL EXPIRES IN', 'LAST RECONCILED'],
+        report.calendarLists.map((w) => [
+          clip(w.user, 28),
+          w.status,
+          until(ms(w.channelExpiresAt), now),
+          ago(ms(w.lastReconciledAt), now),
+        ]),
+      );
+  }
+  return out;
+}

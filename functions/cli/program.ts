@@ -1,0 +1,242 @@
+// The calsync CLI's argv layer: commander commands, flag validation, output, exit codes (0 ok, 1 failed, 2 misuse).
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, parseConfig, type RenewalConfig } from '../config.js';
+import { redactString, registerSecret } from '../log.js';
+import { renewChannelsCore } from '../renewal/core.js';
+import { CALENDAR_READONLY_SCOPE, connect, type ConnectReport } from './commands/connect.js';
+import { disconnect } from './commands/disconnect.js';
+import { resync } from './commands/resync.js';
+import { formatStatus, status } from './commands/status.js';
+import { buildDeps, type BuiltDeps, type CliDeps, type CliIo } from './deps.js';
+import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
+import { interactiveConsent } from './oauth-flow.js';
+import { validCalendarId, validPort, validRefreshToken, validUid } from './validate.js';
+
+export interface CliOptions {
+  env: NodeJS.ProcessEnv;
+  io: CliIo;
+  /** Builds the clients (default: real Firestore / Pub/Sub / Calendar API). */
+  build?: (config: Readonly<RenewalConfig>, io: CliIo, env: NodeJS.ProcessEnv) => BuiltDeps;
+  /** Reads a secret from stdin (`--refresh-token -`). */
+  readStdin?: () => Promise<string>;
+  /** The interactive consent flow (replaced in tests). */
+  consent?: typeof interactiveConsent;
+}
+
+async function readAll(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Runs the CLI on `argv` (without node and script); resolves with the exit code. */
+export async function runCli(argv: readonly string[], o: CliOptions): Promise<number> {
+  const { io } = o;
+  let built: BuiltDeps | undefined;
+  const depsFor = (): CliDeps => {
+    if (built) return built.deps;
+    let config: Readonly<RenewalConfig>;
+    try {
+      config = parseConfig(o.env, 'cli');
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        throw new UsageError(`configuration: ${err.problems.join('; ')}`);
+      }
+      throw err;
+    }
+    built = (o.build ?? buildDeps)(config, io, o.env);
+    return built.deps;
+  };
+  const out = (text: string) => io.stdout(text.endsWith('\n') ? text : `${text}\n`);
+  const json = (value: unknown) => out(JSON.stringify(value, null, 2));
+
+  const program = new Command('calsync')
+    .description('Operate calsync: connect calendars, watch their status, resync, renew channels.')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError('(calsync help <command> shows the flags)');
+
+  program
+    .command('connect')
+    .description(
+      "store the user's encrypted refresh token, subscribe the calendar, run the first full sync, open a watch channel",
+    )
+    .requiredOption('--user <uid>', 'user id (Firestore users/{uid})')
+    .requiredOption('--calendar <id>', 'calendar id, or "primary"')
+    .option(
+      '--refresh-token <token>',
+      'OAuth refresh token ("-" reads it from stdin); without it, interactive consent',
+    )
+    .option(
+      '--all',
+      'also watch the calendar list: connect calendars added later, remove deleted ones',
+    )
+    .option('--port <n>', 'loopback port for the interactive consent redirect', '0')
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (f: {
+        user: string;
+        calendar: string;
+        refreshToken?: string;
+        all?: boolean;
+        port: string;
+        json?: boolean;
+      }) => {
+        const uid = validUid(f.user);
+        const calendarId = validCalendarId(f.calendar);
+        const port = validPort(f.port);
+        let token = f.refreshToken;
+        if (token === '-') token = (await (o.readStdin ?? readAll)()).trim();
+        if (token !== undefined) token = validRefreshToken(token);
+        const deps = depsFor();
+        if (token === undefined) {
+          token = await (o.consent ?? interactiveConsent)({
+            oauth: deps.config.oauth,
+            scope: CALENDAR_READONLY_SCOPE,
+            port,
+            print: (line) => io.stderr(`${line}\n`),
+          });
+        }
+        registerSecret(token);
+        const report = await connect(deps, {
+          uid,
+          calendarId,
+          refreshToken: token,
+          all: f.all === true,
+        });
+        if (f.json) json(report);
+        else out(describeConnect(report));
+      },
+    );
+
+  program
+    .command('disconnect')
+    .description(
+      'stop the channel(s), delete the subscription; credentials go when no calendar remains',
+    )
+    .requiredOption('--user <uid>', 'user id')
+    .option('--calendar <id>', 'calendar id, or "primary"')
+    .option('--all', 'every calendar of the user, and the calendar-list watch')
+    .option('--delete-data', 'also delete the mirrored events (in batches of 500)')
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (f: {
+        user: string;
+        calendar?: string;
+        all?: boolean;
+        deleteData?: boolean;
+        json?: boolean;
+      }) => {
+        const uid = validUid(f.user);
+        if ((f.calendar === undefined) === (f.all !== true)) {
+          throw new UsageError('disconnect needs exactly one of --calendar <id> or --all');
+        }
+        const calendarId = f.calendar === undefined ? undefined : validCalendarId(f.calendar);
+        const report = await disconnect(depsFor(), {
+          uid,
+          calendarId,
+          all: f.all === true,
+          deleteData: f.deleteData === true,
+        });
+        if (f.json) json(report);
+        else
+          out(
+            `disconnected ${report.calendars.map((c) => c.calendarId).join(', ') || 'nothing'}; ` +
+              `channels stopped: ${report.channelsStopped}` +
+              (report.channelsLeft ? `, left to expire: ${report.channelsLeft}` : '') +
+              (f.deleteData
+                ? `; documents deleted: ${report.calendars.reduce((n, c) => n + c.deletedDocuments, 0)}`
+                : '') +
+              (report.credentialsDeleted ? '; credentials deleted' : ''),
+          );
+      },
+    );
+
+  program
+    .command('status')
+    .description(
+      'one row per subscription: status, mode, last sync, channel expiry, last notification, last error',
+    )
+    .option('--user <uid>', 'only this user')
+    .option('--json', 'machine-readable output')
+    .action(async (f: { user?: string; json?: boolean }) => {
+      const uid = f.user === undefined ? undefined : validUid(f.user);
+      const report = await status(depsFor(), uid);
+      if (f.json) json(report);
+      else out(formatStatus(report));
+    });
+
+  program
+    .command('resync')
+    .description('enqueue a sync of one calendar (incremental, or --full to diff everything)')
+    .requiredOption('--user <uid>', 'user id')
+    .requiredOption('--calendar <id>', 'calendar id, or "primary"')
+    .option('--full', 'drop the sync token and run a diffing full sync')
+    .action(async (f: { user: string; calendar: string; full?: boolean }) => {
+      const r = await resync(depsFor(), {
+        uid: validUid(f.user),
+        calendarId: validCalendarId(f.calendar),
+        full: f.full === true,
+      });
+      out(`enqueued ${r.full ? 'full' : 'incremental'} sync of ${r.subscriptionId}`);
+    });
+
+  program
+    .command('renew')
+    .description(
+      'run one renewal pass now (what the hourly renewChannels does) and print its summary',
+    )
+    .addOption(new Option('--holder <id>', 'claim holder id (default: random)').hideHelp())
+    .action(async (f: { holder?: string }) => {
+      const deps = depsFor();
+      const summary = await renewChannelsCore({
+        ...deps,
+        ...(f.holder ? { holderId: f.holder } : {}),
+      });
+      json(summary);
+    });
+
+  if (argv.length === 0) {
+    io.stderr(program.helpInformation());
+    return EXIT_USAGE;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const ok = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(
+        err.code,
+      );
+      return ok && err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (err instanceof UsageError) {
+      io.stderr(`calsync: ${err.message}\n(calsync help <command> shows the flags)\n`);
+      return EXIT_USAGE;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr(
+      `calsync: ${err instanceof CliError ? '' : 'unexpected error: '}${redactString(message)}\n`,
+    );
+    return EXIT_FAILED;
+  } finally {
+    await built?.close().catch(() => undefined);
+  }
+}
+
+function describeConnect(r: ConnectReport): string {
+  const c = r.calendar;
+  const lines = [
+    `connected ${c.calendarId} (subscription ${c.subscriptionId}, ${c.mode === 'poll' ? 'polling mode' : 'push'})`,
+    `  first sync: ${c.sync.outcome}, ${c.sync.items} item(s), ${c.sync.writes} write(s)`,
+    c.channel
+      ? `  channel ${c.channel.id} expires ${c.channel.expiresAt}`
+      : '  no watch channel (polled on every renewal run)',
+  ];
+  if (r.calendarList) {
+    lines.push(
+      `  calendar list watched; added: ${r.calendarList.added.join(', ') || 'none'}; removed: ${r.calendarList.removed.join(', ') || 'none'}`,
+    );
+  }
+  return lines.join('\n');
+}
