@@ -14,6 +14,11 @@ import {
 /** The one thing the webhook needs from Pub/Sub; resolves with the message id once the publish is acked. */
 export interface Publisher {
   publish(message: NotificationMessage, attributes: Record<string, string>): Promise<string>;
+  /**
+   * Optional: resolves once the client is loaded. The publish timeout starts after it, so a cold
+   * instance's one-off library load is not mistaken for a Pub/Sub outage.
+   */
+  ready?(): Promise<void>;
 }
 
 export interface WebhookDeps {
@@ -135,8 +140,10 @@ export async function handleWebhook(
     messageNumber: n.messageNumber,
     receivedAt: deps.clock().toISOString(),
   };
-  const started = Date.now();
+  let started = Date.now();
   try {
+    await deps.publisher.ready?.();
+    started = Date.now();
     const messageId = await withTimeout(
       deps.publisher.publish(message, messageAttributes(message)),
       deps.config.publishTimeoutMs,

@@ -12,9 +12,10 @@ export interface ClosablePublisher extends Publisher {
 export const BATCHING = { maxMessages: 100, maxMilliseconds: 5 } as const;
 
 /**
- * The client library gives up a little before the webhook's own deadline, so that once the
- * webhook has answered 503 no publish of that request is still being retried in the background
- * (which would turn Google's retry into a duplicate).
+ * The client library gives up (retries included) a little before the webhook's own deadline, so
+ * that once the webhook has answered 503 no publish of that request is still being retried in the
+ * background (which would turn Google's retry into a duplicate). The webhook starts its clock once
+ * the client is loaded (`ready()`), so both deadlines start together.
  */
 export function rpcTimeoutMs(publishTimeoutMs: number): number {
   return Math.max(50, Math.floor(publishTimeoutMs * 0.8));
@@ -40,6 +41,9 @@ export function pubsubPublisher(
     return topic;
   };
   return {
+    async ready() {
+      await getTopic();
+    },
     async publish(message, attributes) {
       const t = await getTopic();
       return t.publishMessage({ data: Buffer.from(JSON.stringify(message), 'utf8'), attributes });

@@ -157,6 +157,42 @@ describe('handleWebhook: Pub/Sub trouble → 503 so Google retries', () => {
   });
 });
 
+describe('handleWebhook: a cold client', () => {
+  it('starts the publish timeout once the client is ready (a slow library load is not an outage)', async () => {
+    const t = setup(undefined, 50);
+    const slowLoad: Publisher = {
+      ready: () => new Promise((r) => setTimeout(r, 120)),
+      publish: async () => 'after-load',
+    };
+    const res = await handleWebhook(
+      { method: 'POST', headers: asIncoming(notificationHeaders()), bodyBytes: 0 },
+      {
+        config: { channelSecrets: secrets, publishTimeoutMs: 50 },
+        publisher: slowLoad,
+        logger: createLogger({ write: (l) => t.lines.push(l) }),
+        clock: () => NOW,
+      },
+    );
+    expect(res.status).toBe(204);
+  });
+
+  it('a client that fails to load → 503', async () => {
+    const res = await handleWebhook(
+      { method: 'POST', headers: asIncoming(notificationHeaders()), bodyBytes: 0 },
+      {
+        config: { channelSecrets: secrets, publishTimeoutMs: 50 },
+        publisher: {
+          ready: () => Promise.reject(new Error('cannot load')),
+          publish: async () => 'never',
+        },
+        logger: createLogger({ write: () => {} }),
+        clock: () => NOW,
+      },
+    );
+    expect(res.status).toBe(503);
+  });
+});
+
 describe('handleWebhook: rejections publish nothing, log WARNING with reason and channel id', () => {
   const token = signChannelToken(secrets.current, CHANNEL_ID, SUBSCRIPTION_ID);
   const cases: [string, Record<string, string>, Partial<WebhookRequest>, number, string][] = [
@@ -301,7 +337,14 @@ describe('handleWebhook: rejections publish nothing, log WARNING with reason and
     ],
   ];
 
-  it.each(cases)('%s → %i', async (_name, headers, more, status, reason) => {
+  const table = cases.map(([name, headers, more, status, reason]) => ({
+    name,
+    headers,
+    more,
+    status,
+    reason,
+  }));
+  it.each(table)('$name → $status', async ({ headers, more, status, reason }) => {
     const t = setup();
     const res = await t.call(headers, more);
     expect(res.status).toBe(status);
