@@ -1,0 +1,259 @@
+// Occurrence writer: recompute the occurrences of given events from the stored mirror and write only what differs.
+import {
+  FieldPath,
+  type DocumentReference,
+  type DocumentSnapshot,
+  type Firestore,
+  type Query,
+  type QuerySnapshot,
+  type Transaction,
+} from '@google-cloud/firestore';
+import type { GoogleEvent } from '../calendar/api.js';
+import { readCalendarDoc } from '../store/calendars.js';
+import type { CalendarRef } from '../store/events.js';
+import { encodeDocId, paths } from '../store/schema.js';
+import { occurrenceDocument, sameDocument } from './document.js';
+import { occurrencesOf } from './expand.js';
+import type { OccurrenceWindow } from './model.js';
+
+/** `in` queries take at most 30 values: one chunk of root ids shares three reads. */
+const CHUNK = 30;
+const MAX_BATCH = 500;
+
+export interface RefreshOptions {
+  window: OccurrenceWindow;
+  /** The calendar's zone (all-day midnights); read from the calendar document when absent. */
+  calendarTimeZone?: string;
+  /**
+   * Read and write each chunk in one transaction: for writers running outside the sync lease
+   * (the window roll), so a concurrent sync's writes are never overwritten with older state.
+   */
+  transactional?: boolean;
+}
+
+export interface RefreshStats {
+  /** Root ids (singles, series) recomputed. */
+  roots: number;
+  writes: number;
+  deletes: number;
+  unchanged: number;
+}
+
+type Op =
+  | { type: 'set'; ref: DocumentReference; data: Record<string, unknown> }
+  | { type: 'delete'; ref: DocumentReference };
+
+interface Reader {
+  getAll(refs: DocumentReference[]): Promise<DocumentSnapshot[]>;
+  query(q: Query): Promise<QuerySnapshot>;
+}
+
+const plainReader = (db: Firestore): Reader => ({
+  getAll: async (refs) => (refs.length === 0 ? [] : db.getAll(...refs)),
+  query: (q) => q.get(),
+});
+
+const txReader = (tx: Transaction): Reader => ({
+  getAll: async (refs) => (refs.length === 0 ? [] : tx.getAll(...refs)),
+  query: (q) => tx.get(q),
+});
+
+/**
+ * The event ids whose occurrences a batch of Google items may change: a master or single is its
+ * own root; an exception or tombstone belongs to its recurringEventId; an id-only deletion that
+ * looks like an instance id (`<master>_<date>`) may belong to that master.
+ */
+export function rootIdsOf(items: readonly GoogleEvent[]): string[] {
+  const out = new Set<string>();
+  for (const item of items) {
+    if (item.recurringEventId) out.add(item.recurringEventId);
+    if (!item.id) continue;
+    if (!item.recurringEventId) out.add(item.id);
+    const instance = /^(.+)_\d{8}(T\d{6}Z?)?$/.exec(item.id);
+    if (instance && !item.recurringEventId) out.add(instance[1]!);
+  }
+  return [...out];
+}
+
+/**
+ * Recomputes the occurrences of exactly these root ids (series masters, singles) inside the
+ * window from what the mirror stores — never from "what changed", so re-running after a crash
+ * repairs a half-done pass — and writes only documents that differ; those no longer produced are
+ * deleted. Re-running with nothing changed writes nothing.
+ */
+export async function refreshOccurrences(
+  db: Firestore,
+  cal: CalendarRef,
+  ids: Iterable<string>,
+  options: RefreshOptions,
+): Promise<RefreshStats> {
+  const stats: RefreshStats = { roots: 0, writes: 0, deletes: 0, unchanged: 0 };
+  const queue = [...new Set(ids)];
+  if (queue.length === 0) return stats;
+  const timeZone =
+    options.calendarTimeZone ??
+    (await readCalendarDoc(db, cal.uid, cal.calendarId))?.timeZone ??
+    'UTC';
+  const done = new Set<string>();
+  while (queue.length > 0) {
+    const chunk = queue.splice(0, CHUNK).filter((id) => !done.has(id));
+    if (chunk.length === 0) continue;
+    for (const id of chunk) done.add(id);
+    const plan = async (reader: Reader) =>
+      planChunk(db, cal, chunk, reader, options.window, timeZone);
+    let planned: Planned;
+    if (options.transactional) {
+      planned = await db.runTransaction(async (tx) => {
+        const p = await plan(txReader(tx));
+        if (p.ops.length <= MAX_BATCH) {
+          for (const op of p.ops) {
+            if (op.type === 'set') tx.set(op.ref, op.data);
+            else tx.delete(op.ref);
+          }
+          return { ...p, ops: [] };
+        }
+        return p; // too large for one commit: written below, in batches
+      });
+    } else {
+      planned = await plan(plainReader(db));
+    }
+    await commitOps(db, planned.ops);
+    for (const parent of planned.redirects) if (!done.has(parent)) queue.push(parent);
+    stats.roots += chunk.length;
+    stats.writes += planned.writes;
+    stats.deletes += planned.deletes;
+    stats.unchanged += planned.unchanged;
+  }
+  return stats;
+}
+
+interface Planned {
+  ops: Op[];
+  /** Series ids reached through an id that turned out to be a stored exception. */
+  redirects: string[];
+  writes: number;
+  deletes: number;
+  unchanged: number;
+}
+
+async function planChunk(
+  db: Firestore,
+  cal: CalendarRef,
+  rootIds: readonly string[],
+  reader: Reader,
+  window: OccurrenceWindow,
+  timeZone: string,
+): Promise<Planned> {
+  const events = db.collection(paths.events(cal.uid, cal.calendarId));
+  const occurrences = db.collection(paths.occurrences(cal.uid, cal.calendarId));
+  const [roots, children, existing] = await Promise.all([
+    reader.getAll(rootIds.map((id) => events.doc(encodeDocId(id)))),
+    reader.query(events.where('recurringEventId', 'in', [...rootIds])),
+    reader.query(occurrences.where('eventId', 'in', [...rootIds])),
+  ]);
+  const rootById = new Map<string, GoogleEvent>();
+  const redirects: string[] = [];
+  for (const snap of roots) {
+    if (!snap.exists) continue;
+    const event = snap.data() as GoogleEvent;
+    // An id that names a stored exception: its series is the root to recompute.
+    if (event.recurringEventId) redirects.push(event.recurringEventId);
+    else if (event.id) rootById.set(event.id, event);
+  }
+  const childrenOf = new Map<string, GoogleEvent[]>();
+  for (const doc of children.docs) {
+    const event = doc.data() as GoogleEvent;
+    const parent = event.recurringEventId ?? '';
+    childrenOf.set(parent, [...(childrenOf.get(parent) ?? []), event]);
+  }
+  const stored = new Map<string, DocumentSnapshot>();
+  for (const doc of existing.docs) stored.set(doc.id, doc);
+
+  const out: Planned = { ops: [], redirects, writes: 0, deletes: 0, unchanged: 0 };
+  for (const id of rootIds) {
+    const wanted = occurrencesOf(rootById.get(id), childrenOf.get(id) ?? [], window, {
+      calendarTimeZone: timeZone,
+    });
+    for (const o of wanted) {
+      const docId = encodeDocId(o.occurrenceId);
+      const data = occurrenceDocument(o);
+      const have = stored.get(docId);
+      stored.delete(docId);
+      if (have && sameDocument(have.data(), data)) {
+        out.unchanged++;
+        continue;
+      }
+      out.ops.push({ type: 'set', ref: occurrences.doc(docId), data });
+      out.writes++;
+    }
+  }
+  // What is left was produced before and is not any more (or belongs to none of these ids).
+  for (const doc of stored.values()) {
+    out.ops.push({ type: 'delete', ref: doc.ref });
+    out.deletes++;
+  }
+  return out;
+}
+
+async function commitOps(db: Firestore, ops: readonly Op[]): Promise<void> {
+  for (let i = 0; i < ops.length; i += MAX_BATCH) {
+    const batch = db.batch();
+    for (const op of ops.slice(i, i + MAX_BATCH)) {
+      if (op.type === 'set') batch.set(op.ref, op.data);
+      else batch.delete(op.ref);
+    }
+    await batch.commit();
+  }
+}
+
+/** Every root id with stored events or occurrences, one page at a time (ids only). */
+export async function* storedRootIds(
+  db: Firestore,
+  cal: CalendarRef,
+  pageSize = 1000,
+): AsyncGenerator<string[]> {
+  const sources: [Query, (doc: DocumentSnapshot) => string | undefined][] = [
+    [
+      db.collection(paths.events(cal.uid, cal.calendarId)).select('id', 'recurringEventId'),
+      (doc) => str(doc.get('recurringEventId')) ?? str(doc.get('id')),
+    ],
+    [
+      db.collection(paths.occurrences(cal.uid, cal.calendarId)).select('eventId'),
+      (doc) => str(doc.get('eventId')),
+    ],
+  ];
+  for (const [base, rootOf] of sources) {
+    let after: DocumentSnapshot | undefined;
+    for (;;) {
+      let q = base.orderBy(FieldPath.documentId()).limit(pageSize);
+      if (after) q = q.startAfter(after);
+      const snap = await q.get();
+      const ids = snap.docs.flatMap((d) => rootOf(d) ?? []);
+      if (ids.length > 0) yield ids;
+      if (snap.size < pageSize) break;
+      after = snap.docs[snap.docs.length - 1];
+    }
+  }
+}
+
+const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/**
+ * Recomputes every occurrence of a calendar (first deployment, `resync`, repair). Roots are
+ * recomputed page by page; a root seen on several pages is recomputed once per page, harmlessly.
+ */
+export async function rebuildOccurrences(
+  db: Firestore,
+  cal: CalendarRef,
+  options: RefreshOptions,
+): Promise<RefreshStats> {
+  const total: RefreshStats = { roots: 0, writes: 0, deletes: 0, unchanged: 0 };
+  for await (const ids of storedRootIds(db, cal)) {
+    const s = await refreshOccurrences(db, cal, ids, options);
+    total.roots += s.roots;
+    total.writes += s.writes;
+    total.deletes += s.deletes;
+    total.unchanged += s.unchanged;
+  }
+  return total;
+}

@@ -1,0 +1,316 @@
+// The occurrence writer on the Firestore emulator: write counts, idempotence, crash repair, window roll, a live week query.
+import type { Firestore, QuerySnapshot } from '@google-cloud/firestore';
+import { Timestamp } from '@google-cloud/firestore';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { occurrenceWindow } from '../../../functions/occurrences/model.js';
+import { rollOccurrenceWindow } from '../../../functions/occurrences/roll.js';
+import { rebuildOccurrences, refreshOccurrences } from '../../../functions/occurrences/store.js';
+import { paths } from '../../../functions/store/schema.js';
+import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
+import {
+  changedBetween,
+  deleteEvent,
+  iso,
+  newFirestore,
+  occurrenceDocs,
+  putEvent,
+  updateTimes,
+  weekly,
+  type Cal,
+} from './helpers.js';
+
+const NOW = Date.UTC(2026, 5, 15, 12); // window [2026-05-16, 2027-06-16)
+const WINDOW = occurrenceWindow(NOW, { daysBack: 30, daysAhead: 365 });
+/** Mondays from 2026-05-18 to 2027-06-14. */
+const WEEKLY_IN_WINDOW = 57;
+
+describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
+  let db: Firestore;
+  let cal: Cal;
+  let n = 0;
+
+  beforeAll(() => {
+    expect(useEmulators()).toBe(true);
+    db = newFirestore(uniqueProjectId('occ'));
+  });
+  afterAll(() => db.terminate());
+  beforeEach(() => {
+    cal = { uid: `u${++n}`, calendarId: `cal${n}@example.com` };
+  });
+
+  const refresh = (ids: string[], window = WINDOW) =>
+    refreshOccurrences(db, cal, ids, { window, calendarTimeZone: 'America/New_York' });
+
+  it('a weekly series fills the window; re-running with nothing changed writes nothing', async () => {
+    await putEvent(db, cal, weekly('wk'));
+    await putEvent(db, cal, {
+      id: 'lunch',
+      status: 'confirmed',
+      summary: 'Lunch',
+      start: { dateTime: '2026-06-20T12:00:00-04:00' },
+      end: { dateTime: '2026-06-20T13:00:00-04:00' },
+    });
+    const first = await refresh(['wk', 'lunch']);
+    expect(first).toMatchObject({ writes: WEEKLY_IN_WINDOW + 1, deletes: 0, unchanged: 0 });
+    const docs = await occurrenceDocs(db, cal);
+    expect(docs[0]).toMatchObject({
+      id: 'wk_20260518T140000Z',
+      eventId: 'wk',
+      summary: 'Weekly sync',
+    });
+    expect(iso(docs[0]!.startAt)).toBe('2026-05-18T14:00:00.000Z');
+    // Winter instances keep 10:00 New York time (15:00Z).
+    expect(docs.find((d) => d.id === 'wk_20261207T150000Z')).toBeDefined();
+
+    const before = await updateTimes(db, cal);
+    const again = await refresh(['wk', 'lunch']);
+    expect(again).toMatchObject({ writes: 0, deletes: 0, unchanged: WEEKLY_IN_WINDOW + 1 });
+    expect(changedBetween(before, await updateTimes(db, cal))).toEqual({
+      created: [],
+      updated: [],
+      deleted: [],
+    });
+  });
+
+  it('editing one instance writes one document; cancelling one deletes one', async () => {
+    await putEvent(db, cal, weekly('wk'));
+    await putEvent(db, cal, weekly('other', { summary: 'Other series' }));
+    await refresh(['wk', 'other']);
+    const before = await updateTimes(db, cal);
+
+    await putEvent(db, cal, {
+      id: 'wk_20260622T140000Z',
+      status: 'confirmed',
+      etag: '"101"',
+      summary: 'Weekly sync (moved to Tuesday)',
+      updated: '2026-06-10T00:00:00.000Z',
+      recurringEventId: 'wk',
+      originalStartTime: { dateTime: '2026-06-22T10:00:00-04:00', timeZone: 'America/New_York' },
+      start: { dateTime: '2026-06-23T15:00:00-04:00', timeZone: 'America/New_York' },
+      end: { dateTime: '2026-06-23T15:30:00-04:00', timeZone: 'America/New_York' },
+    });
+    // The worker passes the page's ids: the exception's series.
+    const edit = await refresh(['wk']);
+    expect(edit).toMatchObject({ writes: 1, deletes: 0, unchanged: WEEKLY_IN_WINDOW - 1 });
+    const afterEdit = await updateTimes(db, cal);
+    expect(changedBetween(before, afterEdit)).toEqual({
+      created: [],
+      updated: ['wk_20260622T140000Z'],
+      deleted: [],
+    });
+    const moved = (await occurrenceDocs(db, cal)).find((d) => d.id === 'wk_20260622T140000Z')!;
+    expect(iso(moved.startAt)).toBe('2026-06-23T19:00:00.000Z');
+    expect(moved.sourceEventId).toBe('wk_20260622T140000Z');
+
+    await putEvent(db, cal, {
+      id: 'wk_20260629T140000Z',
+      status: 'cancelled',
+      recurringEventId: 'wk',
+      originalStartTime: { dateTime: '2026-06-29T10:00:00-04:00', timeZone: 'America/New_York' },
+    });
+    const cancel = await refresh(['wk']);
+    expect(cancel).toMatchObject({ writes: 0, deletes: 1 });
+    expect(changedBetween(afterEdit, await updateTimes(db, cal))).toEqual({
+      created: [],
+      updated: [],
+      deleted: ['wk_20260629T140000Z'],
+    });
+  });
+
+  it("editing a weekly series rewrites that series' occurrences in the window, nothing else", async () => {
+    await putEvent(db, cal, weekly('wk'));
+    await putEvent(db, cal, weekly('other', { summary: 'Other series' }));
+    await refresh(['wk', 'other']);
+    const before = await updateTimes(db, cal);
+
+    await putEvent(
+      db,
+      cal,
+      weekly('wk', {
+        summary: 'Weekly sync (renamed)',
+        etag: '"102"',
+        updated: '2026-06-11T00:00:00.000Z',
+      }),
+    );
+    const stats = await refresh(['wk']);
+    expect(stats).toMatchObject({ writes: WEEKLY_IN_WINDOW, deletes: 0 });
+    const changed = changedBetween(before, await updateTimes(db, cal));
+    expect(changed.updated).toHaveLength(WEEKLY_IN_WINDOW);
+    expect(changed.updated.every((id) => id.startsWith('wk_'))).toBe(true);
+    expect(changed.created).toEqual([]);
+    expect(changed.deleted).toEqual([]);
+  });
+
+  it('a deleted series (master and exceptions gone) loses every occurrence', async () => {
+    await putEvent(db, cal, weekly('wk'));
+    await refresh(['wk']);
+    await deleteEvent(db, cal, 'wk');
+    expect(await refresh(['wk'])).toMatchObject({ writes: 0, deletes: WEEKLY_IN_WINDOW });
+    expect(await occurrenceDocs(db, cal)).toEqual([]);
+  });
+
+  it('repairs from stored state after a crash: ids of unchanged events, a half-written series', async () => {
+    await putEvent(db, cal, weekly('wk'));
+    await refresh(['wk']);
+    const col = db.collection(paths.occurrences(cal.uid, cal.calendarId));
+    // A crash left one document missing, one stale and one that should not exist.
+    await col.doc('wk_20260518T140000Z').delete();
+    await col.doc('wk_20260525T140000Z').update({ summary: 'stale' });
+    await col.doc('wk_20300101T150000Z').set({ eventId: 'wk', startAt: Timestamp.now() });
+    expect(await refresh(['wk'])).toMatchObject({ writes: 2, deletes: 1 });
+    expect(await refresh(['wk'])).toMatchObject({ writes: 0, deletes: 0 });
+  });
+
+  it('an id that names a stored exception is redirected to its series', async () => {
+    await putEvent(db, cal, weekly('wk'));
+    await putEvent(db, cal, {
+      id: 'wk_20260601T140000Z',
+      status: 'cancelled',
+      recurringEventId: 'wk',
+      originalStartTime: { dateTime: '2026-06-01T10:00:00-04:00', timeZone: 'America/New_York' },
+    });
+    const stats = await refresh(['wk_20260601T140000Z']);
+    expect(stats.writes).toBe(WEEKLY_IN_WINDOW - 1);
+  });
+
+  it('rebuild recomputes a whole calendar, including orphaned occurrence docs', async () => {
+    await putEvent(db, cal, weekly('wk'));
+    await putEvent(db, cal, weekly('b', { summary: 'B' }));
+    await db
+      .collection(paths.occurrences(cal.uid, cal.calendarId))
+      .doc('gone')
+      .set({ eventId: 'gone', startAt: Timestamp.fromMillis(NOW) });
+    const stats = await rebuildOccurrences(db, cal, {
+      window: WINDOW,
+      calendarTimeZone: 'America/New_York',
+    });
+    expect(stats).toMatchObject({ writes: 2 * WEEKLY_IN_WINDOW, deletes: 1 });
+  });
+
+  it('the window roll drops what ended before the window and adds what enters it', async () => {
+    const daily = weekly('daily', {
+      summary: 'Standup',
+      recurrence: ['RRULE:FREQ=DAILY'],
+    });
+    await putEvent(db, cal, daily);
+    // A single just beyond today's window end, entering tomorrow; one leaving tomorrow.
+    await putEvent(db, cal, {
+      id: 'far',
+      status: 'confirmed',
+      start: { dateTime: '2027-06-16T12:00:00Z' },
+      end: { dateTime: '2027-06-16T13:00:00Z' },
+    });
+    await putEvent(db, cal, {
+      id: 'old',
+      status: 'confirmed',
+      start: { dateTime: '2026-05-16T12:00:00Z' },
+      end: { dateTime: '2026-05-16T13:00:00Z' },
+    });
+    expect(await refresh(['far', 'old'])).toMatchObject({ writes: 1 }); // 'far' is not in yet
+    const first = await rollOccurrenceWindow(db, cal.uid, cal.calendarId, NOW, {
+      calendarTimeZone: 'America/New_York',
+    });
+    expect(first).toMatchObject({ writes: 396, expired: 0 }); // every day of the window
+    const before = await updateTimes(db, cal);
+
+    const tomorrow = NOW + 24 * 3600 * 1000;
+    const rolled = await rollOccurrenceWindow(db, cal.uid, cal.calendarId, tomorrow, {
+      calendarTimeZone: 'America/New_York',
+    });
+    const changed = changedBetween(before, await updateTimes(db, cal));
+    expect(changed).toEqual({
+      created: ['daily_20270616T140000Z', 'far'],
+      updated: [],
+      deleted: ['daily_20260516T140000Z', 'old'],
+    });
+    expect(rolled.expired).toBe(2);
+
+    const again = await rollOccurrenceWindow(db, cal.uid, cal.calendarId, tomorrow, {
+      calendarTimeZone: 'America/New_York',
+    });
+    expect(again).toMatchObject({ writes: 0, deletes: 0, expired: 0 });
+  });
+
+  it("a week's startAt range query updates live as instances move and are cancelled", async () => {
+    await putEvent(db, cal, weekly('wk'));
+    await putEvent(
+      db,
+      cal,
+      weekly('fri', { summary: 'Friday', recurrence: ['RRULE:FREQ=WEEKLY;BYDAY=FR'] }),
+    );
+    await refresh(['wk', 'fri']);
+    const weekStart = Timestamp.fromDate(new Date('2026-06-22T04:00:00Z')); // Mon 00:00 New York
+    const weekEnd = Timestamp.fromDate(new Date('2026-06-29T04:00:00Z'));
+    const query = db
+      .collection(paths.occurrences(cal.uid, cal.calendarId))
+      .where('startAt', '>=', weekStart)
+      .where('startAt', '<', weekEnd)
+      .orderBy('startAt');
+    const snapshots: QuerySnapshot[] = [];
+    let wake: () => void = () => undefined;
+    const unsubscribe = query.onSnapshot((s) => {
+      snapshots.push(s);
+      wake();
+    });
+    const next = async (count: number) => {
+      while (snapshots.length < count) await new Promise<void>((r) => (wake = r));
+      return snapshots[count - 1]!.docs.map((d) => [d.id, d.get('summary') as string]);
+    };
+    try {
+      expect(await next(1)).toEqual([
+        ['wk_20260622T140000Z', 'Weekly sync'],
+        ['fri_20260626T140000Z', 'Friday'],
+      ]);
+      // Friday's instance moves to Wednesday of that week.
+      await putEvent(db, cal, {
+        id: 'fri_20260626T140000Z',
+        status: 'confirmed',
+        summary: 'Friday (on Wednesday)',
+        recurringEventId: 'fri',
+        originalStartTime: { dateTime: '2026-06-26T10:00:00-04:00', timeZone: 'America/New_York' },
+        start: { dateTime: '2026-06-24T10:00:00-04:00', timeZone: 'America/New_York' },
+        end: { dateTime: '2026-06-24T10:30:00-04:00', timeZone: 'America/New_York' },
+      });
+      await refresh(['fri']);
+      expect(await next(2)).toEqual([
+        ['wk_20260622T140000Z', 'Weekly sync'],
+        ['fri_20260626T140000Z', 'Friday (on Wednesday)'],
+      ]);
+      // Next week's Monday is moved into this week (Sunday), this week's Monday is cancelled.
+      await putEvent(db, cal, {
+        id: 'wk_20260629T140000Z',
+        status: 'confirmed',
+        summary: 'Weekly sync (early)',
+        recurringEventId: 'wk',
+        originalStartTime: { dateTime: '2026-06-29T10:00:00-04:00', timeZone: 'America/New_York' },
+        start: { dateTime: '2026-06-28T10:00:00-04:00', timeZone: 'America/New_York' },
+        end: { dateTime: '2026-06-28T10:30:00-04:00', timeZone: 'America/New_York' },
+      });
+      await putEvent(db, cal, {
+        id: 'wk_20260622T140000Z',
+        status: 'cancelled',
+        recurringEventId: 'wk',
+        originalStartTime: { dateTime: '2026-06-22T10:00:00-04:00', timeZone: 'America/New_York' },
+      });
+      await refresh(['wk']);
+      const deadline = Date.now() + 10_000;
+      let latest = await next(snapshots.length);
+      while (
+        JSON.stringify(latest) !==
+          JSON.stringify([
+            ['fri_20260626T140000Z', 'Friday (on Wednesday)'],
+            ['wk_20260629T140000Z', 'Weekly sync (early)'],
+          ]) &&
+        Date.now() < deadline
+      ) {
+        latest = await next(snapshots.length + 1);
+      }
+      expect(latest).toEqual([
+        ['fri_20260626T140000Z', 'Friday (on Wednesday)'],
+        ['wk_20260629T140000Z', 'Weekly sync (early)'],
+      ]);
+    } finally {
+      unsubscribe();
+    }
+  });
+});
