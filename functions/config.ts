@@ -54,6 +54,11 @@ export interface BaseConfig {
   readonly renewTimeBudgetMs: number;
   readonly silentChannelMs: number;
   readonly safetyNetMs: number;
+  /** Occurrence view: whole days kept before today and after it (the rolling window). */
+  readonly occurrenceDaysBack: number;
+  readonly occurrenceDaysAhead: number;
+  /** Pub/Sub topic of the change feed; undefined = no change feed is published. */
+  readonly changesTopic: string | undefined;
 }
 
 export type LogLevelName = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
@@ -248,6 +253,12 @@ export function parseConfig<R extends Role = 'all'>(env: Env, role?: R): Readonl
     /^[A-Za-z][\w.~+%-]{2,254}$/,
     'a Pub/Sub topic name',
   );
+  const changesTopic =
+    r.string('CALSYNC_CHANGES_TOPIC', '', /^[A-Za-z][\w.~+%-]{2,254}$/, 'a Pub/Sub topic name') ||
+    undefined;
+  if (changesTopic !== undefined && changesTopic === topic) {
+    r.problems.push('CALSYNC_CHANGES_TOPIC must not be the notifications topic (CALSYNC_TOPIC)');
+  }
 
   const current = r.secret('CALSYNC_CHANNEL_SECRET', 32);
   const previous = r.secret('CALSYNC_CHANNEL_SECRET_PREVIOUS', 32);
@@ -297,6 +308,9 @@ export function parseConfig<R extends Role = 'all'>(env: Env, role?: R): Readonl
     silentChannelMs:
       r.int('CALSYNC_SILENT_CHANNEL_SECONDS', 3 * 24 * 3600, 60, 365 * 24 * 3600) * SECOND,
     safetyNetMs: r.int('CALSYNC_SAFETY_NET_SECONDS', 6 * 3600, 60, 30 * 24 * 3600) * SECOND,
+    occurrenceDaysBack: r.int('CALSYNC_OCCURRENCE_DAYS_BACK', 30, 0, 3650),
+    occurrenceDaysAhead: r.int('CALSYNC_OCCURRENCE_DAYS_AHEAD', 365, 1, 3650),
+    changesTopic,
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return Object.freeze(config) as Readonly<ConfigFor<R>>;

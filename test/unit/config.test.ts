@@ -27,6 +27,9 @@ describe('parseConfig accepts', () => {
         expect(c.channelTtlSeconds).toBe(604800);
         expect(c.channelSecrets.previous).toBeUndefined();
         expect(c.tokenKeys.current.id).toBe(keyId(Buffer.alloc(32, 7)));
+        expect(c.occurrenceDaysBack).toBe(30);
+        expect(c.occurrenceDaysAhead).toBe(365);
+        expect(c.changesTopic).toBeUndefined();
       },
     ],
     [
@@ -60,6 +63,20 @@ describe('parseConfig accepts', () => {
         expect(c.leaseMs).toBe(30_000);
         expect(c.keepDataOnRemove).toBe(true);
         expect(c.fullSyncDaysBack).toBe(365);
+      },
+    ],
+    [
+      'an occurrence window and a change feed topic',
+      {
+        ...good,
+        CALSYNC_OCCURRENCE_DAYS_BACK: '0',
+        CALSYNC_OCCURRENCE_DAYS_AHEAD: '90',
+        CALSYNC_CHANGES_TOPIC: 'calendar-changes',
+      },
+      (c) => {
+        expect(c.occurrenceDaysBack).toBe(0);
+        expect(c.occurrenceDaysAhead).toBe(90);
+        expect(c.changesTopic).toBe('calendar-changes');
       },
     ],
   ];
@@ -142,6 +159,29 @@ describe('parseConfig rejects', () => {
       'a bad project id',
       { ...good, GOOGLE_CLOUD_PROJECT: 'Bad_Project' },
       ['GOOGLE_CLOUD_PROJECT must be a project id'],
+    ],
+    [
+      'an occurrence window typo and one beyond ten years',
+      { ...good, CALSYNC_OCCURRENCE_DAYS_BACK: '30d', CALSYNC_OCCURRENCE_DAYS_AHEAD: '4000' },
+      [
+        'CALSYNC_OCCURRENCE_DAYS_BACK must be a whole number',
+        'CALSYNC_OCCURRENCE_DAYS_AHEAD must be between 1 and 3650',
+      ],
+    ],
+    [
+      'an empty occurrence window ahead',
+      { ...good, CALSYNC_OCCURRENCE_DAYS_AHEAD: '0' },
+      ['CALSYNC_OCCURRENCE_DAYS_AHEAD must be between 1 and 3650'],
+    ],
+    [
+      'a change feed topic that is not a topic name',
+      { ...good, CALSYNC_CHANGES_TOPIC: 'projects/p/topics/x' },
+      ['CALSYNC_CHANGES_TOPIC must be a Pub/Sub topic name'],
+    ],
+    [
+      'a change feed on the notifications topic',
+      { ...good, CALSYNC_CHANGES_TOPIC: 'calendar-notifications' },
+      ['CALSYNC_CHANGES_TOPIC must not be the notifications topic'],
     ],
     [
       'two problems at once',
