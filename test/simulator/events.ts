@@ -16,7 +16,7 @@ import {
 } from './event-model.js';
 import { findOccurrence, RecurrenceError, validateRecurrence } from './recurrence.js';
 import type { CalendarState, EventResource, StoredEvent } from './types.js';
-import { isValidTimeZone, parseDate, parseDateTime } from './tz.js';
+import { formatInZone, isValidTimeZone, parseDate, parseDateTime, wallToInstant } from './tz.js';
 
 /** Fields only the server sets; ignored in request bodies. */
 const SERVER_FIELDS = [
@@ -41,8 +41,37 @@ function startMs(dt: { date?: string; dateTime?: string } | undefined): number |
   return d ? Date.UTC(d.year, d.month - 1, d.day) : undefined;
 }
 
+/**
+ * A dateTime without an offset is a wall-clock time in its `timeZone` ("A time zone offset is
+ * required unless a time zone is explicitly specified in timeZone" — events resource reference,
+ * https://developers.google.com/calendar/api/v3/reference/events). Google answers with the offset
+ * filled in, so the stored form always carries one; without a timeZone the value stays invalid.
+ */
+function normalizeLocalDateTime(
+  dt: { dateTime?: string | null; timeZone?: string | null } | undefined,
+): void {
+  const m = dt?.dateTime
+    ? /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?$/.exec(dt.dateTime)
+    : null;
+  if (!dt || !m || !dt.timeZone || !isValidTimeZone(dt.timeZone)) return;
+  const [year, month, day, hour, minute, second] = m.slice(1).map((v) => Number(v ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  dt.dateTime = formatInZone(
+    wallToInstant({ year, month, day, hour, minute, second }, dt.timeZone),
+    dt.timeZone,
+  );
+}
+
 /** Validation Google applies to an event body (messages as Google words them where known). */
 export function validateEvent(r: EventResource): void {
+  normalizeLocalDateTime(r.start);
+  normalizeLocalDateTime(r.end);
   if (!r.start || typeof r.start !== 'object') throw errors.required('Missing start time.');
   if (!r.end || typeof r.end !== 'object') throw errors.required('Missing end time.');
   const sAllDay = !!r.start.date;

@@ -63,6 +63,30 @@ describe('recurring events', () => {
     ).toBe(400);
   });
 
+  it('a dateTime without offset is wall-clock time in its timeZone; the answer carries the offset', async () => {
+    const { data } = await cal.events.insert({
+      calendarId: 'primary',
+      requestBody: {
+        summary: 'local time',
+        recurrence: ['RRULE:FREQ=WEEKLY;COUNT=2'],
+        start: { dateTime: '2026-07-06T09:00:00', timeZone: 'Europe/Berlin' },
+        end: { dateTime: '2026-07-06T09:30:00', timeZone: 'Europe/Berlin' },
+      },
+    });
+    expect(data.start).toEqual({
+      dateTime: '2026-07-06T09:00:00+02:00',
+      timeZone: 'Europe/Berlin',
+    });
+    const noZone = cal.events.insert({
+      calendarId: 'primary',
+      requestBody: {
+        start: { dateTime: '2026-07-06T09:00:00' },
+        end: { dateTime: '2026-07-06T10:00:00' },
+      },
+    });
+    expect(await status(noZone)).toBe(400);
+  });
+
   it('singleEvents=true expands with instance ids <masterId>_<YYYYMMDDTHHMMSSZ> and no master', async () => {
     const m = (await cal.events.insert({ calendarId: 'primary', requestBody: daily() })).data;
     const { items } = await listAll(cal, { singleEvents: true, orderBy: 'startTime' });
