@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { verifyChannelToken } from '../channels/token.js';
 import type { WebhookConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import { messageAttributes, type NotificationMessage } from '../messages.js';
+import type { NotificationMessage } from '../messages.js';
 import {
   channelIdForLog,
   displayName,
@@ -52,6 +52,15 @@ export class PublishTimeoutError extends Error {
     super(`publish not acknowledged within ${ms} ms`);
     this.name = 'PublishTimeoutError';
   }
+}
+
+/**
+ * Pub/Sub attributes of a notification: the same as messageAttributes() in messages.ts (a unit test
+ * holds them equal), written out here because importing messages.ts at run time loads zod, which
+ * would be most of the webhook's cold-start module load.
+ */
+export function notificationAttributes(message: NotificationMessage): Record<string, string> {
+  return { kind: message.kind, subscriptionId: message.subscriptionId, state: message.state };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -145,7 +154,7 @@ export async function handleWebhook(
     await deps.publisher.ready?.();
     started = Date.now();
     const messageId = await withTimeout(
-      deps.publisher.publish(message, messageAttributes(message)),
+      deps.publisher.publish(message, notificationAttributes(message)),
       deps.config.publishTimeoutMs,
     );
     log.info('notification published', { messageId, publishMs: Date.now() - started });

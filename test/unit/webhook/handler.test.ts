@@ -2,10 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { signChannelToken } from '../../../functions/channels/token.js';
 import { createLogger } from '../../../functions/log.js';
-import { NotificationMessage } from '../../../functions/messages.js';
+import { NotificationMessage, messageAttributes } from '../../../functions/messages.js';
 import {
   handleWebhook,
   MAX_BODY_BYTES,
+  notificationAttributes,
   type Publisher,
   type WebhookRequest,
 } from '../../../functions/webhook/handler.js';
@@ -154,6 +155,24 @@ describe('handleWebhook: Pub/Sub trouble → 503 so Google retries', () => {
     expect(t.entries().find((e) => e.severity === 'ERROR')).toMatchObject({
       reason: 'publish_timeout',
     });
+  });
+});
+
+describe('notificationAttributes', () => {
+  it('equals the contract messageAttributes() for every state', () => {
+    for (const state of ['exists', 'not_exists'] as const) {
+      const message: NotificationMessage = {
+        v: 1,
+        kind: 'notification',
+        subscriptionId: SUBSCRIPTION_ID,
+        channelId: CHANNEL_ID,
+        resourceId: RESOURCE_ID,
+        state,
+        messageNumber: 1,
+        receivedAt: NOW.toISOString(),
+      };
+      expect(notificationAttributes(message)).toEqual(messageAttributes(message));
+    }
   });
 });
 
