@@ -2,6 +2,8 @@
 // functions-framework, the topic and the worker's push subscription (dead-letter + retry policy).
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PubSub } from '@google-cloud/pubsub';
@@ -29,7 +31,7 @@ export interface StackOptions {
   maxDeliveryAttempts?: number;
   /** Extra environment for the functions (e.g. small leases in tests). */
   env?: Record<string, string>;
-  /** Compile functions/ to dist/ first (default true), so the stack runs what is on disk. */
+  /** Compile functions/ to dist/ first when dist/ is older (default true), so the stack runs what is on disk. */
   build?: boolean;
   /** Receives every output line of the functions (structured JSON logs). */
   onLine?: (target: Target, line: string) => void;
@@ -55,6 +57,34 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/** True once something accepts connections on the port (no request: it would be logged as one). */
+function tcpOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Whether dist/ is older than functions/ (then the stack would run stale code). */
+export function buildIsStale(): boolean {
+  const built = join(REPO_ROOT, 'dist', 'functions', 'index.js');
+  if (!existsSync(built)) return true;
+  return newestMtime(join(REPO_ROOT, 'functions')) > statSync(built).mtimeMs;
+}
+
 export function buildFunctions(): void {
   execFileSync(join(REPO_ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], {
     cwd: REPO_ROOT,
@@ -71,7 +101,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
     for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
   };
   try {
-    if (options.build ?? true) buildFunctions();
+    if ((options.build ?? true) && buildIsStale()) buildFunctions();
 
     // Emulators: reuse the ones a test harness already runs, or start our own.
     let firestoreHost = process.env.FIRESTORE_EMULATOR_HOST ?? '';
@@ -159,18 +189,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       );
       if (options.onLine) proc.onLine((line) => options.onLine?.(target, line));
       processes[target] = proc;
-      await waitFor(
-        `functions-framework --target=${target}`,
-        async () => {
-          // Any HTTP answer means the server listens (GET on a CloudEvent target answers 4xx).
-          await fetch(`http://127.0.0.1:${ports[target]}/__ready`, {
-            method: 'OPTIONS',
-            signal: AbortSignal.timeout(1000),
-          });
-          return true;
-        },
-        proc,
-      );
+      await waitFor(`functions-framework --target=${target}`, () => tcpOpen(ports[target]), proc);
     };
     await Promise.all(targets.map(launch));
     cleanups.push(async () => {
