@@ -1,10 +1,14 @@
 // The change feed's narrow publisher and its Pub/Sub implementation (ordering key per calendar).
-import type { PubSub, Topic } from '@google-cloud/pubsub';
+import type { Topic } from '@google-cloud/pubsub';
 import type { ChangeMessage } from './collect.js';
 
 export interface ChangePublisher {
   /** Resolves once Pub/Sub has acknowledged every message; in order per calendar. */
   publish(messages: readonly ChangeMessage[]): Promise<void>;
+}
+
+export interface ClosableChangePublisher extends ChangePublisher {
+  close(): Promise<void>;
 }
 
 /** One ordering key per calendar: a consumer sees one calendar's changes in commit order. */
@@ -15,16 +19,32 @@ export function orderingKey(m: Pick<ChangeMessage, 'uid' | 'calendarId'>): strin
 /** Messages in flight at once (keeps a 10,000-event first sync from queueing everything). */
 const WINDOW = 500;
 
-export function pubsubChangePublisher(pubsub: PubSub, topicName: string): ChangePublisher {
-  let topic: Topic | undefined;
-  const getTopic = () =>
-    (topic ??= pubsub.topic(topicName, {
-      messageOrdering: true,
-      batching: { maxMessages: 500, maxMilliseconds: 20 },
-    }));
+/**
+ * Publishes to `topicName` with message ordering enabled. The client (gRPC) is loaded on the first
+ * publish, so a worker without changes to announce never pays for it; it finds
+ * PUBSUB_EMULATOR_HOST by itself.
+ */
+export function pubsubChangePublisher(
+  projectId: string,
+  topicName: string,
+): ClosableChangePublisher {
+  let topic: Promise<Topic> | undefined;
+  const getTopic = (): Promise<Topic> => {
+    topic ??= import('@google-cloud/pubsub').then(({ PubSub }) =>
+      new PubSub({ projectId }).topic(topicName, {
+        messageOrdering: true,
+        batching: { maxMessages: 500, maxMilliseconds: 20 },
+      }),
+    );
+    topic.catch(() => {
+      topic = undefined;
+    });
+    return topic;
+  };
   return {
     async publish(messages) {
-      const t = getTopic();
+      if (messages.length === 0) return;
+      const t = await getTopic();
       for (let i = 0; i < messages.length; i += WINDOW) {
         const chunk = messages.slice(i, i + WINDOW);
         try {
@@ -43,6 +63,12 @@ export function pubsubChangePublisher(pubsub: PubSub, topicName: string): Change
           throw err;
         }
       }
+    },
+    async close() {
+      if (!topic) return;
+      const t = await topic;
+      await t.flush();
+      await t.pubsub.close();
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   type Transaction,
 } from '@google-cloud/firestore';
 import type { GoogleEvent } from '../calendar/api.js';
+import { log, type Logger } from '../log.js';
 import { readCalendarDoc } from '../store/calendars.js';
 import type { CalendarRef } from '../store/events.js';
 import { encodeDocId, paths } from '../store/schema.js';
@@ -29,6 +30,7 @@ export interface RefreshOptions {
    * (the window roll), so a concurrent sync's writes are never overwritten with older state.
    */
   transactional?: boolean;
+  logger?: Logger;
 }
 
 export interface RefreshStats {
@@ -100,7 +102,7 @@ export async function refreshOccurrences(
     if (chunk.length === 0) continue;
     for (const id of chunk) done.add(id);
     const plan = async (reader: Reader) =>
-      planChunk(db, cal, chunk, reader, options.window, timeZone);
+      planChunk(db, cal, chunk, reader, options.window, timeZone, options.logger ?? log);
     let planned: Planned;
     if (options.transactional) {
       planned = await db.runTransaction(async (tx) => {
@@ -143,6 +145,7 @@ async function planChunk(
   reader: Reader,
   window: OccurrenceWindow,
   timeZone: string,
+  logger: Logger,
 ): Promise<Planned> {
   const events = db.collection(paths.events(cal.uid, cal.calendarId));
   const occurrences = db.collection(paths.occurrences(cal.uid, cal.calendarId));
@@ -171,9 +174,21 @@ async function planChunk(
 
   const out: Planned = { ops: [], redirects, writes: 0, deletes: 0, unchanged: 0 };
   for (const id of rootIds) {
-    const wanted = occurrencesOf(rootById.get(id), childrenOf.get(id) ?? [], window, {
-      calendarTimeZone: timeZone,
-    });
+    let wanted;
+    try {
+      wanted = occurrencesOf(rootById.get(id), childrenOf.get(id) ?? [], window, {
+        calendarTimeZone: timeZone,
+      });
+    } catch (err) {
+      // A recurrence calsync cannot expand must not block the sync: its occurrences stay as they are.
+      logger.warn('occurrences not recomputed: the series cannot be expanded', {
+        calendarId: cal.calendarId,
+        eventId: id,
+        error: err,
+      });
+      for (const [docId, doc] of stored) if (doc.get('eventId') === id) stored.delete(docId);
+      continue;
+    }
     for (const o of wanted) {
       const docId = encodeDocId(o.occurrenceId);
       const data = occurrenceDocument(o);

@@ -2,6 +2,7 @@
 import type { Firestore, QuerySnapshot } from '@google-cloud/firestore';
 import { Timestamp } from '@google-cloud/firestore';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../functions/log.js';
 import { occurrenceWindow } from '../../../functions/occurrences/model.js';
 import { rollOccurrenceWindow } from '../../../functions/occurrences/roll.js';
 import { rebuildOccurrences, refreshOccurrences } from '../../../functions/occurrences/store.js';
@@ -39,7 +40,11 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
   });
 
   const refresh = (ids: string[], window = WINDOW) =>
-    refreshOccurrences(db, cal, ids, { window, calendarTimeZone: 'America/New_York' });
+    refreshOccurrences(db, cal, ids, {
+      window,
+      calendarTimeZone: 'America/New_York',
+      logger: createLogger({ write: () => undefined }),
+    });
 
   it('a weekly series fills the window; re-running with nothing changed writes nothing', async () => {
     await putEvent(db, cal, weekly('wk'));
@@ -159,6 +164,20 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
     await col.doc('wk_20300101T150000Z').set({ eventId: 'wk', startAt: Timestamp.now() });
     expect(await refresh(['wk'])).toMatchObject({ writes: 2, deletes: 1 });
     expect(await refresh(['wk'])).toMatchObject({ writes: 0, deletes: 0 });
+  });
+
+  it('a series calsync cannot expand keeps its occurrences and does not fail the others', async () => {
+    await putEvent(db, cal, weekly('wk'));
+    await putEvent(db, cal, weekly('ok', { summary: 'OK' }));
+    await refresh(['wk', 'ok']);
+    await putEvent(db, cal, weekly('wk', { recurrence: ['RRULE:FREQ=SOMETIMES'] }));
+    await putEvent(
+      db,
+      cal,
+      weekly('ok', { summary: 'OK, renamed', updated: '2026-06-12T00:00:00.000Z' }),
+    );
+    expect(await refresh(['wk', 'ok'])).toMatchObject({ writes: WEEKLY_IN_WINDOW, deletes: 0 });
+    expect((await occurrenceDocs(db, cal)).length).toBe(2 * WEEKLY_IN_WINDOW);
   });
 
   it('an id that names a stored exception is redirected to its series', async () => {
