@@ -182,6 +182,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
           env: {
             ...process.env,
             ...env,
+            FUNCTION_TARGET: target, // as Cloud Functions sets it: the start-up config check reads it
             PATH: `${join(REPO_ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
           },
           cwd: REPO_ROOT,
