@@ -158,6 +158,12 @@ export async function deleteExceptionsOf(
   return deletes;
 }
 
+/** Whether the calendar has any stored event (a first full sync can then skip reads and sweep). */
+export async function hasStoredEvents(db: Firestore, cal: CalendarRef): Promise<boolean> {
+  const snap = await eventsCollection(db, cal).select().limit(1).get();
+  return !snap.empty;
+}
+
 /** Every stored document id, page by page (memory: one page of ids at a time). */
 export async function* storedEventIds(
   db: Firestore,

@@ -9,6 +9,7 @@ import { readCalendarDoc, updateCalendarStatus } from '../store/calendars.js';
 import {
   countEvents,
   deleteExceptionsOf,
+  hasStoredEvents,
   readEventStates,
   sweepUnseen,
   writeEventOps,
@@ -340,7 +341,9 @@ async function listAndApply(
     input.full && config.fullSyncDaysBack !== undefined
       ? new Date(startedAt - config.fullSyncDaysBack * durations.DAY).toISOString()
       : undefined;
-  const seen = input.full ? new Set<string>() : undefined;
+  // A first full sync (nothing stored yet) needs neither version reads nor the sweep.
+  const storedBefore = !input.full || (await hasStoredEvents(deps.db, cal));
+  const seen = input.full && storedBefore ? new Set<string>() : undefined;
   const cancelledMasters = new Set<string>();
   let lastRenewal = startedAt;
   let pageToken: string | undefined;
@@ -367,7 +370,7 @@ async function listAndApply(
     if (page.items.length > 0) {
       if (!timeZone) timeZone = (await api.getCalendar(cal.calendarId, input.signal)).timeZone;
       const ids = page.items.flatMap((i) => (i.id ? [encodeDocId(i.id)] : []));
-      const stored = await readEventStates(deps.db, cal, ids);
+      const stored = storedBefore ? await readEventStates(deps.db, cal, ids) : new Map();
       const plan = planPage(page.items, stored, {
         timeZone: timeZone ?? 'UTC',
         cancelledMasters,

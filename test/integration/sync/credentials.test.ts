@@ -1,0 +1,51 @@
+// Encrypted refresh tokens in Firestore: save/load, nothing readable at rest, key rotation re-encrypts, revocation.
+import type { Firestore } from '@google-cloud/firestore';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyId, type TokenKeys } from '../../../functions/config.js';
+import {
+  loadRefreshToken,
+  markRevoked,
+  saveCredentials,
+} from '../../../functions/credentials/store.js';
+import { paths } from '../../../functions/store/schema.js';
+import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
+import { newFirestore } from './helpers.js';
+
+const key = (b: number) => {
+  const k = Buffer.alloc(32, b);
+  return { id: keyId(k), key: k };
+};
+
+describe.skipIf(emulatorsMissing() !== '')('credentials store', () => {
+  let db: Firestore;
+  beforeAll(() => {
+    expect(useEmulators()).toBe(true);
+    db = newFirestore(uniqueProjectId('creds'));
+  });
+  afterAll(() => db.terminate());
+
+  it('round-trips, stores only ciphertext, rotates to the current key, and honours revocation', async () => {
+    const old: TokenKeys = { current: key(1), previous: undefined };
+    await saveCredentials(db, old, 'u1', '1//refresh-secret-value', ['calendar.readonly']);
+    const raw = (await db.doc(paths.credentials('u1')).get()).data()!;
+    expect(JSON.stringify(raw)).not.toContain('refresh-secret-value');
+    expect(raw).toMatchObject({
+      uid: 'u1',
+      keyId: old.current.id,
+      status: 'valid',
+      scopes: ['calendar.readonly'],
+    });
+    expect(await loadRefreshToken(db, old, 'u1')).toBe('1//refresh-secret-value');
+
+    const rotated: TokenKeys = { current: key(2), previous: old.current };
+    expect(await loadRefreshToken(db, rotated, 'u1')).toBe('1//refresh-secret-value');
+    expect((await db.doc(paths.credentials('u1')).get()).get('keyId')).toBe(rotated.current.id);
+    expect(await loadRefreshToken(db, { current: key(2), previous: undefined }, 'u1')).toBe(
+      '1//refresh-secret-value',
+    );
+
+    await markRevoked(db, 'u1');
+    expect(await loadRefreshToken(db, rotated, 'u1')).toBeNull();
+    expect(await loadRefreshToken(db, rotated, 'nobody')).toBeNull();
+  });
+});
