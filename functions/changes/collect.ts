@@ -17,10 +17,12 @@ export interface ChangeMessage {
 
 interface Entry {
   eventId: string;
-  /** Live in the mirror before this sync (tombstones are not live). */
-  before: boolean;
-  /** Live in the mirror now. */
-  now: boolean;
+  /** The mirror held a live document for it before this run. */
+  beforeLive: boolean;
+  /** The mirror held any document for it (live or tombstone) before this run. */
+  beforeExists: boolean;
+  /** What the mirror holds now: a live event, a tombstone (cancelled instance), or nothing. */
+  now: 'live' | 'tombstone' | 'gone';
   updated: string | null;
 }
 
@@ -29,12 +31,11 @@ export function decodeDocId(docId: string): string {
   return docId.startsWith('~') ? Buffer.from(docId.slice(1), 'base64url').toString('utf8') : docId;
 }
 
-const live = (status: string | null | undefined) => status !== 'cancelled';
-
 /**
  * Collects the changes of one sync run. Only writes the worker really made count (the planner
  * already skipped unchanged etags), and an event touched twice in one run is announced once,
- * by comparing its state before the run with its state after: created then deleted is nothing.
+ * from its state before the run and after it: created then deleted is nothing. A tombstone
+ * written for an instance of a series announces that instance as deleted.
  */
 export class ChangeSet {
   private readonly entries = new Map<string, Entry>();
@@ -49,33 +50,31 @@ export class ChangeSet {
     const itemByDocId = new Map<string, GoogleEvent>();
     for (const item of items) if (item.id) itemByDocId.set(encode(item.id), item);
     for (const op of ops) {
-      const item = itemByDocId.get(op.docId);
       const had = stored.get(op.docId);
-      const before = had !== undefined && live(had.status);
+      const before = { live: had !== undefined && had.status !== 'cancelled', exists: !!had };
       if (op.type === 'set') {
-        this.note(
-          op.docId,
-          op.event.id ?? decodeDocId(op.docId),
-          before,
-          live(op.event.status),
-          op.event.updated,
-        );
+        const now = op.event.status === 'cancelled' ? 'tombstone' : 'live';
+        const eventId = op.event.id ?? decodeDocId(op.docId);
+        this.note(op.docId, eventId, before, now, op.event.updated);
       } else {
-        this.note(op.docId, item?.id ?? decodeDocId(op.docId), before, false, item?.updated);
+        const item = itemByDocId.get(op.docId);
+        this.note(op.docId, item?.id ?? decodeDocId(op.docId), before, 'gone', item?.updated);
       }
     }
   }
 
   /** Documents deleted without an item of their own (a deleted series' exceptions, the full sync's sweep). */
   recordDeleted(docIds: readonly string[]): void {
-    for (const docId of docIds) this.note(docId, decodeDocId(docId), true, false, undefined);
+    for (const docId of docIds) {
+      this.note(docId, decodeDocId(docId), { live: true, exists: true }, 'gone', undefined);
+    }
   }
 
   private note(
     docId: string,
     eventId: string,
-    before: boolean,
-    now: boolean,
+    before: { live: boolean; exists: boolean },
+    now: Entry['now'],
     updated: string | null | undefined,
   ): void {
     const entry = this.entries.get(docId);
@@ -83,7 +82,13 @@ export class ChangeSet {
       entry.now = now;
       entry.updated = updated ?? entry.updated;
     } else {
-      this.entries.set(docId, { eventId, before, now, updated: updated ?? null });
+      this.entries.set(docId, {
+        eventId,
+        beforeLive: before.live,
+        beforeExists: before.exists,
+        now,
+        updated: updated ?? null,
+      });
     }
   }
 
@@ -96,7 +101,13 @@ export class ChangeSet {
     const out: ChangeMessage[] = [];
     for (const e of this.entries.values()) {
       const change: ChangeKind | undefined =
-        e.before && e.now ? 'updated' : e.now ? 'created' : e.before ? 'deleted' : undefined;
+        e.now === 'live'
+          ? e.beforeLive
+            ? 'updated'
+            : 'created'
+          : e.now === 'tombstone' || e.beforeExists
+            ? 'deleted'
+            : undefined;
       if (change)
         out.push({ v: 1, uid, calendarId, eventId: e.eventId, change, updated: e.updated });
     }

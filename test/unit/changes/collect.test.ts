@@ -71,7 +71,7 @@ describe('ChangeSet', () => {
     ]);
   });
 
-  it('a tombstone of a live exception is its deletion; a new tombstone is no change', () => {
+  it('a tombstone announces its instance as deleted, whether it was modified before or not', () => {
     const c = new ChangeSet();
     const t1 = ev('m_20260105T100000Z', { status: 'cancelled', recurringEventId: 'm' });
     const t2 = ev('m_20260112T100000Z', { status: 'cancelled', recurringEventId: 'm' });
@@ -83,6 +83,7 @@ describe('ChangeSet', () => {
     );
     expect(c.messages('u', 'c').map((m) => [m.eventId, m.change])).toEqual([
       ['m_20260105T100000Z', 'deleted'],
+      ['m_20260112T100000Z', 'deleted'],
     ]);
   });
 
