@@ -1,4 +1,5 @@
 // One subscription's channel, end to end: claim it, rotate (new before old), and act on what Google answered.
+import type { DocumentSnapshot } from '@google-cloud/firestore';
 import { classifyGoogleError } from '../calendar/errors.js';
 import { paths, type ChannelRecord, type SubscriptionDoc } from '../store/schema.js';
 import { markCalendarRemoved } from '../sync/remove.js';
@@ -52,16 +53,26 @@ export async function ensureSubscriptionChannel(
   deps: LifecycleDeps,
   subscriptionId: string,
   o: EnsureOptions,
+  /** The document as a query just returned it (enables the one-write claim). */
+  seen?: DocumentSnapshot,
 ): Promise<ChannelOutcome> {
   const { db, logger } = deps;
   const path = paths.subscription(subscriptionId);
   const wanted = o.wanted ?? ((n: ChannelNeed) => n !== 'none');
   const now = deps.now();
   let need: ChannelNeed = 'none';
-  const claim = await claimDocument<SubscriptionDoc>(db, path, o.holder, now, o.claimMs, (doc) => {
-    need = needOf(doc, now, deps);
-    return wanted(need);
-  });
+  const claim = await claimDocument<SubscriptionDoc>(
+    db,
+    path,
+    o.holder,
+    now,
+    o.claimMs,
+    (doc) => {
+      need = needOf(doc, now, deps);
+      return wanted(need);
+    },
+    seen,
+  );
   if (claim.kind !== 'claimed') return { kind: 'skipped', why: claim.kind };
   const sub = claim.doc;
   const log = logger.child({ subscriptionId });
@@ -96,6 +107,7 @@ export async function ensureSubscriptionChannel(
       },
       o.holder,
       o.signal,
+      { doc: sub, writeTime: claim.writeTime },
     );
     switch (result.kind) {
       case 'rotated':

@@ -6,6 +6,7 @@ import { classifyGoogleError, type GoogleErrorInfo } from '../calendar/errors.js
 import type { ChannelSecrets } from '../config.js';
 import type { Logger } from '../log.js';
 import type { ChannelRecord } from '../store/schema.js';
+import { isPreconditionFailure } from './claim.js';
 import { signChannelToken } from './token.js';
 
 export interface ChannelConfig {
@@ -35,7 +36,7 @@ export interface ChannelTarget {
 }
 
 /** What the stored document must look like for the new channel to be stored. */
-interface StoredChannelFields {
+export interface StoredChannelFields {
   status?: string;
   channel?: ChannelRecord | null;
   previousChannel?: ChannelRecord | null;
@@ -68,6 +69,8 @@ export async function rotateChannel(
   target: ChannelTarget,
   holder: string,
   signal?: AbortSignal,
+  /** The document as claimed and the claim's write time: lets the store be one conditioned write. */
+  claimed?: { doc: StoredChannelFields; writeTime: Timestamp | undefined },
 ): Promise<RotateResult> {
   const { db, config, logger } = deps;
   const id = randomUUID();
@@ -98,22 +101,32 @@ export async function rotateChannel(
   };
 
   const ref = db.doc(target.path);
-  const stored = await db.runTransaction(async (tx) => {
+  const fields = (doc: StoredChannelFields) => ({
+    ...target.extra,
+    channel: record,
+    previousChannel: doc.channel ?? doc.previousChannel ?? null,
+    channelExpiresAt: record.expiration,
+    renewalClaim: null,
+    updatedAt: Timestamp.fromMillis(deps.now()),
+  });
+  let stored: { ok: false } | { ok: true; old: ChannelRecord | null } | undefined;
+  if (claimed?.writeTime) {
+    // Fast path: nothing touched the document since our claim, so it still holds.
+    try {
+      await ref.update(fields(claimed.doc), { lastUpdateTime: claimed.writeTime });
+      stored = { ok: true, old: claimed.doc.channel ?? null };
+    } catch (err) {
+      if (!isPreconditionFailure(err)) throw err;
+    }
+  }
+  stored ??= await db.runTransaction(async (tx) => {
     const snap = await tx.get(ref);
     const doc = snap.data() as StoredChannelFields | undefined;
     if (!doc || doc.renewalClaim?.holder !== holder || (doc.status && doc.status !== 'active')) {
       return { ok: false as const };
     }
-    const old = doc.channel ?? null;
-    tx.update(ref, {
-      ...target.extra,
-      channel: record,
-      previousChannel: old ?? doc.previousChannel ?? null,
-      channelExpiresAt: record.expiration,
-      renewalClaim: null,
-      updatedAt: Timestamp.fromMillis(deps.now()),
-    });
-    return { ok: true as const, old };
+    tx.update(ref, fields(doc));
+    return { ok: true as const, old: doc.channel ?? null };
   });
   if (!stored.ok) {
     logger.warn('claim lost before the new channel was stored; stopping it', {

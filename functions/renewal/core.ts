@@ -95,12 +95,13 @@ export async function renewChannelsCore(deps: RenewalDeps): Promise<RenewalSumma
     }
   };
 
-  const renewOne = async (subscriptionId: string) => {
-    const outcome = await ensureSubscriptionChannel(deps, subscriptionId, {
-      holder,
-      claimMs,
-      apis,
-    });
+  const renewOne = async (subscriptionId: string, seen: QueryDocumentSnapshot) => {
+    const outcome = await ensureSubscriptionChannel(
+      deps,
+      subscriptionId,
+      { holder, claimMs, apis },
+      seen,
+    );
     switch (outcome.kind) {
       case 'rotated':
         if (RECOVERY_NEEDS.has(outcome.need)) {
@@ -154,20 +155,20 @@ export async function renewChannelsCore(deps: RenewalDeps): Promise<RenewalSumma
         'expiring',
         () =>
           phase('expiring', expiringChannels(db, now + config.renewWindowMs), (d) =>
-            renewOne(d.id),
+            renewOne(d.id, d),
           ),
         [expiringChannels(db, now + config.renewWindowMs)],
       ],
       [
         'missing',
-        () => phase('missing', missingChannels(db), (d) => renewOne(d.id)),
+        () => phase('missing', missingChannels(db), (d) => renewOne(d.id, d)),
         [missingChannels(db)],
       ],
       [
         'silent',
         () =>
           phase('silent', quietSince(db, now - config.silentChannelMs), async (d) => {
-            if (needOf(d.data(), deps.now(), deps) === 'silent') await renewOne(d.id);
+            if (needOf(d.data(), deps.now(), deps) === 'silent') await renewOne(d.id, d);
           }),
         [quietSince(db, now - config.silentChannelMs)],
       ],

@@ -12,6 +12,7 @@ import { pubsubEnqueuer, type ClosableEnqueuer } from '../../../functions/renewa
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js';
 import { SimulatorClient } from '../../simulator/client.js';
 import { uniqueProjectId, useEmulators } from '../../harness/env.js';
+import { spawnManaged, waitFor } from '../../harness/processes.js';
 
 export const CHANNEL_SECRET = 'channel-secret-for-tests-0123456789abcdef';
 export const KEY_A = Buffer.alloc(32, 7).toString('base64');
@@ -50,10 +51,38 @@ async function pubsub(method: string, path: string, body?: unknown) {
   return (text ? JSON.parse(text) : {}) as Record<string, unknown>;
 }
 
+async function freePort(): Promise<number> {
+  const probe = http.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  return port;
+}
+
+/** The simulator in its own process (test/simulator/main.ts): its CPU no longer competes with the test's. */
+async function externalSimulator(): Promise<Simulator> {
+  const port = await freePort();
+  const proc = spawnManaged('node_modules/.bin/tsx', [
+    'test/simulator/main.ts',
+    '--port',
+    String(port),
+  ]);
+  const url = `http://127.0.0.1:${port}`;
+  const client = new SimulatorClient(url);
+  await waitFor('calendar simulator', async () => (await fetch(`${url}/_sim/health`)).ok, proc);
+  return {
+    url,
+    tokenUrl: `${url}/token`,
+    port,
+    idle: () => client.idle(),
+    close: () => proc.stop(),
+  };
+}
+
 export async function createWorld(
   prefix: string,
   extraEnv: Record<string, string> = {},
-  simOptions: SimulatorOptions = {},
+  simOptions: SimulatorOptions & { external?: boolean } = {},
 ): Promise<World> {
   if (!useEmulators()) throw new Error('emulators missing');
   const projectId = uniqueProjectId(prefix);
@@ -71,7 +100,9 @@ export async function createWorld(
   sink.keepAliveTimeout = 500;
   await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
   const webhookUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/webhook`;
-  const sim = await startSimulator({ notificationMaxAttempts: 1, ...simOptions });
+  const sim = simOptions.external
+    ? await externalSimulator()
+    : await startSimulator({ notificationMaxAttempts: 1, ...simOptions });
   const env: Record<string, string> = {
     GOOGLE_CLOUD_PROJECT: projectId,
     CALSYNC_TOPIC: topic,
@@ -90,6 +121,7 @@ export async function createWorld(
   };
   const config = parseConfig(env, 'cli');
   const db = new Firestore({ projectId });
+  await db.doc('warmup/connection').get(); // the first gRPC call to the emulator is slow; pay it here
   const enqueuer = pubsubEnqueuer(config);
   const offset = { ms: 0 };
   const progress: string[] = [];

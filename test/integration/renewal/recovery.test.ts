@@ -1,0 +1,142 @@
+// Integration: renewal recovery (expired / missing / silent channel → new channel + 'recovery' sync), invalid_grant, safety net, the HTTP target.
+import { Timestamp } from '@google-cloud/firestore';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../../../functions/cli/commands/connect.js';
+import { subscriptionIdFor } from '../../../functions/ids.js';
+import { renewChannelsCore } from '../../../functions/renewal/core.js';
+import { createRenewChannels } from '../../../functions/renewal/function.js';
+import { paths, type SubscriptionDoc } from '../../../functions/store/schema.js';
+import { emulatorsMissing } from '../../harness/env.js';
+import { createWorld, type World } from '../channels/world.js';
+
+const DAY = 24 * 3600 * 1000;
+
+describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await createWorld('recover');
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  async function connected(name: string) {
+    const token = `1//refresh-${name}-0123456789`;
+    const email = `${name}@example.com`;
+    await w.simc.createUser(email, token);
+    await connect(w.deps(), { uid: name, calendarId: 'primary', refreshToken: token, all: false });
+    const id = subscriptionIdFor(name, email);
+    const ref = w.db.doc(paths.subscription(id));
+    const read = async () => (await ref.get()).data() as SubscriptionDoc;
+    return { id, email, ref, read };
+  }
+
+  it('re-creates an expired, a missing and a silent channel and enqueues a recovery sync for each', async () => {
+    const expired = await connected('erin');
+    const missing = await connected('frank');
+    const silent = await connected('grace');
+    const calm = await connected('heidi');
+    const before = {
+      expired: (await expired.read()).channel!.id,
+      silent: (await silent.read()).channel!.id,
+      calm: (await calm.read()).channel!.id,
+    };
+    const now = Date.now() + w.offset.ms;
+    // Expired: Google's expiration passed (the simulator agrees once the clock moves past it).
+    await expired.ref.update({
+      'channel.expiration': Timestamp.fromMillis(now - 1000),
+      channelExpiresAt: Timestamp.fromMillis(now - 1000),
+    });
+    await missing.ref.update({ channel: null, channelExpiresAt: null });
+    // Silent: heard of last 4 days ago, channel 4 days old (default silence threshold: 3 days).
+    await silent.ref.update({
+      lastNotificationAt: Timestamp.fromMillis(now - 4 * DAY),
+      'channel.createdAt': Timestamp.fromMillis(now - 4 * DAY),
+    });
+    // A quiet-but-fresh channel is left alone.
+    await calm.ref.update({ lastNotificationAt: Timestamp.fromMillis(now - 4 * DAY) });
+    await w.pull(100);
+
+    const summary = await renewChannelsCore(w.deps());
+    expect(summary.failed).toEqual([]);
+    expect(summary.recovered).toBe(3);
+    expect(summary.renewed).toBe(0);
+    const messages = await w.pull();
+    const recovery = messages.filter((m) => m.reason === 'recovery').map((m) => m.subscriptionId);
+    expect(recovery.sort()).toEqual([expired.id, missing.id, silent.id].sort());
+    for (const m of messages) expect(m).toMatchObject({ v: 1, kind: 'resync', full: false });
+
+    expect((await expired.read()).channel!.id).not.toBe(before.expired);
+    expect((await missing.read()).channel).not.toBeNull();
+    expect((await silent.read()).channel!.id).not.toBe(before.silent);
+    expect((await silent.read()).previousChannel!.id).toBe(before.silent);
+    expect((await calm.read()).channel!.id).toBe(before.calm);
+    const sim = await w.simc.channels();
+    expect(sim.find((c) => c.id === before.silent)?.stopped).toBe(true);
+    for (const s of [expired, missing, silent]) {
+      const id = (await s.read()).channel!.id;
+      expect(sim.find((c) => c.id === id)).toMatchObject({ stopped: false, expired: false });
+    }
+
+    // A second run right after finds nothing to do.
+    const again = await renewChannelsCore(w.deps());
+    expect(again.recovered + again.renewed).toBe(0);
+  });
+
+  it('invalid_grant during renewal: needs_reauth, reported, not retried by the next run', async () => {
+    const ivan = await connected('ivan');
+    const before = await ivan.read();
+    await w.simc.revoke(ivan.email);
+    await w.advance(6.5 * DAY); // inside the renewal window
+    const summary = await renewChannelsCore(w.deps());
+    expect(summary.failed).toContainEqual({
+      subscriptionId: ivan.id,
+      reason: expect.stringContaining('needs_reauth'),
+    });
+    const after = await ivan.read();
+    expect(after.status).toBe('needs_reauth');
+    expect(after.renewalClaim).toBeNull();
+    expect(after.channel?.id).toBe(before.channel?.id);
+    const creds = (await w.db.doc(paths.credentials('ivan')).get()).data();
+    expect(creds?.status).toBe('revoked');
+    const cal = (await w.db.doc(paths.calendar('ivan', ivan.email)).get()).data();
+    expect(cal?.sync?.status).toBe('needs_reauth');
+    const next = await renewChannelsCore(w.deps());
+    expect(next.failed.map((f) => f.subscriptionId)).not.toContain(ivan.id);
+  });
+
+  it('enqueues a safety-net sync for a subscription not synced within the configured period', async () => {
+    const judy = await connected('judy');
+    await judy.ref.update({
+      lastSyncedAt: Timestamp.fromMillis(Date.now() + w.offset.ms - 7 * 3600 * 1000),
+    });
+    await w.pull(100);
+    const summary = await renewChannelsCore(w.deps());
+    const messages = await w.pull();
+    expect(messages).toContainEqual(
+      expect.objectContaining({ reason: 'safety-net', subscriptionId: judy.id }),
+    );
+    expect(summary.enqueued).toBeGreaterThanOrEqual(1);
+  });
+
+  it('the HTTP target answers 405 to GET and the JSON summary to POST', async () => {
+    const fn = createRenewChannels({ env: w.env, now: () => Date.now() + w.offset.ms });
+    const call = async (method: string) => {
+      let status = 0;
+      let body: unknown;
+      const res = {
+        set: () => res,
+        status: (s: number) => ((status = s), res),
+        type: () => res,
+        send: (b: unknown) => ((body = b), res),
+        json: (b: unknown) => ((body = b), res),
+      };
+      await fn({ method } as never, res as never);
+      return { status, body };
+    };
+    expect((await call('GET')).status).toBe(405);
+    const post = await call('POST');
+    expect(post.status).toBe(200);
+    expect(post.body).toMatchObject({ renewed: expect.any(Number), remaining: 0, failed: [] });
+  });
+});
