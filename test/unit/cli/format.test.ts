@@ -1,0 +1,85 @@
+// Unit: CLI output — durations, the status table, and its JSON twin.
+import { describe, expect, it } from 'vitest';
+import { formatStatus, type StatusReport } from '../../../functions/cli/commands/status.js';
+import { ago, humanDuration, table, until } from '../../../functions/cli/format.js';
+
+describe('durations', () => {
+  it.each([
+    [0, '0s'],
+    [59_000, '59s'],
+    [60_000, '1m'],
+    [3 * 3600_000, '3h'],
+    [3 * 3600_000 + 5 * 60_000, '3h 5m'],
+    [6 * 86400_000 + 23 * 3600_000, '6d 23h'],
+    [2 * 86400_000, '2d'],
+  ])('%d ms -> %s', (ms, text) => expect(humanDuration(ms)).toBe(text));
+
+  it('ago / until', () => {
+    expect(ago(null, 0)).toBe('never');
+    expect(ago(0, 90_000)).toBe('1m ago');
+    expect(until(null, 0)).toBe('-');
+    expect(until(7_200_000, 0)).toBe('2h');
+    expect(until(0, 7_200_000)).toBe('expired 2h ago');
+  });
+});
+
+describe('status table', () => {
+  const now = Date.parse('2030-01-10T12:00:00Z');
+  const report: StatusReport = {
+    now: new Date(now).toISOString(),
+    subscriptions: [
+      {
+        subscriptionId: 's_a',
+        user: 'alice',
+        calendar: 'alice@example.com',
+        status: 'active',
+        mode: 'push',
+        lastSyncedAt: new Date(now - 5 * 60_000).toISOString(),
+        channelExpiresAt: new Date(now + 6 * 86400_000 + 23 * 3600_000).toISOString(),
+        lastNotificationAt: new Date(now - 2 * 3600_000).toISOString(),
+        lastError: null,
+      },
+      {
+        subscriptionId: 's_b',
+        user: 'bob',
+        calendar: 'en.usa#holiday@group.v.calendar.google.com',
+        status: 'needs_reauth',
+        mode: 'poll',
+        lastSyncedAt: null,
+        channelExpiresAt: null,
+        lastNotificationAt: null,
+        lastError: {
+          code: 'invalid_grant',
+          reason: 'Token has been expired or revoked.',
+          at: null,
+        },
+      },
+    ],
+    calendarLists: [],
+  };
+
+  it('aligns one row per subscription with every column', () => {
+    const out = formatStatus(report);
+    const lines = out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(
+      /^USER\s+CALENDAR\s+STATUS\s+MODE\s+LAST SYNC\s+CHANNEL EXPIRES IN\s+LAST NOTIFICATION\s+LAST ERROR$/,
+    );
+    expect(lines[1]).toMatch(
+      /^alice\s+alice@example.com\s+active\s+push\s+5m ago\s+6d 23h\s+2h ago\s+-$/,
+    );
+    expect(lines[2]).toMatch(
+      /bob .*needs_reauth\s+poll\s+never\s+n\/a \(polling\)\s+never\s+invalid_grant: Token/,
+    );
+    const col = lines[0]!.indexOf('STATUS');
+    expect(lines[1]!.indexOf('active')).toBe(col);
+    expect(lines[2]!.indexOf('needs_reauth')).toBe(col);
+  });
+
+  it('says so when nothing is connected', () => {
+    expect(formatStatus({ ...report, subscriptions: [] })).toBe('no calendars connected\n');
+  });
+
+  it('table() pads all but the last column', () => {
+    expect(table(['A', 'BB'], [['xxx', 'y']])).toBe('A    BB\nxxx  y\n');
+  });
+});
