@@ -77,6 +77,24 @@ export class SimulatorClient {
       value,
     });
   }
+  /** Inserts `count` generated timed events through events.insert's code path, with one notification. */
+  async seedEvents(
+    calendarId: string,
+    count: number,
+    opts: {
+      from?: string;
+      spacingMinutes?: number;
+      durationMinutes?: number;
+      summaryPrefix?: string;
+    } = {},
+  ): Promise<number> {
+    const r = await this.call<{ inserted: number }>(
+      'POST',
+      `/calendars/${encodeURIComponent(calendarId)}/seed`,
+      { count, ...opts },
+    );
+    return r.inserted;
+  }
   async expireSyncTokens(calendarId: string): Promise<void> {
     await this.call('POST', `/calendars/${encodeURIComponent(calendarId)}/expire-sync-tokens`);
   }

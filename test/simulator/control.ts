@@ -17,6 +17,10 @@
 //   POST   /_sim/calendars/{id}/push-unsupported {value?=true} -> 204; watch answers 400
 //                                                   pushNotSupportedForRequestedResource
 //   POST   /_sim/calendars/{id}/expire-sync-tokens -> 204; its events sync tokens answer 410
+//   POST   /_sim/calendars/{id}/seed {count, from?, spacingMinutes?=60, durationMinutes?=30, summaryPrefix?}
+//                                                -> 201 {inserted}; `count` (≤ 50,000) timed single events
+//                                                   inserted through events.insert's own code path,
+//                                                   announced by ONE notification (large fixtures fast)
 //   POST   /_sim/faults {method?, path?, status, reason?, message?, count}
 //                                                -> 201 {id}; path is a prefix or `/regex/flags`
 //   GET    /_sim/faults                          -> pending faults;  DELETE /_sim/faults -> clear
@@ -35,9 +39,11 @@
 //   POST   /_sim/rate-limit {perMinute}          -> 204; per-user requests per minute
 //   POST   /_sim/idle                            -> 204 once no notification delivery is pending
 import type { IncomingMessage } from 'node:http';
-import type { SimSettings } from './context.js';
+import type { ApiContext, SimSettings } from './context.js';
+import { insertEvent } from './events.js';
+import { TokenCodec } from './tokens.js';
 import type { Faults, FaultSpec } from './faults.js';
-import { parseJsonObject, readBody, type Reply } from './http.js';
+import { parseJsonObject, Query, readBody, type Reply } from './http.js';
 import type { OAuth } from './oauth.js';
 import type { Store } from './store.js';
 import type { Notifier } from './watch.js';
@@ -155,6 +161,8 @@ async function route(
     case 'POST calendars/:/push-unsupported':
       calendar(store, b!).pushUnsupported = body.value === undefined ? true : body.value === true;
       return { status: 204 };
+    case 'POST calendars/:/seed':
+      return seedEvents(deps, b!, body);
     case 'POST calendars/:/expire-sync-tokens':
       calendar(store, b!).epoch++;
       return { status: 204 };
@@ -229,4 +237,53 @@ function calendar(store: Store, id: string) {
   const cal = store.calendars.get(id);
   if (!cal || cal.deleted) throw new ControlError(404, `unknown calendar ${id}`);
   return cal;
+}
+
+/** Bulk fixture: inserts generated events exactly as events.insert would, with one notification. */
+function seedEvents(deps: ControlDeps, calendarId: string, body: Record<string, unknown>): Reply {
+  const { store, settings } = deps;
+  const cal = store.calendars.get(calendarId);
+  if (!cal) throw new ControlError(404, `no calendar ${calendarId}`);
+  const owner = store.users.get(cal.owner);
+  if (!owner) throw new ControlError(404, `no owner for ${calendarId}`);
+  const count = body.count;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 50_000) {
+    throw new ControlError(400, 'count must be a whole number from 1 to 50000');
+  }
+  const num = (name: string, fallback: number) => {
+    const v = body[name];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !(v > 0))
+      throw new ControlError(400, `${name} must be a positive number`);
+    return v;
+  };
+  const spacingMs = num('spacingMinutes', 60) * 60_000;
+  const durationMs = num('durationMinutes', 30) * 60_000;
+  const from = str(body, 'from', false) ?? new Date(deps.clock.now()).toISOString();
+  const fromMs = Date.parse(from);
+  if (Number.isNaN(fromMs)) throw new ControlError(400, 'from must be an RFC 3339 time');
+  const prefix = str(body, 'summaryPrefix', false) ?? 'Event';
+  const notify = store.listeners.eventsChanged;
+  store.listeners.eventsChanged = () => undefined;
+  try {
+    for (let i = 0; i < count; i++) {
+      const start = new Date(fromMs + i * spacingMs).toISOString().replace('.000Z', 'Z');
+      const end = new Date(fromMs + i * spacingMs + durationMs).toISOString().replace('.000Z', 'Z');
+      const ctx: ApiContext = {
+        store,
+        tokens: new TokenCodec(),
+        settings,
+        user: owner,
+        query: new Query(new URLSearchParams()),
+        body: { summary: `${prefix} ${i + 1}`, start: { dateTime: start }, end: { dateTime: end } },
+        headers: {},
+        clientId: 'sim-seed',
+      };
+      insertEvent(ctx, cal);
+    }
+  } finally {
+    store.listeners.eventsChanged = notify;
+  }
+  notify(cal);
+  return { status: 201, body: { inserted: count } };
 }

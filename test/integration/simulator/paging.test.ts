@@ -157,3 +157,32 @@ describe('short and empty pages', () => {
     }
   });
 });
+
+describe('bulk fixtures (/_sim/calendars/{id}/seed)', () => {
+  it('inserts generated events exactly as events.insert would', async () => {
+    const sim = await startSimulator({ seed: 5 });
+    try {
+      const control = new SimulatorClient(sim.url);
+      await control.createUser('bulk@example.com', 'rt-bulk');
+      const cal = googleCalendar(sim.url, 'rt-bulk').calendar;
+      expect(
+        await control.seedEvents('bulk@example.com', 3000, { from: '2026-01-01T08:00:00Z' }),
+      ).toBe(3000);
+      const pages = await listAll(cal, { calendarId: 'primary', maxResults: 2500 });
+      const items = pages.flatMap((p) => p.items ?? []);
+      expect(items).toHaveLength(3000);
+      const first = items.find((e) => e.summary === 'Event 1')!;
+      expect(first).toMatchObject({
+        kind: 'calendar#event',
+        status: 'confirmed',
+        start: { dateTime: '2026-01-01T08:00:00Z' },
+        end: { dateTime: '2026-01-01T08:30:00Z' },
+      });
+      expect(first.etag).toMatch(/^"\d+"$/);
+      expect(new Set(items.map((e) => e.etag)).size).toBe(3000);
+      await expect(control.seedEvents('bulk@example.com', 0)).rejects.toThrow(/count must be/);
+    } finally {
+      await sim.close();
+    }
+  });
+});
