@@ -1,0 +1,218 @@
+// End-to-end helpers: the real `calsync` CLI against a local stack, Google's truth vs the Firestore mirror, waiting on conditions.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { Firestore } from '@google-cloud/firestore';
+import type { calendar_v3 } from '@googleapis/calendar';
+import { paths } from '../../functions/store/schema.js';
+import { googleCalendar } from '../simulator/client.js';
+import { REPO_ROOT, type LocalStack } from '../stack/local-stack.js';
+
+export interface ConnectReport {
+  calendar: {
+    subscriptionId: string;
+    calendarId: string;
+    sync: { outcome: string; items: number; writes: number };
+    channel: { id: string; expiresAt: string } | null;
+  };
+}
+
+/** Runs the built `calsync` CLI with the stack's environment; the refresh token goes through stdin. */
+export function calsync(stack: LocalStack, args: string[], stdin = ''): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      join(REPO_ROOT, 'node_modules', '.bin', 'node'),
+      [join(REPO_ROOT, 'dist', 'functions', 'cli', 'main.js'), ...args],
+      {
+        env: { ...process.env, ...stack.env, CALSYNC_LOG_LEVEL: 'ERROR' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`calsync ${args.join(' ')} exited with ${code}: ${err.slice(-2000)}`)),
+    );
+    child.stdin.end(stdin);
+  });
+}
+
+export interface User {
+  uid: string;
+  email: string;
+  refreshToken: string;
+  cal: calendar_v3.Calendar;
+}
+
+/** A simulator user (primary calendar = email) and a Calendar client acting as them. */
+export async function newUser(stack: LocalStack, uid: string): Promise<User> {
+  const email = `${uid}@e2e.test`;
+  const refreshToken = `1//rt-${uid}`;
+  await stack.simClient.createUser(email, refreshToken, { timeZone: 'Europe/Berlin' });
+  const { calendar: cal } = googleCalendar(stack.sim.url, refreshToken, {
+    forceRefreshOnFailure: true,
+  });
+  return { uid, email, refreshToken, cal };
+}
+
+/** `calsync connect --user U --calendar C --refresh-token - --json`. */
+export async function connectCalendar(
+  stack: LocalStack,
+  user: User,
+  calendarId = 'primary',
+): Promise<ConnectReport> {
+  const out = await calsync(
+    stack,
+    ['connect', '--user', user.uid, '--calendar', calendarId, '--refresh-token', '-', '--json'],
+    user.refreshToken,
+  );
+  return JSON.parse(out) as ConnectReport;
+}
+
+/** What Google holds, listed as calsync lists it (singleEvents=false, showDeleted=false): id → etag. */
+export async function truth(
+  cal: calendar_v3.Calendar,
+  calendarId: string,
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let pageToken: string | undefined;
+  for (;;) {
+    const { data } = await cal.events.list({
+      calendarId,
+      singleEvents: false,
+      showDeleted: false,
+      maxResults: 2500,
+      ...(pageToken ? { pageToken } : {}),
+    });
+    for (const item of data.items ?? []) out.set(item.id!, item.etag ?? '');
+    if (!data.nextPageToken) return out;
+    pageToken = data.nextPageToken;
+  }
+}
+
+export interface MirrorDoc {
+  id: string;
+  etag?: string;
+  status?: string;
+  recurringEventId?: string;
+  summary?: string;
+}
+
+/** Every event document (live events and tombstones of cancelled occurrences). */
+export async function mirrorDocs(
+  db: Firestore,
+  uid: string,
+  calendarId: string,
+): Promise<Map<string, MirrorDoc>> {
+  const snap = await db.collection(paths.events(uid, calendarId)).get();
+  return new Map(
+    snap.docs.map((d) => {
+      const data = d.data() as MirrorDoc;
+      return [data.id ?? d.id, data];
+    }),
+  );
+}
+
+/** Differences between Google and the mirror (empty when they are equal: ids and etags). */
+export async function differences(
+  db: Firestore,
+  user: User,
+  calendarId: string,
+): Promise<string[]> {
+  const [t, m] = await Promise.all([
+    truth(user.cal, calendarId),
+    mirrorDocs(db, user.uid, calendarId),
+  ]);
+  const out: string[] = [];
+  for (const [id, etag] of t) {
+    if (!m.has(id)) out.push(`missing ${id}`);
+    else if (m.get(id)!.etag !== etag) out.push(`stale ${id}`);
+  }
+  for (const id of m.keys()) if (!t.has(id)) out.push(`extra ${id}`);
+  return out;
+}
+
+/** Polls `check` until it returns true (or a truthy value); fails with `what` and the last state. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 60_000,
+  intervalMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Waits until the mirror of (user, calendar) equals Google exactly; returns the event count. */
+export async function converged(
+  db: Firestore,
+  user: User,
+  calendarId: string,
+  timeoutMs = 60_000,
+): Promise<number> {
+  let diff: string[] = [];
+  try {
+    return await waitFor(
+      `the mirror of ${user.uid}/${calendarId} to equal Google`,
+      async () => {
+        diff = await differences(db, user, calendarId);
+        return diff.length === 0 ? (await truth(user.cal, calendarId)).size || true : false;
+      },
+      timeoutMs,
+      500,
+    ).then((v) => (typeof v === 'number' ? v : 0));
+  } catch (err) {
+    throw new Error(
+      `${(err as Error).message}; differences (${diff.length}): ${diff.slice(0, 10).join(', ')}`,
+    );
+  }
+}
+
+/** Parsed JSON log lines of the functions, by target. */
+export interface LogBook {
+  lines: { target: string; entry: Record<string, unknown> }[];
+  onLine(target: string, line: string): void;
+  find(pred: (target: string, e: Record<string, unknown>) => boolean): Record<string, unknown>[];
+}
+
+export function logBook(): LogBook {
+  const lines: LogBook['lines'] = [];
+  return {
+    lines,
+    onLine(target, line) {
+      try {
+        const entry = JSON.parse(line) as unknown;
+        if (typeof entry === 'object' && entry !== null) {
+          lines.push({ target, entry: entry as Record<string, unknown> });
+        }
+      } catch {
+        // functions-framework's banner lines are not JSON
+      }
+    },
+    find: (pred) => lines.filter((l) => pred(l.target, l.entry)).map((l) => l.entry),
+  };
+}
+
+export const hoursFromNow = (h: number, minutes = 0): string =>
+  new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 + h * 3_600_000 + minutes * 60_000)
+    .toISOString()
+    .replace('.000Z', 'Z');
