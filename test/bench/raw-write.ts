@@ -1,0 +1,54 @@
+// full_sync baseline, run as its own Node process: the fastest plain batched write of the documents the sync stored, to the same emulator.
+// Usage: node --import tsx test/bench/raw-write.ts '{"projectId":"…","source":"users/u/calendars/c/events"}'
+import { Firestore, type DocumentData } from '@google-cloud/firestore';
+
+interface Input {
+  projectId: string;
+  source: string;
+}
+
+const input = JSON.parse(process.argv[2] ?? '{}') as Input;
+const db = new Firestore({ projectId: input.projectId });
+const snap = await db.collection(input.source).get();
+const docs: [string, DocumentData][] = snap.docs.map((d) => [d.id, d.data()]);
+
+async function batched(path: string, size: number, concurrency: number): Promise<void> {
+  const col = db.collection(path);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < docs.length) {
+        const chunk = docs.slice(next, next + size);
+        next += size;
+        const batch = db.batch();
+        for (const [id, data] of chunk) batch.set(col.doc(id), data);
+        await batch.commit();
+      }
+    }),
+  );
+}
+
+async function bulk(path: string): Promise<void> {
+  const col = db.collection(path);
+  const writer = db.bulkWriter({ throttling: false });
+  for (const [id, data] of docs) void writer.set(col.doc(id), data);
+  await writer.close();
+}
+
+const variants: [string, (path: string) => Promise<void>][] = [
+  ['WriteBatch 500 × 1', (p) => batched(p, 500, 1)],
+  ['WriteBatch 500 × 4', (p) => batched(p, 500, 4)],
+  ['WriteBatch 500 × 8', (p) => batched(p, 500, 8)],
+  ['WriteBatch 250 × 16', (p) => batched(p, 250, 16)],
+  ['BulkWriter', (p) => bulk(p)],
+];
+const results: { variant: string; docsPerS: number }[] = [];
+for (const [i, [variant, run]] of variants.entries()) {
+  const t = performance.now();
+  await run(`bench-raw/v${i}/events`);
+  results.push({ variant, docsPerS: docs.length / ((performance.now() - t) / 1000) });
+}
+await db.terminate();
+console.log(
+  JSON.stringify({ docs: docs.length, results, maxRssMb: process.resourceUsage().maxRSS / 1024 }),
+);
