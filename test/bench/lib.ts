@@ -156,7 +156,7 @@ export async function deliver(
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body,
-    signal: AbortSignal.timeout(600_000),
+    signal: AbortSignal.timeout(3_600_000),
   });
   await res.arrayBuffer();
   return res.status;

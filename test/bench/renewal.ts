@@ -124,10 +124,12 @@ export async function benchRenewal(ctx: BenchContext): Promise<BenchResult> {
       if (!c.stopped && c.expiration > simNow + world.config.renewWindowMs)
         live.set(c.target, c.id);
     }
-    const subs = await world.db.collection('subscriptions').get();
+    const subs = new Map(
+      (await world.db.collection('subscriptions').get()).docs.map((x) => [x.id, x.data()]),
+    );
     let lapsed = 0;
     for (const d of docs) {
-      const s = subs.docs.find((x) => x.id === d.sid)?.data() as SubscriptionDoc | undefined;
+      const s = subs.get(d.sid) as SubscriptionDoc | undefined;
       if (!s?.channel || live.get(d.email) !== s.channel.id) lapsed++;
     }
     const calls = new Map<string, number>();

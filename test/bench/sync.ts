@@ -103,6 +103,22 @@ export async function benchSync(ctx: BenchContext): Promise<BenchResult> {
     const lists = (await stack.simClient.requests()).filter(
       (r) => r.path.endsWith('/events') && r.method === 'GET',
     ).length;
+    // What each 30-id chunk of the occurrence refresh costs on this emulator (it has no indexes).
+    const sample = ids.slice(0, 30);
+    let q = performance.now();
+    await world.db
+      .collection(paths.events(uid, email))
+      .where('recurringEventId', 'in', sample)
+      .get();
+    const inQueryMs = performance.now() - q;
+    q = performance.now();
+    await world.db.getAll(...sample.map((id) => world.db.doc(paths.event(uid, email, id))));
+    const getAllMs = performance.now() - q;
+    const syncLine = workerLines.find((l) => l.message === 'sync');
+    notes.push(
+      `worker's sync log: ${JSON.stringify(syncLine ? Object.fromEntries(Object.entries(syncLine).filter(([k]) => /writes|deletes|pages|items|durationMs|occurrence/i.test(k))) : null)}; ` +
+        `on this emulator one \`in\` query (30 ids) over the ${events} events takes ${round(inQueryMs, 0)} ms, a getAll of 30 ${round(getAllMs, 0)} ms`,
+    );
     notes.push(
       `first sync: ${round(seconds, 2)} s, ${lists} events.list pages; worker RSS ${round(before.rssMb, 0)} MiB idle → peak ${round(after.peakMb, 0)} MiB`,
     );
