@@ -164,14 +164,14 @@ const fault: fc.Arbitrary<Fault> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({
       fault: fc.constant('expireMidPaging' as const),
-      page: fc.integer({ min: 0, max: 3 }),
+      page: fc.integer({ min: 0, max: 2 }),
     }),
   },
   {
     weight: 1,
     arbitrary: fc.record({
       fault: fc.constant('accessTokenExpiry' as const),
-      page: fc.integer({ min: 0, max: 2 }),
+      page: fc.integer({ min: 0, max: 1 }),
     }),
   },
   {
@@ -179,14 +179,14 @@ const fault: fc.Arbitrary<Fault> = fc.oneof(
     arbitrary: fc.record({
       fault: fc.constant('apiErrors' as const),
       status: fc.constantFrom(403 as const, 429 as const, 500 as const, 503 as const),
-      count: fc.integer({ min: 1, max: 12 }),
+      count: fc.integer({ min: 1, max: 30 }),
     }),
   },
   {
     weight: 1,
     arbitrary: fc.record({
       fault: fc.constant('crashAfterPage' as const),
-      page: fc.integer({ min: 0, max: 4 }),
+      page: fc.integer({ min: 0, max: 2 }),
     }),
   },
   { weight: 1, arbitrary: fc.record({ fault: fc.constant('deadLease' as const) }) },
@@ -564,10 +564,11 @@ export async function runHistory(
             await state.apply({ op: 'insert', day: 1, hour: 12 });
             await sim.idle();
           }
-          await renewChannelsCore({
+          const summary = await renewChannelsCore({
             ...cliDeps,
             holderId: `prop-renewal-${++worker}`,
           });
+          trace(`  renewal: ${JSON.stringify(summary)}`);
           await sim.idle();
           break;
         }
@@ -581,7 +582,6 @@ export async function runHistory(
     // scheduler's renewChannels run enqueues the safety-net sync, which is delivered too.
     await simc.clearFaults();
     await simc.setDropRate(0);
-    pageFaults.length = 0;
     await sim.idle();
     const drain = async () => {
       for (let round = 0; queue.length > 0; round++) {
@@ -591,6 +591,7 @@ export async function runHistory(
     };
     await advance(config.leaseMs + 1000);
     await drain();
+    pageFaults.length = 0;
     await advance(config.safetyNetMs + 1000);
     await renewChannelsCore({ ...cliDeps, holderId: `prop-renewal-final-${uid}` });
     await sim.idle();

@@ -17,7 +17,7 @@ import {
 } from '../../property/convergence.js';
 
 const SEED = Number(process.env.CALSYNC_PROPERTY_SEED ?? 20260707);
-const RUNS = Number(process.env.CALSYNC_PROPERTY_RUNS ?? 10);
+const RUNS = Number(process.env.CALSYNC_PROPERTY_RUNS ?? 12);
 const PATH = process.env.CALSYNC_PROPERTY_PATH;
 const TRACE = process.env.CALSYNC_PROPERTY_TRACE ? (l: string) => console.log(l) : undefined;
 
