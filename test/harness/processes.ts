@@ -51,7 +51,8 @@ export function spawnManaged(
   args: readonly string[],
   options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): ManagedProcess {
-  const watchdog = `"$@" & child=$!; while kill -0 ${process.pid} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.5; done; wait $child 2>/dev/null; code=$?; kill -9 0; exit $code`;
+  // The child's own exit code survives; only when *we* vanish does the watchdog kill the group.
+  const watchdog = `"$@" & child=$!; while kill -0 ${process.pid} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.5; done; if kill -0 ${process.pid} 2>/dev/null; then wait $child; exit $?; fi; kill -9 0`;
   const child = spawn('bash', ['-c', watchdog, 'calsync-managed', command, ...args], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

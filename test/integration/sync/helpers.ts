@@ -38,7 +38,10 @@ export interface LogSink {
 export function testDeps(
   db: Firestore,
   simUrl: string,
-  overrides: Partial<Omit<SyncDeps, 'config'>> & { config?: Partial<SyncConfig> } = {},
+  overrides: Partial<Omit<SyncDeps, 'config'>> & {
+    config?: Partial<SyncConfig>;
+    googleTimeoutMs?: number;
+  } = {},
 ): SyncDeps & LogSink {
   const lines: Record<string, unknown>[] = [];
   const config = { ...TEST_CONFIG, ...overrides.config };
@@ -56,12 +59,13 @@ export function testDeps(
           clientSecret: 'calsync-test-secret',
           tokenUrl: `${simUrl}/token`,
         },
-        googleTimeoutMs: 5_000,
+        googleTimeoutMs: overrides.googleTimeoutMs ?? 5_000,
         retryBudgetMs: config.retryBudgetMs,
       },
       { baseMs: 20, capMs: 200 },
     );
-  return { db, logger, ...overrides, config, calendarApi, lines };
+  const { googleTimeoutMs: _timeout, ...rest } = overrides;
+  return { db, logger, ...rest, config, calendarApi, lines };
 }
 
 export interface Seeded {
