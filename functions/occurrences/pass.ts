@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { CalendarRef, EventOp, StoredEventState } from '../store/events.js';
 import { encodeDocId } from '../store/schema.js';
 import { DEFAULT_WINDOW, occurrenceWindow, type OccurrenceWindow } from './model.js';
+import { rebuildOccurrences } from './rebuild.js';
 import { refreshOccurrences, rootIdsOf } from './store.js';
 
 export interface OccurrenceSettings {
@@ -22,21 +23,28 @@ export function windowFor(now: number, settings: OccurrenceSettings): Occurrence
 }
 
 /**
- * One sync run's derived work. The worker calls `page` after each page's event writes (and the
- * cascade of deleted series), `deleted` for documents its full-sync sweep removed; both recompute
- * the occurrences of every id involved from the stored state, so a run repeated after a crash
- * repairs whatever the crashed run left half done. `changes` is published after the commit.
+ * One sync run's derived work, recomputed from the stored state so that a run repeated after a
+ * crash repairs whatever the crashed run left half done. An incremental run recomputes, after each
+ * page's event writes (and the cascade of deleted series), the occurrences of every id in the page
+ * — changed or not. A full run recomputes the whole calendar once, after its last page and sweep
+ * (`finish`): cheaper than per-id queries over thousands of events. Both happen before the token
+ * commit; `changes` is published after it.
  */
 export class SyncPass {
-  readonly changes = new ChangeSet();
+  readonly changes: ChangeSet;
   readonly occurrences = { writes: 0, deletes: 0 };
+  private readonly full: boolean;
 
   constructor(
     private readonly db: Firestore,
     private readonly cal: CalendarRef,
     private readonly window: OccurrenceWindow,
     private readonly logger: Logger,
-  ) {}
+    options: { full: boolean; changes?: ChangeSet },
+  ) {
+    this.full = options.full;
+    this.changes = options.changes ?? new ChangeSet();
+  }
 
   async page(
     items: readonly GoogleEvent[],
@@ -46,7 +54,7 @@ export class SyncPass {
     timeZone: string,
   ): Promise<void> {
     this.changes.recordPage(items, ops, stored, encodeDocId);
-    await this.refresh([...rootIdsOf(items), ...cascadeMasters], timeZone);
+    if (!this.full) await this.refresh([...rootIdsOf(items), ...cascadeMasters], timeZone);
   }
 
   /** Event documents deleted without an item of their own: the cascade of a deleted series. */
@@ -57,7 +65,21 @@ export class SyncPass {
   /** Event documents the full sync's sweep deleted. */
   async deleted(docIds: readonly string[], timeZone: string): Promise<void> {
     this.changes.recordDeleted(docIds);
-    await this.refresh(rootIdsOf(docIds.map((id) => ({ id: decodeDocId(id) }))), timeZone);
+    if (!this.full) {
+      await this.refresh(rootIdsOf(docIds.map((id) => ({ id: decodeDocId(id) }))), timeZone);
+    }
+  }
+
+  /** After the last page (and the sweep): a full run reconciles every occurrence of the calendar. */
+  async finish(timeZone: string): Promise<void> {
+    if (!this.full) return;
+    const stats = await rebuildOccurrences(this.db, this.cal, {
+      window: this.window,
+      calendarTimeZone: timeZone,
+      logger: this.logger,
+    });
+    this.occurrences.writes += stats.writes;
+    this.occurrences.deletes += stats.deletes;
   }
 
   private async refresh(ids: readonly string[], timeZone: string): Promise<void> {

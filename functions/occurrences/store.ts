@@ -1,6 +1,5 @@
 // Occurrence writer: recompute the occurrences of given events from the stored mirror and write only what differs.
 import {
-  FieldPath,
   type DocumentReference,
   type DocumentSnapshot,
   type Firestore,
@@ -20,6 +19,8 @@ import type { OccurrenceWindow } from './model.js';
 /** `in` queries take at most 30 values: one chunk of root ids shares three reads. */
 const CHUNK = 30;
 const MAX_BATCH = 500;
+/** Chunks planned and written at once (memory: CONCURRENCY × CHUNK series in flight). */
+const CONCURRENCY = 8;
 
 export interface RefreshOptions {
   window: OccurrenceWindow;
@@ -41,7 +42,7 @@ export interface RefreshStats {
   unchanged: number;
 }
 
-type Op =
+export type Op =
   | { type: 'set'; ref: DocumentReference; data: Record<string, unknown> }
   | { type: 'delete'; ref: DocumentReference };
 
@@ -97,10 +98,7 @@ export async function refreshOccurrences(
     (await readCalendarDoc(db, cal.uid, cal.calendarId))?.timeZone ??
     'UTC';
   const done = new Set<string>();
-  while (queue.length > 0) {
-    const chunk = queue.splice(0, CHUNK).filter((id) => !done.has(id));
-    if (chunk.length === 0) continue;
-    for (const id of chunk) done.add(id);
+  const runChunk = async (chunk: string[]): Promise<string[]> => {
     const plan = async (reader: Reader) =>
       planChunk(db, cal, chunk, reader, options.window, timeZone, options.logger ?? log);
     let planned: Planned;
@@ -120,13 +118,38 @@ export async function refreshOccurrences(
       planned = await plan(plainReader(db));
     }
     await commitOps(db, planned.ops);
-    for (const parent of planned.redirects) if (!done.has(parent)) queue.push(parent);
     stats.roots += chunk.length;
     stats.writes += planned.writes;
     stats.deletes += planned.deletes;
     stats.unchanged += planned.unchanged;
+    return planned.redirects;
+  };
+  // Rounds: the ids asked for, then the series reached through ids that named exceptions.
+  let round = queue;
+  while (round.length > 0) {
+    const fresh = round.filter((id) => !done.has(id));
+    for (const id of fresh) done.add(id);
+    const chunks: string[][] = [];
+    for (let i = 0; i < fresh.length; i += CHUNK) chunks.push(fresh.slice(i, i + CHUNK));
+    const next: string[] = [];
+    await runLimited(chunks, CONCURRENCY, async (chunk) => {
+      next.push(...(await runChunk(chunk)));
+    });
+    round = [...new Set(next)];
   }
   return stats;
+}
+
+export async function runLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  });
+  await Promise.all(workers);
 }
 
 interface Planned {
@@ -210,7 +233,7 @@ async function planChunk(
   return out;
 }
 
-async function commitOps(db: Firestore, ops: readonly Op[]): Promise<void> {
+export async function commitOps(db: Firestore, ops: readonly Op[]): Promise<void> {
   for (let i = 0; i < ops.length; i += MAX_BATCH) {
     const batch = db.batch();
     for (const op of ops.slice(i, i + MAX_BATCH)) {
@@ -219,56 +242,4 @@ async function commitOps(db: Firestore, ops: readonly Op[]): Promise<void> {
     }
     await batch.commit();
   }
-}
-
-/** Every root id with stored events or occurrences, one page at a time (ids only). */
-export async function* storedRootIds(
-  db: Firestore,
-  cal: CalendarRef,
-  pageSize = 1000,
-): AsyncGenerator<string[]> {
-  const sources: [Query, (doc: DocumentSnapshot) => string | undefined][] = [
-    [
-      db.collection(paths.events(cal.uid, cal.calendarId)).select('id', 'recurringEventId'),
-      (doc) => str(doc.get('recurringEventId')) ?? str(doc.get('id')),
-    ],
-    [
-      db.collection(paths.occurrences(cal.uid, cal.calendarId)).select('eventId'),
-      (doc) => str(doc.get('eventId')),
-    ],
-  ];
-  for (const [base, rootOf] of sources) {
-    let after: DocumentSnapshot | undefined;
-    for (;;) {
-      let q = base.orderBy(FieldPath.documentId()).limit(pageSize);
-      if (after) q = q.startAfter(after);
-      const snap = await q.get();
-      const ids = snap.docs.flatMap((d) => rootOf(d) ?? []);
-      if (ids.length > 0) yield ids;
-      if (snap.size < pageSize) break;
-      after = snap.docs[snap.docs.length - 1];
-    }
-  }
-}
-
-const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
-
-/**
- * Recomputes every occurrence of a calendar (first deployment, `resync`, repair). Roots are
- * recomputed page by page; a root seen on several pages is recomputed once per page, harmlessly.
- */
-export async function rebuildOccurrences(
-  db: Firestore,
-  cal: CalendarRef,
-  options: RefreshOptions,
-): Promise<RefreshStats> {
-  const total: RefreshStats = { roots: 0, writes: 0, deletes: 0, unchanged: 0 };
-  for await (const ids of storedRootIds(db, cal)) {
-    const s = await refreshOccurrences(db, cal, ids, options);
-    total.roots += s.roots;
-    total.writes += s.writes;
-    total.deletes += s.deletes;
-    total.unchanged += s.unchanged;
-  }
-  return total;
 }

@@ -145,6 +145,7 @@ export async function deleteExceptionsOf(
   cal: CalendarRef,
   masterIds: readonly string[],
   strategy: WriteStrategy = 'batch',
+  onDeleted?: (docIds: string[]) => void,
 ): Promise<number> {
   if (masterIds.length === 0) return 0;
   const col = eventsCollection(db, cal);
@@ -155,6 +156,7 @@ export async function deleteExceptionsOf(
     for (const doc of snap.docs) ops.push({ type: 'delete', docId: doc.id });
   }
   const { deletes } = await writeEventOps(db, cal, ops, strategy);
+  if (ops.length > 0) onDeleted?.(ops.map((op) => op.docId));
   return deletes;
 }
 
@@ -189,17 +191,20 @@ export async function sweepUnseen(
   cal: CalendarRef,
   seen: ReadonlySet<string>,
   strategy: WriteStrategy = 'batch',
+  onDeleted?: (docIds: string[]) => void | Promise<void>,
 ): Promise<number> {
   let deleted = 0;
   let pendingOps: EventOp[] = [];
+  const flush = async () => {
+    deleted += (await writeEventOps(db, cal, pendingOps, strategy)).deletes;
+    if (pendingOps.length > 0) await onDeleted?.(pendingOps.map((op) => op.docId));
+    pendingOps = [];
+  };
   for await (const ids of storedEventIds(db, cal)) {
     for (const id of ids) if (!seen.has(id)) pendingOps.push({ type: 'delete', docId: id });
-    if (pendingOps.length >= MAX_BATCH) {
-      deleted += (await writeEventOps(db, cal, pendingOps, strategy)).deletes;
-      pendingOps = [];
-    }
+    if (pendingOps.length >= MAX_BATCH) await flush();
   }
-  deleted += (await writeEventOps(db, cal, pendingOps, strategy)).deletes;
+  await flush();
   return deleted;
 }
 

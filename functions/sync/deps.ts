@@ -1,6 +1,7 @@
 // What the sync engine needs from the outside, injected: Firestore, Calendar API factory, clock, logger, config.
 import type { Firestore } from '@google-cloud/firestore';
 import type { CalendarApiFactory, CalendarApiOptions } from '../calendar/api.js';
+import type { ChangePublisher } from '../changes/publisher.js';
 import type { WorkerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { WriteStrategy } from '../store/events.js';
@@ -14,7 +15,9 @@ export type SyncConfig = Pick<
   | 'fullSyncDaysBack'
   | 'keepDataOnRemove'
   | 'tokenKeys'
->;
+> &
+  /** The occurrence window (defaults 30 days back, 365 ahead). */
+  Partial<Pick<WorkerConfig, 'occurrenceDaysBack' | 'occurrenceDaysAhead'>>;
 
 export interface SyncHooks {
   /** Called after page `pageIndex` (0-based) of a run has been written; throw to simulate a crash. */
@@ -32,6 +35,8 @@ export interface SyncDeps {
   holderId?: string;
   writeStrategy?: WriteStrategy;
   hooks?: SyncHooks;
+  /** The change feed (CALSYNC_CHANGES_TOPIC); absent = no feed. Published after each token commit. */
+  changes?: ChangePublisher;
   /** Passed to every CalendarApi built (tests: sleep, random). */
   apiOptions?: CalendarApiOptions;
 }

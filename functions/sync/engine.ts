@@ -2,9 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import type { CalendarApi, EventsPage } from '../calendar/api.js';
 import { CalendarError, classifyGoogleError } from '../calendar/errors.js';
+import { announceChanges } from '../changes/announce.js';
+import { ChangeSet } from '../changes/collect.js';
 import { durations } from '../config.js';
 import { loadRefreshToken, markRevoked } from '../credentials/store.js';
 import type { Logger } from '../log.js';
+import { SyncPass, windowFor } from '../occurrences/pass.js';
 import { readCalendarDoc, updateCalendarStatus } from '../store/calendars.js';
 import {
   countEvents,
@@ -159,6 +162,8 @@ export async function runSync(
         lease = undefined;
         throw new LeaseLostError(subscriptionId);
       }
+      // The change feed: only now that the token (and so every page before it) is committed.
+      const announced = await announceChanges(deps.changes, run.pass.changes, cal, logger);
       const counts = await countEvents(deps.db, cal);
       await updateCalendarStatus(deps.db, sub.uid, sub.calendarId, {
         status: 'active',
@@ -175,6 +180,9 @@ export async function runSync(
         full: run.full,
         ...run.totals,
         events: counts.events,
+        occurrenceWrites: run.pass.occurrences.writes,
+        occurrenceDeletes: run.pass.occurrences.deletes,
+        changesAnnounced: announced,
         durationMs: now() - started,
       });
       if (commit.kind === 'released') {
@@ -276,6 +284,8 @@ interface RunInput {
   timeZone: string | undefined;
   logger: Logger;
   signal?: AbortSignal;
+  /** The run's change feed set, shared by an incremental attempt and the full sync replacing it. */
+  changes?: ChangeSet;
 }
 
 interface RunOutput {
@@ -286,6 +296,8 @@ interface RunOutput {
   timeZone: string | undefined;
   summary: string | undefined;
   totals: SyncTotals;
+  /** Occurrences maintained and changes collected during the run. */
+  pass: SyncPass;
 }
 
 /** True when the stored token can no longer be used: restart as a full sync. */
@@ -304,6 +316,8 @@ async function syncOnce(
   lease: HeldLease,
   input: RunInput,
 ): Promise<RunOutput> {
+  // Pages an incremental attempt wrote before a 410 stay written: their changes must be announced.
+  input = { ...input, changes: input.changes ?? new ChangeSet() };
   if (!input.full && input.syncToken) {
     try {
       return await listAndApply(deps, api, cal, lease, { ...input, full: false });
@@ -345,6 +359,10 @@ async function listAndApply(
   const storedBefore = !input.full || (await hasStoredEvents(deps.db, cal));
   const seen = input.full && storedBefore ? new Set<string>() : undefined;
   const cancelledMasters = new Set<string>();
+  const pass = new SyncPass(deps.db, cal, windowFor(startedAt, config), input.logger, {
+    full: input.full,
+    changes: input.changes ?? new ChangeSet(),
+  });
   let lastRenewal = startedAt;
   let pageToken: string | undefined;
 
@@ -379,7 +397,15 @@ async function listAndApply(
       totals.writes += written.writes;
       totals.deletes += written.deletes;
       totals.skipped += plan.skipped;
-      totals.deletes += await deleteExceptionsOf(deps.db, cal, plan.cascadeMasters, strategy);
+      totals.deletes += await deleteExceptionsOf(
+        deps.db,
+        cal,
+        plan.cascadeMasters,
+        strategy,
+        (docIds) => pass.cascaded(docIds),
+      );
+      // Occurrences of every id in the page, recomputed from the stored state (before the commit).
+      await pass.page(page.items, plan.ops, stored, plan.cascadeMasters, timeZone ?? 'UTC');
       if (seen) for (const id of ids) seen.add(id);
     }
     await deps.hooks?.afterPage?.(pageIndex);
@@ -397,7 +423,12 @@ async function listAndApply(
       throw new Error('events.list returned neither nextPageToken nor nextSyncToken');
     }
     // Deleting what was not seen is safe only now, after the last page.
-    if (seen) totals.deletes += await sweepUnseen(deps.db, cal, seen, strategy);
+    if (seen) {
+      totals.deletes += await sweepUnseen(deps.db, cal, seen, strategy, (docIds) =>
+        pass.deleted(docIds, timeZone ?? 'UTC'),
+      );
+    }
+    await pass.finish(timeZone ?? 'UTC');
     return {
       syncToken: page.nextSyncToken,
       startedAt,
@@ -406,6 +437,7 @@ async function listAndApply(
       timeZone,
       summary,
       totals,
+      pass,
     };
   }
 }

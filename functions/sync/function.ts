@@ -2,6 +2,7 @@
 import { Firestore } from '@google-cloud/firestore';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { calendarApiFactory } from '../calendar/client.js';
+import { pubsubChangePublisher } from '../changes/publisher.js';
 import { parseConfig } from '../config.js';
 import { createLogger, registerSecret } from '../log.js';
 import type { SyncDeps } from './deps.js';
@@ -32,6 +33,9 @@ function instanceDeps(): SyncDeps {
       config,
       logger,
       holderId: `syncWorker-${process.pid}`,
+      ...(config.changesTopic
+        ? { changes: pubsubChangePublisher(config.projectId, config.changesTopic) }
+        : {}),
     };
   }
   return deps;

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../functions/log.js';
 import { occurrenceWindow } from '../../../functions/occurrences/model.js';
 import { rollOccurrenceWindow } from '../../../functions/occurrences/roll.js';
-import { rebuildOccurrences, refreshOccurrences } from '../../../functions/occurrences/store.js';
+import { rebuildOccurrences } from '../../../functions/occurrences/rebuild.js';
+import { refreshOccurrences } from '../../../functions/occurrences/store.js';
 import { paths } from '../../../functions/store/schema.js';
 import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
 import {
@@ -195,6 +196,24 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
   it('rebuild recomputes a whole calendar, including orphaned occurrence docs', async () => {
     await putEvent(db, cal, weekly('wk'));
     await putEvent(db, cal, weekly('b', { summary: 'B' }));
+    await putEvent(db, cal, {
+      id: 'single',
+      status: 'confirmed',
+      start: { dateTime: '2026-07-01T12:00:00Z' },
+      end: { dateTime: '2026-07-01T13:00:00Z' },
+    });
+    // 'was' used to be a series and is now a single: its instance docs must go.
+    await putEvent(db, cal, weekly('was', { recurrence: ['RRULE:FREQ=WEEKLY;COUNT=60'] }));
+    await refresh(['was']);
+    await putEvent(
+      db,
+      cal,
+      weekly('was', {
+        recurrence: [],
+        start: { dateTime: '2026-07-02T12:00:00Z' },
+        end: { dateTime: '2026-07-02T13:00:00Z' },
+      }),
+    );
     await db
       .collection(paths.occurrences(cal.uid, cal.calendarId))
       .doc('gone')
@@ -203,7 +222,12 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
       window: WINDOW,
       calendarTimeZone: 'America/New_York',
     });
-    expect(stats).toMatchObject({ writes: 2 * WEEKLY_IN_WINDOW, deletes: 1 });
+    // Two series, two singles written; the orphan and 'was'' old instances deleted.
+    const wasInstances = 60 - 19; // Mondays from 2026-01-05: the first 19 are before the window
+    expect(stats).toMatchObject({ writes: 2 * WEEKLY_IN_WINDOW + 2, deletes: 1 + wasInstances });
+    expect(
+      await rebuildOccurrences(db, cal, { window: WINDOW, calendarTimeZone: 'America/New_York' }),
+    ).toMatchObject({ writes: 0, deletes: 0 });
   });
 
   it('the window roll drops what ended before the window and adds what enters it', async () => {
