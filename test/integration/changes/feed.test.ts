@@ -1,0 +1,168 @@
+// The worker with the change feed and occurrences: a 410 diffing resync announces exactly the mirror's changes, occurrences match Google's expansion.
+import type { calendar_v3 } from '@googleapis/calendar';
+import type { Firestore } from '@google-cloud/firestore';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { pubsubChangePublisher } from '../../../functions/changes/publisher.js';
+import { windowFor } from '../../../functions/occurrences/pass.js';
+import { paths } from '../../../functions/store/schema.js';
+import { runSync } from '../../../functions/sync/engine.js';
+import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
+import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
+import { startSimulator, type Simulator } from '../../simulator/index.js';
+import { mirror, newFirestore, seedSubscription, testDeps, type Seeded } from '../sync/helpers.js';
+import { createFeed, drain, type Feed } from './helpers.js';
+
+const TZ = 'Europe/Berlin';
+
+describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through the worker', () => {
+  const projectId = uniqueProjectId('feedsync');
+  let db: Firestore;
+  let feed: Feed;
+  let sim: Simulator;
+  let cal: calendar_v3.Calendar;
+  let seeded: Seeded;
+
+  beforeAll(async () => {
+    expect(useEmulators()).toBe(true);
+    db = newFirestore(projectId);
+    feed = await createFeed(projectId, 'calendar-changes');
+  });
+  afterAll(async () => {
+    await feed.pubsub.close();
+    await db.terminate();
+  });
+  beforeEach(async () => {
+    sim = await startSimulator({ seed: 11, rateLimitPerMinute: 1_000_000 });
+    await new SimulatorClient(sim.url).createUser('feed@example.com', 'rt-feed', { timeZone: TZ });
+    cal = googleCalendar(sim.url, 'rt-feed').calendar;
+    seeded = await seedSubscription(db, {
+      uid: 'feeduser',
+      calendarId: 'feed@example.com',
+      refreshToken: 'rt-feed',
+    });
+  });
+  afterEach(() => sim.close());
+
+  const insert = (body: calendar_v3.Schema$Event) =>
+    cal.events.insert({ calendarId: seeded.calendarId, requestBody: body }).then((r) => r.data);
+  const day = (offsetDays: number, hour: number) => {
+    const d = new Date(Date.now() + offsetDays * 86_400_000);
+    return `${d.toISOString().slice(0, 10)}T${String(hour).padStart(2, '0')}:00:00`;
+  };
+  const etagsOf = async () =>
+    new Map([...(await mirror(db, seeded.uid, seeded.calendarId))].map(([id, d]) => [id, d.etag]));
+
+  /** Google's own expansion (singleEvents=true) over the occurrence window vs the occurrence docs. */
+  async function expectOccurrencesMatchGoogle() {
+    const w = windowFor(Date.now(), {});
+    const google = new Map<string, string>();
+    let pageToken: string | undefined;
+    do {
+      const { data } = await cal.events.list({
+        calendarId: seeded.calendarId,
+        singleEvents: true,
+        timeMin: new Date(w.start).toISOString(),
+        timeMax: new Date(w.end).toISOString(),
+        maxResults: 2500,
+        ...(pageToken ? { pageToken } : {}),
+      });
+      for (const e of data.items ?? []) {
+        google.set(e.id!, new Date(e.start!.dateTime ?? e.start!.date!).toISOString());
+      }
+      pageToken = data.nextPageToken ?? undefined;
+    } while (pageToken);
+    const snap = await db.collection(paths.occurrences(seeded.uid, seeded.calendarId)).get();
+    const ours = new Map(
+      snap.docs.map((d) => [d.id, (d.get('startAt') as { toDate(): Date }).toDate().toISOString()]),
+    );
+    expect(Object.fromEntries([...ours].sort())).toEqual(Object.fromEntries([...google].sort()));
+    return ours.size;
+  }
+
+  it('first sync announces every event created; a 410 resync announces exactly what changed', async () => {
+    const singles = [];
+    for (let i = 0; i < 6; i++) {
+      singles.push(
+        await insert({
+          summary: `single ${i}`,
+          start: { dateTime: day(3 + i, 9), timeZone: TZ },
+          end: { dateTime: day(3 + i, 10), timeZone: TZ },
+        }),
+      );
+    }
+    const series = await insert({
+      summary: 'weekly',
+      start: { dateTime: day(1, 8), timeZone: TZ },
+      end: { dateTime: day(1, 9), timeZone: TZ },
+      recurrence: ['RRULE:FREQ=WEEKLY;COUNT=70'],
+    });
+    const publisher = pubsubChangePublisher(projectId, feed.topic);
+    const d = testDeps(db, sim.url, { changes: publisher });
+
+    const first = await runSync(d, seeded.subscriptionId);
+    expect(first).toMatchObject({ outcome: 'synced', full: true });
+    const created = await drain(feed);
+    expect(created.map((r) => r.message.change)).toEqual(Array(7).fill('created'));
+    expect(new Set(created.map((r) => r.message.eventId))).toEqual(
+      new Set([...singles.map((s) => s.id), series.id]),
+    );
+    expect(new Set(created.map((r) => r.orderingKey))).toEqual(
+      new Set([`feeduser/feed@example.com`]),
+    );
+    expect(await expectOccurrencesMatchGoogle()).toBeGreaterThan(50);
+
+    // Changes while the token is lost.
+    const before = await etagsOf();
+    const instances = (
+      await cal.events.instances({ calendarId: seeded.calendarId, eventId: series.id! })
+    ).data.items!;
+    await cal.events.patch({
+      calendarId: seeded.calendarId,
+      eventId: singles[0]!.id!,
+      requestBody: { summary: 'single 0, renamed' },
+    });
+    await cal.events.delete({ calendarId: seeded.calendarId, eventId: singles[1]!.id! });
+    const added = await insert({
+      summary: 'new',
+      start: { dateTime: day(20, 14), timeZone: TZ },
+      end: { dateTime: day(20, 15), timeZone: TZ },
+    });
+    await cal.events.patch({
+      calendarId: seeded.calendarId,
+      eventId: instances[2]!.id!,
+      requestBody: {
+        summary: 'weekly, moved a day',
+        start: { dateTime: day(16, 8), timeZone: TZ },
+        end: { dateTime: day(16, 9), timeZone: TZ },
+      },
+    });
+    await cal.events.delete({ calendarId: seeded.calendarId, eventId: instances[3]!.id! });
+    await new SimulatorClient(sim.url).expireSyncTokens(seeded.calendarId);
+
+    const res = await runSync(d, seeded.subscriptionId);
+    expect(res).toMatchObject({ outcome: 'synced', full: true });
+    const got = await drain(feed);
+    await publisher.close();
+
+    // The feed equals the mirror's own diff: nothing more (no flood), nothing less.
+    const after = await etagsOf();
+    const diff = new Map<string, string>();
+    for (const [id, etag] of after) {
+      if (!before.has(id)) diff.set(id, 'created');
+      else if (before.get(id) !== etag) diff.set(id, 'updated');
+    }
+    for (const id of before.keys()) if (!after.has(id)) diff.set(id, 'deleted');
+    const live = (await mirror(db, seeded.uid, seeded.calendarId)).get(instances[3]!.id!);
+    if (live?.status === 'cancelled') diff.set(instances[3]!.id!, 'deleted'); // a tombstone
+    const announced = new Map(got.map((r) => [r.message.eventId, r.message.change]));
+    expect(got).toHaveLength(announced.size);
+    expect(announced).toEqual(diff);
+    expect(announced.get(singles[0]!.id!)).toBe('updated');
+    expect(announced.get(singles[1]!.id!)).toBe('deleted');
+    expect(announced.get(added.id!)).toBe('created');
+    expect(announced.get(instances[2]!.id!)).toBe('created');
+    expect(announced.get(instances[3]!.id!)).toBe('deleted');
+    expect(got.length).toBeLessThanOrEqual(6); // + the master, if Google bumped it
+    await expectOccurrencesMatchGoogle();
+  });
+});
