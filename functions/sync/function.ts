@@ -6,7 +6,7 @@ import { pubsubChangePublisher } from '../changes/publisher.js';
 import { parseConfig } from '../config.js';
 import { createLogger, registerSecret } from '../log.js';
 import type { SyncDeps } from './deps.js';
-import { handleSyncMessage, type IncomingSyncMessage } from './handle.js';
+import { handleSyncMessage, mustRedeliver, type IncomingSyncMessage } from './handle.js';
 
 /** The Pub/Sub CloudEvent payload (google.cloud.pubsub.topic.v1.messagePublished). */
 export interface PubSubEventData {
@@ -66,7 +66,18 @@ export function toIncoming(event: CloudEvent<unknown>): IncomingSyncMessage {
   };
 }
 
+/** Thrown for a message that must come back later (see `mustRedeliver`); not a failure. */
+export class RedeliverLaterError extends Error {
+  constructor(outcome: string) {
+    super(
+      `sync ${outcome}: another worker holds the lease; redelivery will find it covered or take over`,
+    );
+    this.name = 'RedeliverLaterError';
+  }
+}
+
 /** Resolves → acknowledged; rejects → Pub/Sub redelivers (retry policy, then dead-letter topic). */
 export async function syncWorker(event: CloudEvent<unknown>): Promise<void> {
-  await handleSyncMessage(instanceDeps(), toIncoming(event));
+  const result = await handleSyncMessage(instanceDeps(), toIncoming(event));
+  if (mustRedeliver(result)) throw new RedeliverLaterError(result.outcome);
 }

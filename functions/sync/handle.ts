@@ -92,6 +92,16 @@ export async function handleSyncMessage(
 }
 
 /**
+ * Whether the message must be redelivered rather than acknowledged. `busy` (another worker holds
+ * the lease) has set `pending`, but the holder may be dead: acknowledging would leave the change
+ * to the safety net (Invariant 1). Redelivered, the message is either skipped as covered by the
+ * holder's later run, or takes over the lease once it expired — still O(1) `events.list` calls.
+ */
+export function mustRedeliver(result: HandleResult): boolean {
+  return result.outcome === 'busy';
+}
+
+/**
  * The later of the times a message carries: a message is skipped only when every clock says it
  * is older than the last completed sync (skipping wrongly loses a change until the safety net).
  */

@@ -29,7 +29,7 @@ import { resyncMessage } from '../../functions/renewal/enqueue.js';
 import { paths, type SubscriptionDoc } from '../../functions/store/schema.js';
 import { acquireLease } from '../../functions/store/subscriptions.js';
 import type { SyncDeps } from '../../functions/sync/deps.js';
-import { handleSyncMessage } from '../../functions/sync/handle.js';
+import { handleSyncMessage, mustRedeliver } from '../../functions/sync/handle.js';
 import { handleWebhook, type Publisher } from '../../functions/webhook/handler.js';
 import { googleCalendar, SimulatorClient } from '../simulator/client.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
@@ -462,11 +462,13 @@ export async function runHistory(
       result.deliveries++;
       q.attempts++;
       try {
-        await handleSyncMessage(syncDeps(++worker), {
+        const handled = await handleSyncMessage(syncDeps(++worker), {
           data: JSON.parse(JSON.stringify(q.data)) as unknown,
           publishTime: q.publishTime,
           messageId: q.messageId,
         });
+        // syncWorker rejects such a message (RedeliverLaterError): Pub/Sub brings it back.
+        if (mustRedeliver(handled)) throw new Error(`redeliver later (${handled.outcome})`);
       } catch (err) {
         result.failedDeliveries++;
         trace(`  delivery ${q.messageId} failed (${q.attempts}): ${String(err)}`);

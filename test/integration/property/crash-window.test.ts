@@ -1,18 +1,15 @@
-// Known bug, pinned (it.fails): a worker dies holding the lease; its own message, redelivered before the lease expires, is acknowledged as `busy` and the change waits for the safety net.
-//
-// Production numbers: lease 120 s (CALSYNC_LEASE_SECONDS), Pub/Sub minimum_backoff 10 s
-// (infra/pubsub.tf). A worker instance killed mid-sync leaves its lease live for up to 120 s; the
-// redelivery ~10 s later finds the lease "busy", sets `pending` and is acknowledged — but nobody
-// holds the lease any more to honour `pending`, so the change it announced reaches Firestore only
-// with the next notification on that calendar or the 6-hourly safety net (Invariant 1: a message
-// is acknowledged only once its change is in Firestore or provably covered by a later sync).
-// When this is fixed the test below starts to pass and `it.fails` turns red: make it `it`.
+// The crash window of the lease: a worker dies holding it; its own message, redelivered before the
+// lease expires, finds the calendar "busy". Acknowledging it would leave the change to the 6-hourly
+// safety net (Invariant 1: a message is acknowledged only once its change is in Firestore or provably
+// covered by a later sync). So `busy` is never acknowledged (`mustRedeliver`): Pub/Sub brings the
+// message back, and once the dead worker's lease expired the redelivery takes it over and syncs.
+// Production numbers: lease 120 s, Pub/Sub backoff 10–600 s, 10 delivery attempts (infra/pubsub.tf).
 import type { calendar_v3 } from '@googleapis/calendar';
 import type { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireLease } from '../../../functions/store/subscriptions.js';
 import { runSync } from '../../../functions/sync/engine.js';
-import { handleSyncMessage } from '../../../functions/sync/handle.js';
+import { handleSyncMessage, mustRedeliver } from '../../../functions/sync/handle.js';
 import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
 import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
 import { startSimulator, type Simulator } from '../../simulator/index.js';
@@ -28,7 +25,7 @@ import {
 
 const CHANNEL = { id: 'ch-crash-window', resourceId: 'res-crash-window' };
 
-describe.skipIf(emulatorsMissing() !== '')('crash window of the lease (known bug)', () => {
+describe.skipIf(emulatorsMissing() !== '')('crash window of the lease', () => {
   let db: Firestore;
   let sim: Simulator;
   let cal: calendar_v3.Calendar;
@@ -45,46 +42,47 @@ describe.skipIf(emulatorsMissing() !== '')('crash window of the lease (known bug
     await db?.terminate();
   });
 
-  it.fails(
-    "a redelivery that finds the dead worker's lease is acknowledged, and the change is not mirrored once the lease expires",
-    async () => {
-      const s = await seedSubscription(db, {
-        uid: 'crashwin',
-        calendarId: 'crashwin@example.com',
-        refreshToken: 'rt-crashwin',
-        channel: CHANNEL,
-      });
-      const offset = { ms: 0 };
-      const d = testDeps(db, sim.url, { clock: () => Date.now() + offset.ms });
-      expect((await runSync(d, s.subscriptionId)).outcome).toBe('synced');
+  it("a redelivery that finds a dead worker's lease is not acknowledged; after the lease expires it syncs the change", async () => {
+    const s = await seedSubscription(db, {
+      uid: 'crashwin',
+      calendarId: 'crashwin@example.com',
+      refreshToken: 'rt-crashwin',
+      channel: CHANNEL,
+    });
+    const offset = { ms: 0 };
+    const d = testDeps(db, sim.url, { clock: () => Date.now() + offset.ms });
+    expect((await runSync(d, s.subscriptionId)).outcome).toBe('synced');
 
-      // A change, its notification M, and the worker that took M's lease dying without a trace.
-      await cal.events.insert({
-        calendarId: s.calendarId,
-        requestBody: {
-          summary: 'announced, then the worker died',
-          start: { dateTime: '2030-01-07T10:00:00Z' },
-          end: { dateTime: '2030-01-07T11:00:00Z' },
-        },
-      });
-      const m = notification(s, CHANNEL, { messageNumber: 7 });
-      await acquireLease(db, s.subscriptionId, {
-        holder: 'worker-that-was-killed',
-        now: Date.now() + offset.ms,
-        leaseMs: d.config.leaseMs,
-        clockSkewMs: d.config.clockSkewMs,
-        publishedAt: Date.parse(m.publishTime),
-      });
+    // A change, its notification M, and the worker that took M's lease dying without a trace.
+    await cal.events.insert({
+      calendarId: s.calendarId,
+      requestBody: {
+        summary: 'announced, then the worker died',
+        start: { dateTime: '2030-01-07T10:00:00Z' },
+        end: { dateTime: '2030-01-07T11:00:00Z' },
+      },
+    });
+    const m = notification(s, CHANNEL, { messageNumber: 7 });
+    await acquireLease(db, s.subscriptionId, {
+      holder: 'worker-that-was-killed',
+      now: Date.now() + offset.ms,
+      leaseMs: d.config.leaseMs,
+      clockSkewMs: d.config.clockSkewMs,
+      publishedAt: Date.parse(m.publishTime),
+    });
 
-      // Pub/Sub redelivers M before the lease runs out: acknowledged (resolves) as busy.
-      const redelivered = await handleSyncMessage(d, m);
-      expect(redelivered.outcome).toBe('busy');
+    // Pub/Sub redelivers M before the lease runs out: busy, and NOT acknowledged.
+    const redelivered = await handleSyncMessage(d, m);
+    expect(redelivered.outcome).toBe('busy');
+    expect(mustRedeliver(redelivered)).toBe(true);
 
-      // The lease expires; no other notification comes. The mirror should hold the change.
-      offset.ms += d.config.leaseMs + 1000;
-      expect(etags(await mirror(db, s.uid, s.calendarId))).toEqual(
-        etags(await googleState(cal, s.calendarId)),
-      );
-    },
-  );
+    // The lease expires; no other notification comes. Pub/Sub's next redelivery takes over.
+    offset.ms += d.config.leaseMs + 1000;
+    const again = await handleSyncMessage(d, m);
+    expect(again.outcome).toBe('synced');
+    expect(mustRedeliver(again)).toBe(false);
+    expect(etags(await mirror(db, s.uid, s.calendarId))).toEqual(
+      etags(await googleState(cal, s.calendarId)),
+    );
+  });
 });
