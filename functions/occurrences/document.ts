@@ -30,12 +30,24 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
-/** Whether a stored document already holds exactly `wanted` (so writing it would change nothing). */
+/**
+ * Fields that alone never cause a rewrite. Google bumps a master's `updated` (and etag) when one
+ * of its instances is edited; copying it into every plain instance would turn "edit one instance"
+ * into "rewrite the series". So an occurrence's `updated` is its source event's `updated` as of
+ * the last time the occurrence's content changed.
+ */
+const IGNORED = new Set(['updated']);
+
+function content(doc: Record<string, unknown>): string {
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) if (!IGNORED.has(k)) rest[k] = v;
+  return JSON.stringify(canonical(rest));
+}
+
+/** Whether a stored document already shows what `wanted` shows (so writing it would change nothing). */
 export function sameDocument(
   stored: Record<string, unknown> | undefined,
   wanted: Record<string, unknown>,
 ): boolean {
-  return (
-    stored !== undefined && JSON.stringify(canonical(stored)) === JSON.stringify(canonical(wanted))
-  );
+  return stored !== undefined && content(stored) === content(wanted);
 }

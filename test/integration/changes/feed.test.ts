@@ -21,6 +21,7 @@ describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through 
   let sim: Simulator;
   let cal: calendar_v3.Calendar;
   let seeded: Seeded;
+  let n = 0;
 
   beforeAll(async () => {
     expect(useEmulators()).toBe(true);
@@ -36,7 +37,7 @@ describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through 
     await new SimulatorClient(sim.url).createUser('feed@example.com', 'rt-feed', { timeZone: TZ });
     cal = googleCalendar(sim.url, 'rt-feed').calendar;
     seeded = await seedSubscription(db, {
-      uid: 'feeduser',
+      uid: `feeduser${++n}`,
       calendarId: 'feed@example.com',
       refreshToken: 'rt-feed',
     });
@@ -107,7 +108,7 @@ describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through 
       new Set([...singles.map((s) => s.id), series.id]),
     );
     expect(new Set(created.map((r) => r.orderingKey))).toEqual(
-      new Set([`feeduser/feed@example.com`]),
+      new Set([`${seeded.uid}/feed@example.com`]),
     );
     expect(await expectOccurrencesMatchGoogle()).toBeGreaterThan(50);
 
@@ -164,5 +165,48 @@ describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through 
     expect(announced.get(instances[3]!.id!)).toBe('deleted');
     expect(got.length).toBeLessThanOrEqual(6); // + the master, if Google bumped it
     await expectOccurrencesMatchGoogle();
+  });
+
+  it('through the worker: one instance edited writes one occurrence, the series edited writes its window', async () => {
+    const series = await insert({
+      summary: 'weekly',
+      start: { dateTime: day(1, 8), timeZone: TZ },
+      end: { dateTime: day(1, 9), timeZone: TZ },
+      recurrence: ['RRULE:FREQ=WEEKLY'],
+    });
+    const d = testDeps(db, sim.url);
+    const occurrenceWrites = () => {
+      const line = d.lines.filter((l) => l.message === 'sync').at(-1)!;
+      return [line.occurrenceWrites, line.occurrenceDeletes];
+    };
+    await runSync(d, seeded.subscriptionId);
+    const inWindow = await expectOccurrencesMatchGoogle();
+    expect(occurrenceWrites()).toEqual([inWindow, 0]);
+
+    const instances = (
+      await cal.events.instances({ calendarId: seeded.calendarId, eventId: series.id! })
+    ).data.items!;
+    await cal.events.patch({
+      calendarId: seeded.calendarId,
+      eventId: instances[1]!.id!,
+      requestBody: { summary: 'weekly, this one only' },
+    });
+    // Google (and the simulator) bump the master's etag and `updated` too: the master is in the
+    // delta, yet its instances' content did not change, so their documents are not rewritten.
+    await runSync(d, seeded.subscriptionId);
+    expect(occurrenceWrites()).toEqual([1, 0]);
+
+    await cal.events.patch({
+      calendarId: seeded.calendarId,
+      eventId: series.id!,
+      requestBody: { summary: 'weekly, renamed' },
+    });
+    await runSync(d, seeded.subscriptionId);
+    // Every instance but the modified one (its own document did not change).
+    expect(occurrenceWrites()).toEqual([inWindow - 1, 0]);
+    await expectOccurrencesMatchGoogle();
+    console.log(
+      `[measure] occurrence writes through the worker: one instance edited → 1, weekly series edited → ${inWindow - 1} of ${inWindow}`,
+    );
   });
 });
