@@ -28,7 +28,7 @@ interface Summary {
 }
 
 export async function benchRenewal(ctx: BenchContext): Promise<BenchResult> {
-  const n = ctx.quick ? 200 : 1000;
+  const n = ctx.quick ? 100 : 1000;
   // Notifications for the new channels (state `sync`) go to a sink: this benchmark is about renewChannels.
   const sink = http.createServer((req, res) => {
     req.resume();

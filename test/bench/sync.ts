@@ -44,8 +44,8 @@ function resync(subscriptionId: string, reason: ResyncMessage['reason']): Resync
 }
 
 export async function benchSync(ctx: BenchContext): Promise<BenchResult> {
-  const events = ctx.quick ? 2000 : 10_000;
-  const pageSize = ctx.quick ? 500 : 2500;
+  const events = ctx.quick ? 1000 : 10_000;
+  const pageSize = ctx.quick ? 250 : 2500;
   const changed = 10;
   const workerLines: Record<string, unknown>[] = [];
   const stack: LocalStack = await startLocalStack({
@@ -130,7 +130,11 @@ export async function benchSync(ctx: BenchContext): Promise<BenchResult> {
           '--import',
           'tsx',
           join(BENCH_DIR, 'raw-write.ts'),
-          JSON.stringify({ projectId: stack.projectId, source: paths.events(uid, email) }),
+          JSON.stringify({
+            projectId: stack.projectId,
+            source: paths.events(uid, email),
+            quick: ctx.quick,
+          }),
         ],
         { ...process.env, NODE_OPTIONS: '' },
       ),

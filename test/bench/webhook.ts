@@ -79,7 +79,7 @@ async function load(
 }
 
 export async function benchWebhook(ctx: BenchContext): Promise<BenchResult> {
-  const durationS = ctx.quick ? 4 : 10;
+  const durationS = ctx.quick ? 3 : 10;
   const rounds = ctx.quick ? 1 : 2;
   const connections = 50;
   const stack = await startLocalStack({ targets: ['webhook'], build: false });
@@ -111,7 +111,9 @@ export async function benchWebhook(ctx: BenchContext): Promise<BenchResult> {
     } as const;
 
     // Warm-up: loads the Pub/Sub client, opens gRPC channels, JITs the handlers.
-    for (const url of Object.values(targets)) await load(url, headers, 2, connections);
+    for (const url of Object.values(targets)) {
+      await load(url, headers, ctx.quick ? 1 : 2, connections);
+    }
 
     const best: Partial<Record<keyof typeof targets, LoadResult>> = {};
     for (let r = 0; r < rounds; r++) {
