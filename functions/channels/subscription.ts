@@ -26,6 +26,7 @@ export function newSubscriptionDoc(uid: string, calendarId: string, now: number)
     lastMessageNumber: null,
     renewalClaim: null,
     lastError: null,
+    occurrencesRolledAt: null,
     stats: { syncs: 0, fullSyncs: 0, lastPages: 0, lastItems: 0, lastWrites: 0 },
     createdAt: t,
     updatedAt: t,

@@ -1,11 +1,12 @@
 // renewChannelsCore: one renewal run — renew expiring channels, recover lost ones, reconcile calendar lists, enqueue poll and safety-net syncs.
 import { randomUUID } from 'node:crypto';
-import type { Query, QueryDocumentSnapshot } from '@google-cloud/firestore';
+import { Timestamp, type Query, type QueryDocumentSnapshot } from '@google-cloud/firestore';
 import { ensureCalendarListWatch, reconcileCalendarList } from '../channels/calendar-list.js';
 import { RECOVERY_NEEDS } from '../channels/decide.js';
 import { UserApis, type LifecycleDeps } from '../channels/deps.js';
 import { ensureSubscriptionChannel, needOf } from '../channels/ensure.js';
 import type { ResyncMessage } from '../messages.js';
+import { rollOccurrenceWindow } from '../occurrences/roll.js';
 import {
   activeCalendarListWatches,
   type CalendarListWatchDoc,
@@ -16,6 +17,8 @@ import {
   expiringChannels,
   missingChannels,
   neverSynced,
+  occurrencesNeverRolled,
+  occurrencesRolledBefore,
   pagesOf,
   pollingSubscriptions,
   quietSince,
@@ -48,10 +51,19 @@ export interface RenewalSummary {
   needsReauth: number;
   removed: number;
   calendarLists: { reconciled: number; added: number; removed: number };
+  /** Calendars whose occurrence window was rolled forward (once a UTC day each). */
+  occurrenceWindowsRolled: number;
   durationMs: number;
 }
 
-type Phase = 'expiring' | 'missing' | 'silent' | 'calendar-lists' | 'poll' | 'safety-net';
+type Phase =
+  | 'expiring'
+  | 'missing'
+  | 'silent'
+  | 'calendar-lists'
+  | 'poll'
+  | 'safety-net'
+  | 'occurrence-window';
 
 /** One renewal run. Never throws for a single subscription's failure; reports it in `failed`. */
 export async function renewChannelsCore(deps: RenewalDeps): Promise<RenewalSummary> {
@@ -75,6 +87,7 @@ export async function renewChannelsCore(deps: RenewalDeps): Promise<RenewalSumma
     needsReauth: 0,
     removed: 0,
     calendarLists: { reconciled: 0, added: 0, removed: 0 },
+    occurrenceWindowsRolled: 0,
     durationMs: 0,
   };
   const fail = (subscriptionId: string, reason: string) =>
@@ -149,6 +162,21 @@ export async function renewChannelsCore(deps: RenewalDeps): Promise<RenewalSumma
   };
 
   const now = started;
+  const dayStart = now - (now % 86_400_000);
+  const rollOne = async (d: QueryDocumentSnapshot<SubscriptionDoc>) => {
+    const sub = d.data();
+    if (sub.status !== 'active') return;
+    try {
+      await rollOccurrenceWindow(db, sub.uid, sub.calendarId, deps.now(), {
+        daysBack: config.occurrenceDaysBack,
+        daysAhead: config.occurrenceDaysAhead,
+      });
+      await d.ref.update({ occurrencesRolledAt: Timestamp.fromMillis(deps.now()) });
+      summary.occurrenceWindowsRolled++;
+    } catch (err) {
+      fail(d.id, `occurrence window: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
   const phases: [Phase, () => Promise<boolean>, Query<SubscriptionDoc | CalendarListWatchDoc>[]][] =
     [
       [
@@ -219,6 +247,14 @@ export async function renewChannelsCore(deps: RenewalDeps): Promise<RenewalSumma
             }
           }),
         [syncedBefore(db, now - config.safetyNetMs)],
+      ],
+      [
+        // The daily step of the occurrence view: once per UTC day per active calendar.
+        'occurrence-window',
+        async () =>
+          (await phase('occurrence-window', occurrencesRolledBefore(db, dayStart), rollOne)) &&
+          phase('occurrence-window', occurrencesNeverRolled(db), rollOne),
+        [occurrencesRolledBefore(db, dayStart), occurrencesNeverRolled(db)],
       ],
     ];
 

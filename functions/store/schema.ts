@@ -81,6 +81,8 @@ export interface SubscriptionDoc {
   /** Renewal claim (holder, until) so two overlapping renewChannels runs never both renew. */
   renewalClaim: { holder: string; until: Timestamp } | null;
   lastError: LastError | null;
+  /** When renewChannels last rolled this calendar's occurrence window (daily); null = never. */
+  occurrencesRolledAt?: Timestamp | null;
   stats: {
     syncs: number;
     fullSyncs: number;

@@ -83,6 +83,18 @@ export function neverSynced(db: Firestore): Query<SubscriptionDoc> {
   return subscriptions(db).where('status', '==', 'active').where('lastSyncedAt', '==', null);
 }
 
+/** Subscriptions whose occurrence window was last rolled before `cutoff` (single-field index). */
+export function occurrencesRolledBefore(db: Firestore, cutoff: number): Query<SubscriptionDoc> {
+  return subscriptions(db)
+    .where('occurrencesRolledAt', '<', Timestamp.fromMillis(cutoff))
+    .orderBy('occurrencesRolledAt');
+}
+
+/** Subscriptions whose occurrence window was never rolled. */
+export function occurrencesNeverRolled(db: Firestore): Query<SubscriptionDoc> {
+  return subscriptions(db).where('occurrencesRolledAt', '==', null);
+}
+
 /** Every subscription of one user (any status). */
 export function subscriptionsOfUser(db: Firestore, uid: string): Query<SubscriptionDoc> {
   return subscriptions(db).where('uid', '==', uid);

@@ -1,7 +1,9 @@
 // One Pub/Sub message → one decision: validate, check the channel, skip what is covered, else runSync.
+import { Timestamp } from '@google-cloud/firestore';
 import type { z } from 'zod';
 import { loadRefreshToken } from '../credentials/store.js';
 import { parseSyncMessage, type SyncMessage } from '../messages.js';
+import { paths } from '../store/schema.js';
 import { readSubscription } from '../store/subscriptions.js';
 import type { SyncDeps } from './deps.js';
 import { runSync, type SyncResult } from './engine.js';
@@ -68,6 +70,7 @@ export async function handleSyncMessage(
       });
       return { outcome: 'resource_mismatch' };
     }
+    await noteNotification(deps, message.subscriptionId, sub, message.messageNumber, logger);
     if (message.state === 'not_exists') {
       if (sub.status !== 'removed') {
         const token = await loadRefreshToken(deps.db, deps.config.tokenKeys, sub.uid);
@@ -108,6 +111,30 @@ export function mustRedeliver(result: HandleResult): boolean {
 function latest(...times: (string | undefined)[]): number | undefined {
   const ms = times.map((t) => (t ? Date.parse(t) : NaN)).filter((t) => !Number.isNaN(t));
   return ms.length > 0 ? Math.max(...ms) : undefined;
+}
+
+/** How often a live channel's "last heard of" time is written (renewal's silence rule is in days). */
+const NOTIFICATION_MARK_MS = 10 * 60_000;
+
+/** Records that the channel delivered, at most every NOTIFICATION_MARK_MS (renewal's silent-channel rule). */
+async function noteNotification(
+  deps: SyncDeps,
+  subscriptionId: string,
+  sub: { lastNotificationAt: { toMillis(): number } | null },
+  messageNumber: number,
+  logger: SyncDeps['logger'],
+): Promise<void> {
+  const now = (deps.clock ?? Date.now)();
+  if (sub.lastNotificationAt && now - sub.lastNotificationAt.toMillis() < NOTIFICATION_MARK_MS)
+    return;
+  try {
+    await deps.db.doc(paths.subscription(subscriptionId)).update({
+      lastNotificationAt: Timestamp.fromMillis(now),
+      lastMessageNumber: messageNumber,
+    });
+  } catch (err) {
+    logger.warn('could not record the notification time', { error: err });
+  }
 }
 
 async function stopStaleChannel(

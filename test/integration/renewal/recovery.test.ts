@@ -139,4 +139,20 @@ describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
     expect(post.status).toBe(200);
     expect(post.body).toMatchObject({ renewed: expect.any(Number), remaining: 0, failed: [] });
   });
+
+  it("rolls each active calendar's occurrence window once a UTC day", async () => {
+    const ivan = await connected('ivan');
+    expect((await ivan.read()).occurrencesRolledAt ?? null).toBeNull();
+    const first = await renewChannelsCore(w.deps());
+    expect(first.occurrenceWindowsRolled).toBeGreaterThanOrEqual(1);
+    const rolledAt = (await ivan.read()).occurrencesRolledAt!.toMillis();
+    const second = await renewChannelsCore(w.deps());
+    expect(second.occurrenceWindowsRolled).toBe(0);
+    expect((await ivan.read()).occurrencesRolledAt!.toMillis()).toBe(rolledAt);
+    // A day later it rolls again.
+    await ivan.ref.update({ occurrencesRolledAt: Timestamp.fromMillis(rolledAt - DAY) });
+    const third = await renewChannelsCore(w.deps());
+    expect(third.occurrenceWindowsRolled).toBeGreaterThanOrEqual(1);
+    expect((await ivan.read()).occurrencesRolledAt!.toMillis()).toBeGreaterThan(rolledAt - DAY);
+  });
 });

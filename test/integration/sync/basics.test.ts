@@ -62,6 +62,26 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker basics', () => {
     return m;
   };
 
+  it("a notification records when the channel was last heard of (renewal's silent-channel rule)", async () => {
+    await runSync(deps(), seeded.subscriptionId);
+    expect((await readSub(db, seeded.subscriptionId)).lastNotificationAt ?? null).toBeNull();
+    const clock = { ms: Date.now() };
+    const d = deps({ clock: () => clock.ms });
+    await handleSyncMessage(d, notification(seeded, CHANNEL, { messageNumber: 42 }));
+    const first = await readSub(db, seeded.subscriptionId);
+    expect(first.lastNotificationAt!.toMillis()).toBe(clock.ms);
+    expect(first.lastMessageNumber).toBe(42);
+    // Throttled: a second notification minutes later writes nothing new; an hour later it does.
+    clock.ms += 60_000;
+    await handleSyncMessage(d, notification(seeded, CHANNEL, { messageNumber: 43 }));
+    expect((await readSub(db, seeded.subscriptionId)).lastMessageNumber).toBe(42);
+    clock.ms += 3_600_000;
+    await handleSyncMessage(d, notification(seeded, CHANNEL, { messageNumber: 50 }));
+    const later = await readSub(db, seeded.subscriptionId);
+    expect(later.lastMessageNumber).toBe(50);
+    expect(later.lastNotificationAt!.toMillis()).toBe(clock.ms);
+  });
+
   it("the seed's walk-through: full list → token → add → notification → only the new event", async () => {
     await cal.events.insert({
       calendarId: seeded.calendarId,
