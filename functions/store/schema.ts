@@ -67,6 +67,16 @@ export interface SubscriptionDoc {
   fullSyncTimeMin: string | null;
   lease: Lease | null;
   pending: boolean;
+  /**
+   * Coalescing watermarks, in the messages' own publish times (ms), so no clock-skew margin is
+   * needed: the newest message that found the lease busy since the holder last looked
+   * (`pendingPublishedAt`), the watermark the current run consumed when it started
+   * (`rerunCovers`), and the newest such message a completed run provably covered
+   * (`coveredThrough`: its redelivery is acknowledged without a call).
+   */
+  pendingPublishedAt?: number | null;
+  rerunCovers?: number | null;
+  coveredThrough?: number | null;
   /** A full sync was requested (CLI `resync --full`), done by the next worker run. */
   fullSyncRequested: boolean;
   /** Start time of the last sync that completed (token committed). */

@@ -57,19 +57,22 @@ export async function acquireLease(
     const sub = snap.data() as SubscriptionDoc;
     if (INACTIVE.has(sub.status)) return { kind: 'inactive', status: sub.status } as const;
     const lastStart = sub.lastSyncStartedAt?.toMillis();
-    if (
-      !o.full &&
-      o.publishedAt !== undefined &&
-      lastStart !== undefined &&
-      o.publishedAt < lastStart - o.clockSkewMs
-    ) {
-      return { kind: 'covered' } as const;
+    if (!o.full && o.publishedAt !== undefined) {
+      // Published before a completed sync began (different clocks: with a margin), or a message
+      // that found the lease busy and whose watermark a completed re-run consumed (same clock).
+      const beforeLastSync = lastStart !== undefined && o.publishedAt < lastStart - o.clockSkewMs;
+      const watermarked =
+        typeof sub.coveredThrough === 'number' && o.publishedAt <= sub.coveredThrough;
+      if (beforeLastSync || watermarked) return { kind: 'covered' } as const;
     }
     const lease = sub.lease;
     if (lease && lease.holder !== o.holder && lease.expiresAt.toMillis() > o.now) {
-      if (!sub.pending || (o.full && !sub.fullSyncRequested)) {
+      const mark = sub.pendingPublishedAt ?? null;
+      const raise = o.publishedAt !== undefined && (mark === null || o.publishedAt > mark);
+      if (!sub.pending || raise || (o.full && !sub.fullSyncRequested)) {
         write({
           pending: true,
+          ...(raise ? { pendingPublishedAt: o.publishedAt } : {}),
           ...(o.full ? { fullSyncRequested: true } : {}),
           updatedAt: Timestamp.fromMillis(o.now),
         });
@@ -80,6 +83,9 @@ export async function acquireLease(
     const next = {
       lease: { holder: o.holder, expiresAt: Timestamp.fromMillis(o.now + o.leaseMs), fence },
       pending: false,
+      // This run starts after reading any pending mark (a dead holder's too): it covers them.
+      rerunCovers: sub.pendingPublishedAt ?? null,
+      pendingPublishedAt: null,
       ...(o.full ? { fullSyncRequested: true } : {}),
       updatedAt: Timestamp.fromMillis(o.now),
     };
@@ -202,6 +208,11 @@ export async function commitSync(
         lastWrites: c.stats.writes,
       },
       pending: false,
+      // The run just committed covers the busy messages whose mark it consumed when it started;
+      // a re-run consumes the marks set meanwhile.
+      coveredThrough: Math.max(sub.coveredThrough ?? 0, sub.rerunCovers ?? 0) || null,
+      rerunCovers: again ? (sub.pendingPublishedAt ?? null) : null,
+      pendingPublishedAt: null,
       lease: again ? { ...sub.lease, expiresAt: Timestamp.fromMillis(c.now + c.leaseMs) } : null,
       updatedAt: Timestamp.fromMillis(c.now),
     });

@@ -95,6 +95,32 @@ describe.skipIf(emulatorsMissing() !== '')('concurrency and crashes', () => {
     expect(sub.pending).toBe(false);
   });
 
+  it('a busy message redelivered after the holder re-ran is covered: no further events.list', async () => {
+    await insertMany(cal, seeded.calendarId, 12);
+    await runSync(testDeps(db, sim.url), seeded.subscriptionId);
+    // Published now, long after the last sync began: only the watermark can prove it covered.
+    const busyMessage = notification(seeded, CHANNEL, { messageNumber: 900 });
+    let busy: Awaited<ReturnType<typeof handleSyncMessage>> | undefined;
+    const holder = testDeps(db, sim.url, {
+      config: { maxResults: 5 },
+      hooks: {
+        async afterPage(i) {
+          if (i === 0 && !busy) busy = await handleSyncMessage(testDeps(db, sim.url), busyMessage);
+        },
+      },
+    });
+    const held = await handleSyncMessage(holder, notification(seeded, CHANNEL));
+    expect(busy!.outcome).toBe('busy');
+    expect(held.sync!.runs).toBe(2);
+    await ctl.clearRequests();
+    const redelivered = await handleSyncMessage(testDeps(db, sim.url), busyMessage);
+    expect(redelivered.outcome).toBe('covered');
+    expect(await listSequences()).toHaveLength(0);
+    const sub = await readSub(db, seeded.subscriptionId);
+    expect(sub.pendingPublishedAt ?? null).toBeNull();
+    expect(sub.coveredThrough).toBe(Date.parse(busyMessage.publishTime));
+  });
+
   it('a change made during a sync is picked up by the pending re-run', async () => {
     await insertMany(cal, seeded.calendarId, 20);
     const d0 = testDeps(db, sim.url);
