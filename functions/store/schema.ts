@@ -68,11 +68,12 @@ export interface SubscriptionDoc {
   lease: Lease | null;
   pending: boolean;
   /**
-   * Coalescing watermarks, in the messages' own publish times (ms), so no clock-skew margin is
-   * needed: the newest message that found the lease busy since the holder last looked
-   * (`pendingPublishedAt`), the watermark the current run consumed when it started
-   * (`rerunCovers`), and the newest such message a completed run provably covered
-   * (`coveredThrough`: its redelivery is acknowledged without a call).
+   * Coalescing watermarks in Pub/Sub publishTime (ms; one service stamps every message, so no
+   * clock-skew margin is needed): the newest message that found the lease busy since the holder
+   * last looked (`pendingPublishedAt`), what the current run covers from its start — its own
+   * message and the marks it consumed (`rerunCovers`) — and the newest publish time a completed
+   * run provably covered (`coveredThrough`: any message published no later is acknowledged
+   * without a call).
    */
   pendingPublishedAt?: number | null;
   rerunCovers?: number | null;

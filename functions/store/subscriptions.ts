@@ -32,6 +32,8 @@ export interface AcquireOptions {
   /** Publish time of the triggering message (ms); undefined never counts as covered. */
   publishedAt?: number;
   clockSkewMs: number;
+  /** Pub/Sub publishTime of the message (ms): compared only with other publishTimes (watermarks). */
+  watermark?: number;
   /** The message asks for a full sync (never skipped as covered; recorded when busy). */
   full?: boolean;
 }
@@ -57,22 +59,32 @@ export async function acquireLease(
     const sub = snap.data() as SubscriptionDoc;
     if (INACTIVE.has(sub.status)) return { kind: 'inactive', status: sub.status } as const;
     const lastStart = sub.lastSyncStartedAt?.toMillis();
-    if (!o.full && o.publishedAt !== undefined) {
-      // Published before a completed sync began (different clocks: with a margin), or a message
-      // that found the lease busy and whose watermark a completed re-run consumed (same clock).
-      const beforeLastSync = lastStart !== undefined && o.publishedAt < lastStart - o.clockSkewMs;
-      const watermarked =
-        typeof sub.coveredThrough === 'number' && o.publishedAt <= sub.coveredThrough;
-      if (beforeLastSync || watermarked) return { kind: 'covered' } as const;
+    // Published before a completed sync began (two clocks: with a margin).
+    if (
+      !o.full &&
+      o.publishedAt !== undefined &&
+      lastStart !== undefined &&
+      o.publishedAt < lastStart - o.clockSkewMs
+    ) {
+      return { kind: 'covered' } as const;
+    }
+    // Published (Pub/Sub's clock) no later than a message a completed run provably covered.
+    if (
+      !o.full &&
+      o.watermark !== undefined &&
+      typeof sub.coveredThrough === 'number' &&
+      o.watermark <= sub.coveredThrough
+    ) {
+      return { kind: 'covered' } as const;
     }
     const lease = sub.lease;
     if (lease && lease.holder !== o.holder && lease.expiresAt.toMillis() > o.now) {
       const mark = sub.pendingPublishedAt ?? null;
-      const raise = o.publishedAt !== undefined && (mark === null || o.publishedAt > mark);
+      const raise = o.watermark !== undefined && (mark === null || o.watermark > mark);
       if (!sub.pending || raise || (o.full && !sub.fullSyncRequested)) {
         write({
           pending: true,
-          ...(raise ? { pendingPublishedAt: o.publishedAt } : {}),
+          ...(raise ? { pendingPublishedAt: o.watermark } : {}),
           ...(o.full ? { fullSyncRequested: true } : {}),
           updatedAt: Timestamp.fromMillis(o.now),
         });
@@ -83,8 +95,9 @@ export async function acquireLease(
     const next = {
       lease: { holder: o.holder, expiresAt: Timestamp.fromMillis(o.now + o.leaseMs), fence },
       pending: false,
-      // This run starts after reading any pending mark (a dead holder's too): it covers them.
-      rerunCovers: sub.pendingPublishedAt ?? null,
+      // This run starts after its own message was published and after reading any pending mark
+      // (a dead holder's too): it covers every message published (Pub/Sub's clock) up to both.
+      rerunCovers: Math.max(sub.pendingPublishedAt ?? 0, o.watermark ?? 0) || null,
       pendingPublishedAt: null,
       ...(o.full ? { fullSyncRequested: true } : {}),
       updatedAt: Timestamp.fromMillis(o.now),

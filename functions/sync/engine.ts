@@ -39,6 +39,11 @@ export interface RunSyncOptions {
   trigger?: string;
   /** Publish time of the triggering message (ms): skipped when an already completed sync covers it. */
   publishedAt?: number;
+  /**
+   * Pub/Sub's publishTime of the triggering message (ms): the coalescing watermark's clock. Every
+   * message of the topic is stamped by the same service, so comparing two needs no skew margin.
+   */
+  watermark?: number;
   signal?: AbortSignal;
   /** Logger with message fields (messageId, ...); defaults to deps.logger. */
   logger?: Logger;
@@ -103,6 +108,7 @@ export async function runSync(
     leaseMs: deps.config.leaseMs,
     clockSkewMs: deps.config.clockSkewMs,
     ...(opts.publishedAt !== undefined ? { publishedAt: opts.publishedAt } : {}),
+    ...(opts.watermark !== undefined ? { watermark: opts.watermark } : {}),
     ...(opts.full ? { full: true } : {}),
   });
   if (acquired.kind !== 'acquired') {

@@ -81,6 +81,8 @@ export async function handleSyncMessage(
     }
   }
 
+  const pubsubTime = incoming.publishTime ? Date.parse(incoming.publishTime) : NaN;
+  const watermark = Number.isNaN(pubsubTime) ? undefined : pubsubTime;
   const publishedAt = latest(
     message.kind === 'notification' ? message.receivedAt : message.requestedAt,
     incoming.publishTime,
@@ -89,6 +91,7 @@ export async function handleSyncMessage(
     full: message.kind === 'resync' && message.full,
     trigger: message.kind === 'notification' ? 'notification' : message.reason,
     ...(publishedAt !== undefined ? { publishedAt } : {}),
+    ...(watermark !== undefined ? { watermark } : {}),
     logger: base,
   });
   return { outcome: sync.outcome, sync };

@@ -118,7 +118,7 @@ describe.skipIf(emulatorsMissing() !== '')('concurrency and crashes', () => {
     expect(await listSequences()).toHaveLength(0);
     const sub = await readSub(db, seeded.subscriptionId);
     expect(sub.pendingPublishedAt ?? null).toBeNull();
-    expect(sub.coveredThrough).toBe(Date.parse(busyMessage.publishTime));
+    expect(sub.coveredThrough).toBeGreaterThanOrEqual(Date.parse(busyMessage.publishTime));
   });
 
   it('a change made during a sync is picked up by the pending re-run', async () => {
