@@ -15,6 +15,8 @@ locals {
       CALSYNC_TOPIC          = var.topic_name
       CALSYNC_LOG_LEVEL      = var.log_level
       GOOGLE_OAUTH_CLIENT_ID = var.oauth_client_id
+      # connect --all: calendars added later are watched by the worker on the list notification.
+      CALSYNC_WEBHOOK_URL = local.webhook_url
     }
     renew_channels = {
       GOOGLE_CLOUD_PROJECT   = var.project_id

@@ -39,4 +39,12 @@ export interface SyncDeps {
   changes?: ChangePublisher;
   /** Passed to every CalendarApi built (tests: sleep, random). */
   apiOptions?: CalendarApiOptions;
+  /**
+   * Handles a notification whose subscription id is a `calendarList.watch` (connect --all):
+   * reconciles the user's calendars; resolves false when the id is not such a watch.
+   */
+  calendarListNotification?: (message: {
+    subscriptionId: string;
+    channelId: string;
+  }) => Promise<boolean>;
 }

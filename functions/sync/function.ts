@@ -5,7 +5,10 @@ import { calendarApiFactory } from '../calendar/client.js';
 import { pubsubChangePublisher } from '../changes/publisher.js';
 import { parseConfig } from '../config.js';
 import { createLogger, registerSecret } from '../log.js';
+import { handleCalendarListNotification } from '../channels/calendar-list.js';
+import type { LifecycleDeps } from '../channels/deps.js';
 import type { SyncDeps } from './deps.js';
+import { runSync } from './engine.js';
 import { handleSyncMessage, mustRedeliver, type IncomingSyncMessage } from './handle.js';
 
 /** The Pub/Sub CloudEvent payload (google.cloud.pubsub.topic.v1.messagePublished). */
@@ -37,6 +40,20 @@ function instanceDeps(): SyncDeps {
         ? { changes: pubsubChangePublisher(config.projectId, config.changesTopic) }
         : {}),
     };
+    const built = deps;
+    const webhookUrl = config.webhookUrl;
+    if (webhookUrl !== undefined) {
+      // connect --all: a calendar-list notification reconciles the user's calendars now; a calendar
+      // added is subscribed, fully synced here and watched (renewal also reconciles hourly).
+      const lifecycle = {
+        db: built.db,
+        config: { ...config, webhookUrl },
+        calendarApi: built.calendarApi,
+        logger,
+        now: Date.now,
+      };
+      built.calendarListNotification = calendarListNotifier(built, lifecycle);
+    }
   }
   return deps;
 }
@@ -64,6 +81,20 @@ export function toIncoming(event: CloudEvent<unknown>): IncomingSyncMessage {
     ...(text(message?.messageId) ? { messageId: text(message?.messageId) } : {}),
     ...(text(message?.publishTime) ? { publishTime: text(message?.publishTime) } : {}),
   };
+}
+
+/**
+ * The worker's answer to a calendar-list notification (connect --all): reconcile the user's
+ * calendars; each calendar added is subscribed and watched, and fully synced right here.
+ */
+export function calendarListNotifier(
+  sync: SyncDeps,
+  lifecycle: LifecycleDeps,
+): NonNullable<SyncDeps['calendarListNotification']> {
+  return (message) =>
+    handleCalendarListNotification(lifecycle, message, async (subscriptionId) => {
+      await runSync(sync, subscriptionId, { trigger: 'connect', full: true });
+    });
 }
 
 /** Thrown for a message that must come back later (see `mustRedeliver`); not a failure. */

@@ -23,7 +23,8 @@ export type HandleOutcome =
   | 'malformed'
   | 'unknown_subscription'
   | 'stale_channel'
-  | 'resource_mismatch';
+  | 'resource_mismatch'
+  | 'calendar_list';
 
 export interface HandleResult {
   outcome: HandleOutcome;
@@ -51,6 +52,13 @@ export async function handleSyncMessage(
   const logger = base.child({ subscriptionId: message.subscriptionId, kind: message.kind });
   const sub = await readSubscription(deps.db, message.subscriptionId);
   if (!sub) {
+    if (
+      message.kind === 'notification' &&
+      deps.calendarListNotification &&
+      (await deps.calendarListNotification(message))
+    ) {
+      return { outcome: 'calendar_list' };
+    }
     logger.warn('message for an unknown subscription acknowledged');
     return { outcome: 'unknown_subscription' };
   }

@@ -5,6 +5,9 @@ import { parseConfig } from '../../../functions/config.js';
 import { loadRefreshToken } from '../../../functions/credentials/store.js';
 import { subscriptionIdFor } from '../../../functions/ids.js';
 import { renewChannelsCore } from '../../../functions/renewal/core.js';
+import { syncDepsOf } from '../../../functions/channels/deps.js';
+import { calendarListNotifier } from '../../../functions/sync/function.js';
+import { handleSyncMessage } from '../../../functions/sync/handle.js';
 import {
   calendarListWatchIdFor,
   calendarListWatchPath,
@@ -184,5 +187,53 @@ describe.skipIf(emulatorsMissing() !== '')('connect (lifecycle core)', () => {
         subscriptionId: subscriptionIdFor('dave', added),
       }),
     );
+  });
+
+  it('--all: the worker answers a calendar-list notification by connecting the calendar added', async () => {
+    const token = '1//refresh-erin-list-0123456789';
+    await w.simc.createUser('erinlist@example.com', token);
+    await connect(w.deps(), {
+      uid: 'erinlist',
+      calendarId: 'primary',
+      refreshToken: token,
+      all: true,
+    });
+    const watchId = calendarListWatchIdFor('erinlist');
+    const watch = (await w.db.doc(calendarListWatchPath(watchId)).get()).data();
+    const added = await w.simc.createCalendar('erinlist@example.com', { summary: 'Climbing' });
+    const lifecycle = w.deps();
+    const syncDeps = { ...syncDepsOf(lifecycle), holderId: 'worker-test' };
+    syncDeps.calendarListNotification = calendarListNotifier(syncDeps, lifecycle);
+    const result = await handleSyncMessage(syncDeps, {
+      data: {
+        v: 1,
+        kind: 'notification',
+        subscriptionId: watchId,
+        channelId: watch!.channel!.id,
+        resourceId: watch!.channel!.resourceId,
+        state: 'exists',
+        messageNumber: 2,
+        receivedAt: new Date().toISOString(),
+      },
+    });
+    expect(result.outcome).toBe('calendar_list');
+    const climbing = await sub('erinlist', added);
+    expect(climbing?.status).toBe('active');
+    expect(climbing?.lastSyncedAt).not.toBeNull(); // synced by the worker itself
+    expect(climbing?.channel?.id).toBeTruthy();
+    // Without the hook (or for an id that is no watch) it stays an unknown subscription.
+    const plain = await handleSyncMessage(syncDepsOf(lifecycle), {
+      data: {
+        v: 1,
+        kind: 'notification',
+        subscriptionId: 's_AAAAAAAAAAAAAAAAAAAAAAAA',
+        channelId: 'nope',
+        resourceId: 'nope',
+        state: 'exists',
+        messageNumber: 1,
+        receivedAt: new Date().toISOString(),
+      },
+    });
+    expect(plain.outcome).toBe('unknown_subscription');
   });
 });
