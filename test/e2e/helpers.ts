@@ -6,6 +6,7 @@ import type { calendar_v3 } from '@googleapis/calendar';
 import { paths } from '../../functions/store/schema.js';
 import { googleCalendar } from '../simulator/client.js';
 import { REPO_ROOT, type LocalStack } from '../stack/local-stack.js';
+import { truthOf } from '../harness/google-truth.js';
 
 export interface ConnectReport {
   calendar: {
@@ -73,27 +74,6 @@ export async function connectCalendar(
   return JSON.parse(out) as ConnectReport;
 }
 
-/** What Google holds, listed as calsync lists it (singleEvents=false, showDeleted=false): id → etag. */
-export async function truth(
-  cal: calendar_v3.Calendar,
-  calendarId: string,
-): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  let pageToken: string | undefined;
-  for (;;) {
-    const { data } = await cal.events.list({
-      calendarId,
-      singleEvents: false,
-      showDeleted: false,
-      maxResults: 2500,
-      ...(pageToken ? { pageToken } : {}),
-    });
-    for (const item of data.items ?? []) out.set(item.id!, item.etag ?? '');
-    if (!data.nextPageToken) return out;
-    pageToken = data.nextPageToken;
-  }
-}
-
 export interface MirrorDoc {
   id: string;
   etag?: string;
@@ -124,7 +104,7 @@ export async function differences(
   calendarId: string,
 ): Promise<string[]> {
   const [t, m] = await Promise.all([
-    truth(user.cal, calendarId),
+    truthOf(user.cal, calendarId),
     mirrorDocs(db, user.uid, calendarId),
   ]);
   const out: string[] = [];
@@ -175,7 +155,7 @@ export async function converged(
       `the mirror of ${user.uid}/${calendarId} to equal Google`,
       async () => {
         diff = await differences(db, user, calendarId);
-        return diff.length === 0 ? (await truth(user.cal, calendarId)).size || true : false;
+        return diff.length === 0 ? (await truthOf(user.cal, calendarId)).size || true : false;
       },
       timeoutMs,
       500,

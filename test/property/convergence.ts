@@ -33,6 +33,7 @@ import { handleSyncMessage, mustRedeliver } from '../../functions/sync/handle.js
 import { handleWebhook, type Publisher } from '../../functions/webhook/handler.js';
 import { googleCalendar, SimulatorClient } from '../simulator/client.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
+import { truthOf } from '../harness/google-truth.js';
 
 // ---------------------------------------------------------------------------------------------
 // Histories
@@ -633,27 +634,6 @@ function shuffle<T>(items: T[], key: number): void {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(rnd() * (i + 1));
     [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-}
-
-/** What Google holds, listed as calsync lists it: id → etag (cancelled exceptions of live series included). */
-export async function truthOf(
-  cal: calendar_v3.Calendar,
-  calendarId: string,
-): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  let pageToken: string | undefined;
-  for (;;) {
-    const { data } = await cal.events.list({
-      calendarId,
-      singleEvents: false,
-      showDeleted: false,
-      maxResults: 2500,
-      ...(pageToken ? { pageToken } : {}),
-    });
-    for (const item of data.items ?? []) out.set(item.id!, item.etag ?? '');
-    if (!data.nextPageToken) return out;
-    pageToken = data.nextPageToken;
   }
 }
 

@@ -1,0 +1,23 @@
+// What Google holds, listed as calsync lists it — the reference every convergence check compares the mirror to.
+import type { calendar_v3 } from '@googleapis/calendar';
+
+/** id → etag of a full list (singleEvents=false, showDeleted=false: cancelled exceptions of live series included). */
+export async function truthOf(
+  cal: calendar_v3.Calendar,
+  calendarId: string,
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let pageToken: string | undefined;
+  for (;;) {
+    const { data } = await cal.events.list({
+      calendarId,
+      singleEvents: false,
+      showDeleted: false,
+      maxResults: 2500,
+      ...(pageToken ? { pageToken } : {}),
+    });
+    for (const item of data.items ?? []) out.set(item.id!, item.etag ?? '');
+    if (!data.nextPageToken) return out;
+    pageToken = data.nextPageToken;
+  }
+}
