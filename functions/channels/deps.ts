@@ -1,4 +1,4 @@
-// What channel lifecycle code (connect, renewal, reconcile) needs injected, and a per-run cache of users' Calendar APIs.
+// deps.ts of channels/ (convention: functions/index.ts): what the channel lifecycle (connect, renewal, reconcile) needs injected, and a per-run cache of users' Calendar APIs.
 import type { Firestore } from '@google-cloud/firestore';
 import type { CalendarApi, CalendarApiFactory, CalendarApiOptions } from '../calendar/api.js';
 import type { RenewalConfig } from '../config.js';

@@ -1,4 +1,4 @@
-// What CLI commands need (the lifecycle deps plus an enqueuer and a progress sink), and the real ones built from configuration.
+// deps.ts of cli/ (convention: functions/index.ts): what CLI commands need (the lifecycle deps plus an enqueuer and a progress sink), and the real ones built from configuration.
 import { Firestore } from '@google-cloud/firestore';
 import { calendarApiFactory } from '../calendar/client.js';
 import type { LifecycleDeps } from '../channels/deps.js';

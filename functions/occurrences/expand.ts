@@ -1,6 +1,6 @@
 // Pure expansion of stored events into occurrences: singles, series (RRULE/RDATE/EXDATE), exceptions, tombstones.
 import type { GoogleEvent } from '../calendar/api.js';
-import { instantOf } from '../sync/time.js';
+import { instantOf } from '../time/event-times.js';
 import type { AttendeeCounts, Occurrence, OccurrenceWindow } from './model.js';
 import { buildRuleSet, instancesBetween } from './recurrence.js';
 import { compactUtc, instantOfWall, isKnownZone, isoDate, parseIsoDate, wallOf } from './zone.js';

@@ -1,5 +1,5 @@
 // Wall-clock ↔ instant in an IANA time zone, with RFC 5545 rules for DST gaps and overlaps.
-import { zoneOffsetMs } from '../sync/time.js';
+import { zoneOffsetMs } from '../time/event-times.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 

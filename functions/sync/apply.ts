@@ -2,7 +2,7 @@
 import type { GoogleEvent } from '../calendar/api.js';
 import type { EventOp, StoredEventState } from '../store/events.js';
 import { encodeDocId } from '../store/schema.js';
-import { eventTimes } from './time.js';
+import { eventTimes } from '../time/event-times.js';
 
 export interface PagePlan {
   ops: EventOp[];

@@ -1,4 +1,4 @@
-// What the sync engine needs from the outside, injected: Firestore, Calendar API factory, clock, logger, config.
+// deps.ts of sync/ (convention: functions/index.ts): what the sync engine needs injected — Firestore, Calendar API factory, clock, logger, config.
 import type { Firestore } from '@google-cloud/firestore';
 import type { CalendarApiFactory, CalendarApiOptions } from '../calendar/api.js';
 import type { ChangePublisher } from '../changes/publisher.js';

@@ -37,7 +37,7 @@ export async function benchColdStart(ctx: BenchContext): Promise<BenchResult> {
   const runs = ctx.quick ? 3 : 11;
   ctx.log(`cold_start: ${runs} fresh processes per module`);
   const webhook = await loadMs(dist('webhook/function.js'), runs);
-  const worker = await loadMs(dist('sync/function.js'), runs);
+  const worker = await loadMs(dist('worker/function.js'), runs);
   const renewal = await loadMs(dist('renewal/function.js'), runs);
   const notes: string[] = [];
   if (!ctx.quick) {

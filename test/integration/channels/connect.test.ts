@@ -6,7 +6,7 @@ import { loadRefreshToken } from '../../../functions/credentials/store.js';
 import { subscriptionIdFor } from '../../../functions/ids.js';
 import { renewChannelsCore } from '../../../functions/renewal/core.js';
 import { syncDepsOf } from '../../../functions/channels/deps.js';
-import { calendarListNotifier } from '../../../functions/sync/function.js';
+import { calendarListNotifier } from '../../../functions/worker/function.js';
 import { handleSyncMessage } from '../../../functions/sync/handle.js';
 import {
   calendarListWatchIdFor,

@@ -3,7 +3,7 @@ import { Firestore, type Timestamp } from '@google-cloud/firestore';
 import type { GoogleEvent } from '../../../functions/calendar/api.js';
 import { eventDocument } from '../../../functions/store/events.js';
 import { encodeDocId, paths } from '../../../functions/store/schema.js';
-import { eventTimes } from '../../../functions/sync/time.js';
+import { eventTimes } from '../../../functions/time/event-times.js';
 
 export interface Cal {
   uid: string;

@@ -1,4 +1,4 @@
-// syncWorker: the functions-framework CloudEvent target for Pub/Sub "message published"; wires config, Firestore and the core.
+// syncWorker: the worker's composition root (above sync and channels) — the functions-framework CloudEvent target for Pub/Sub "message published"; wires config, Firestore and the cores.
 import { Firestore } from '@google-cloud/firestore';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { calendarApiFactory } from '../calendar/client.js';
@@ -7,9 +7,9 @@ import { parseConfig } from '../config.js';
 import { createLogger, registerSecret } from '../log.js';
 import { handleCalendarListNotification } from '../channels/calendar-list.js';
 import type { LifecycleDeps } from '../channels/deps.js';
-import type { SyncDeps } from './deps.js';
-import { runSync } from './engine.js';
-import { handleSyncMessage, mustRedeliver, type IncomingSyncMessage } from './handle.js';
+import type { SyncDeps } from '../sync/deps.js';
+import { runSync } from '../sync/engine.js';
+import { handleSyncMessage, mustRedeliver, type IncomingSyncMessage } from '../sync/handle.js';
 
 /** The Pub/Sub CloudEvent payload (google.cloud.pubsub.topic.v1.messagePublished). */
 export interface PubSubEventData {

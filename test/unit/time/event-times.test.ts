@@ -1,6 +1,6 @@
 // startAt/endAt: timed events, all-day events at midnight in the calendar's zone, DST edges.
 import { describe, expect, it } from 'vitest';
-import { eventTimes, instantOf, zonedTimeToUtc } from '../../../functions/sync/time.js';
+import { eventTimes, instantOf, zonedTimeToUtc } from '../../../functions/time/event-times.js';
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 

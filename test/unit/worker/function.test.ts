@@ -1,6 +1,6 @@
 // syncWorker's CloudEvent decoding: base64 JSON body, publish time and message id, garbage tolerated.
 import { describe, expect, it } from 'vitest';
-import { decodePubSubData, toIncoming } from '../../../functions/sync/function.js';
+import { decodePubSubData, toIncoming } from '../../../functions/worker/function.js';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64');
 const event = (data: unknown) =>
