@@ -12,7 +12,8 @@ export interface ListEventsParams {
   timeMin?: string;
   maxResults: number;
   singleEvents: boolean;
-  showDeleted: boolean;
+  /** Never with a syncToken (Google: "not allowed to set showDeleted to False"); omitted = false. */
+  showDeleted?: boolean;
 }
 
 export interface EventsPage {

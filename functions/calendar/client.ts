@@ -135,7 +135,7 @@ export function createCalendarApi(
               calendarId: params.calendarId,
               maxResults: params.maxResults,
               singleEvents: params.singleEvents,
-              showDeleted: params.showDeleted,
+              ...(params.showDeleted !== undefined ? { showDeleted: params.showDeleted } : {}),
               ...(params.syncToken !== undefined ? { syncToken: params.syncToken } : {}),
               ...(params.pageToken !== undefined ? { pageToken: params.pageToken } : {}),
               ...(params.timeMin !== undefined ? { timeMin: params.timeMin } : {}),

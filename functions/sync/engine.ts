@@ -378,7 +378,9 @@ async function listAndApply(
         calendarId: cal.calendarId,
         maxResults: config.maxResults,
         singleEvents: false,
-        showDeleted: false,
+        // No showDeleted: with a syncToken the events.list reference says "it is not allowed to set
+        // showDeleted to False" (deletions always come), and a delta must repeat the full sync's
+        // parameters — so neither sends it (Google's default: false on full lists).
         ...(input.full
           ? timeMin !== undefined
             ? { timeMin }
