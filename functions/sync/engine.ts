@@ -17,13 +17,13 @@ import {
 } from '../store/lease.js';
 import type { SubscriptionDoc } from '../store/schema.js';
 import type { SyncDeps } from './deps.js';
+import type { RunContext } from './context.js';
 import { NoCredentialsError, settleFailure } from './failure.js';
 import { LeaseKeeper, LeaseLostError } from './lease-keeper.js';
 import {
   addTotals,
   emptyTotals,
   syncOnce,
-  type RunContext,
   type RunInput,
   type RunOutput,
   type SyncTotals,

@@ -1,22 +1,19 @@
 // One sync run: a delta (or a diffing full listing) fetched page by page — the next page prefetched while one is applied — and written under the fence.
-import type { CalendarApi, EventsPage } from '../calendar/api.js';
+import type { EventsPage } from '../calendar/api.js';
 import { CalendarError } from '../calendar/errors.js';
 import { ChangeSet } from '../changes/collect.js';
 import { durations } from '../config.js';
-import type { Logger } from '../log.js';
 import { SyncPass, windowFor } from '../occurrences/pass.js';
 import {
   deleteExceptionsOf,
   hasStoredEvents,
   readEventStates,
   sweepUnseen,
-  type CalendarRef,
   type EventOp,
 } from '../store/events.js';
 import { encodeDocId } from '../store/schema.js';
 import { planPage } from './apply.js';
-import type { SyncDeps } from './deps.js';
-import type { LeaseKeeper } from './lease-keeper.js';
+import type { RunContext } from './context.js';
 import { quarantineStub, writeQuarantining } from './quarantine.js';
 import { recomputeForZone } from './zone-change.js';
 
@@ -40,15 +37,6 @@ export const emptyTotals = (): SyncTotals => ({
 
 export function addTotals(into: SyncTotals, from: SyncTotals): void {
   for (const k of Object.keys(into) as (keyof SyncTotals)[]) into[k] += from[k];
-}
-
-export interface RunContext {
-  deps: SyncDeps;
-  api: CalendarApi;
-  cal: CalendarRef;
-  keeper: LeaseKeeper;
-  logger: Logger;
-  signal?: AbortSignal;
 }
 
 export interface RunInput {

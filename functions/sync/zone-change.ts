@@ -5,7 +5,7 @@ import { windowFor } from '../occurrences/pass.js';
 import { commitFenced, MAX_FENCED_BATCH } from '../store/fence.js';
 import { paths } from '../store/schema.js';
 import { eventTimes } from '../time/event-times.js';
-import type { RunContext } from './run.js';
+import type { RunContext } from './context.js';
 
 const PAGE = MAX_FENCED_BATCH;
 
