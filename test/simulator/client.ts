@@ -22,6 +22,19 @@ export interface ChannelInfo {
   expired: boolean;
 }
 
+export interface UserInfo {
+  email: string;
+  sub: string;
+  grants: {
+    refreshToken: string;
+    scopes: string[];
+    enforceScopes: boolean;
+    issuedAt: number;
+    expiresAt: number | null;
+    failure: 'revoked' | 'bad_request' | 'invalid_rapt' | null;
+  }[];
+}
+
 export class SimulatorClient {
   readonly baseUrl: string;
 
@@ -40,16 +53,47 @@ export class SimulatorClient {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  /** A user with a primary calendar whose id is `email`. */
+  /**
+   * A user (Google account) with a primary calendar whose id is `email`, and a grant: the
+   * refresh token. Calling it again for the same email adds another grant (or renews this one).
+   * `scopes`: what the user really granted (checked on every call; default calsync's scopes,
+   * reported but not checked). `sub`: the stable account id (default derived from the email).
+   * `refreshTokenTtlSeconds`: the refresh token dies after this long (simulated clock).
+   */
   async createUser(
     email: string,
     refreshToken: string,
-    opts: { timeZone?: string } = {},
+    opts: {
+      timeZone?: string;
+      scopes?: string[];
+      sub?: string;
+      refreshTokenTtlSeconds?: number;
+    } = {},
   ): Promise<void> {
     await this.call('POST', '/users', { email, refreshToken, ...opts });
   }
-  async revoke(email: string): Promise<void> {
-    await this.call('POST', `/users/${encodeURIComponent(email)}/revoke`);
+  /** The account's `sub` and its grants. */
+  async user(email: string): Promise<UserInfo> {
+    return this.call('GET', `/users/${encodeURIComponent(email)}`);
+  }
+  /** The user revokes access: every grant, or only `refreshToken`'s. */
+  async revoke(email: string, refreshToken?: string): Promise<void> {
+    await this.call('POST', `/users/${encodeURIComponent(email)}/revoke`, { refreshToken });
+  }
+  /** Later refreshes of the user's grants (or one) answer this invalid_grant variant. */
+  async failGrant(
+    email: string,
+    variant: 'revoked' | 'bad_request' | 'invalid_rapt',
+    refreshToken?: string,
+  ): Promise<void> {
+    await this.call('POST', `/users/${encodeURIComponent(email)}/invalid-grant`, {
+      variant,
+      refreshToken,
+    });
+  }
+  /** 'testing': refresh tokens issued from now on expire after 7 days (simulated clock). */
+  async setOAuthPublishingStatus(status: 'production' | 'testing'): Promise<void> {
+    await this.call('POST', '/oauth', { publishingStatus: status });
   }
   /** A secondary calendar owned by `owner`, added to their calendarList; returns its id. */
   async createCalendar(

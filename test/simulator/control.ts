@@ -44,7 +44,7 @@ import { insertEvent } from './events.js';
 import { TokenCodec } from './tokens.js';
 import type { Faults, FaultSpec } from './faults.js';
 import { parseJsonObject, Query, readBody, type Reply } from './http.js';
-import type { OAuth } from './oauth.js';
+import { subFor, type OAuth } from './oauth.js';
 import type { Store } from './store.js';
 import type { Notifier } from './watch.js';
 import type { SimClock } from './clock.js';
@@ -85,6 +85,14 @@ function str(body: Record<string, unknown>, name: string, required = true): stri
   return v;
 }
 
+function strings(body: Record<string, unknown>, name: string): string[] | undefined {
+  const v = body[name];
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+    throw new ControlError(400, `${name} must be an array of strings`);
+  return v as string[];
+}
+
 function num(body: Record<string, unknown>, name: string, min = 0, max = Infinity): number {
   const v = body[name];
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
@@ -122,14 +130,53 @@ async function route(
       return { status: 200, body: { ok: true, now: clock.now() } };
     case 'POST users': {
       const email = str(body, 'email')!;
-      const user = store.createUser(email, str(body, 'refreshToken')!);
+      const user = store.createUser(email, str(body, 'sub', false) ?? subFor(email, settings.seed));
+      deps.oauth.addGrant(user, str(body, 'refreshToken')!, {
+        scopes: strings(body, 'scopes'),
+        refreshTokenTtlSeconds:
+          body.refreshTokenTtlSeconds === undefined
+            ? undefined
+            : num(body, 'refreshTokenTtlSeconds', 1),
+      });
       const tz = str(body, 'timeZone', false);
       if (tz) store.calendars.get(email)!.timeZone = tz;
-      return { status: 201, body: { email: user.email, calendarId: email } };
+      return { status: 201, body: { email: user.email, calendarId: email, sub: user.sub } };
+    }
+    case 'GET users/:': {
+      const user = store.user(b!);
+      return {
+        status: 200,
+        body: {
+          email: user.email,
+          sub: user.sub,
+          grants: [...user.grants.values()].map((g) => ({
+            refreshToken: g.refreshToken,
+            scopes: g.scopes,
+            enforceScopes: g.enforceScopes,
+            issuedAt: g.issuedAt,
+            expiresAt: g.expiresAt ?? null,
+            failure: g.failure ?? null,
+          })),
+        },
+      };
     }
     case 'POST users/:/revoke':
-      deps.oauth.revoke(b!);
+      deps.oauth.revoke(b!, 'revoked', str(body, 'refreshToken', false));
       return { status: 204 };
+    case 'POST users/:/invalid-grant': {
+      const variant = str(body, 'variant')!;
+      if (variant !== 'revoked' && variant !== 'bad_request' && variant !== 'invalid_rapt')
+        throw new ControlError(400, 'variant must be revoked, bad_request or invalid_rapt');
+      deps.oauth.revoke(b!, variant, str(body, 'refreshToken', false));
+      return { status: 204 };
+    }
+    case 'POST oauth': {
+      const status = str(body, 'publishingStatus')!;
+      if (status !== 'production' && status !== 'testing')
+        throw new ControlError(400, 'publishingStatus must be production or testing');
+      deps.oauth.opts.publishingStatus = status;
+      return { status: 204 };
+    }
     case 'POST users/:/expire-sync-tokens':
       store.user(b!).listEpoch++;
       return { status: 204 };

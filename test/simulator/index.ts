@@ -17,6 +17,12 @@ export interface SimulatorOptions {
   clientId?: string; // OAuth client accepted by POST /token; default 'calsync-test-client'
   clientSecret?: string; // default 'calsync-test-secret'
   accessTokenTtlSeconds?: number; // default 3600 (simulated clock)
+  /**
+   * The OAuth app's publishing status. 'testing': refresh tokens expire 7 days after they were
+   * issued (simulated clock), as Google does for apps in "Testing". Default 'production'.
+   * Per grant: `refreshTokenTtlSeconds` in POST /_sim/users. Run time: POST /_sim/oauth.
+   */
+  oauthPublishingStatus?: 'production' | 'testing';
   notificationRetryBaseMs?: number; // backoff base for webhook retries (default 200)
   dropRate?: number; // 0..1 share of notifications silently dropped (default 0)
   rateLimitPerMinute?: number; // per-user requests per minute window (default 600)
@@ -48,6 +54,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     clientId: opts.clientId ?? 'calsync-test-client',
     clientSecret: opts.clientSecret ?? 'calsync-test-secret',
     accessTokenTtlSeconds: opts.accessTokenTtlSeconds ?? 3600,
+    publishingStatus: opts.oauthPublishingStatus ?? 'production',
   });
   const faults = new Faults(clock, opts.rateLimitPerMinute ?? 600);
   const notifier = new Notifier({

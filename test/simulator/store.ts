@@ -34,17 +34,16 @@ export class Store {
     return `"${this.etagCounter}"`;
   }
 
-  createUser(email: string, refreshToken: string): UserState {
+  /** A user (Google account) with a primary calendar whose id is the email; existing ones are kept. */
+  createUser(email: string, sub: string): UserState {
     const existing = this.users.get(email);
-    if (existing) {
-      existing.refreshTokens.add(refreshToken);
-      existing.revoked = false;
-      return existing;
-    }
+    if (existing) return existing;
+    for (const u of this.users.values())
+      if (u.sub === sub) throw new Error(`sub ${sub} already belongs to ${u.email}`);
     const user: UserState = {
       email,
-      refreshTokens: new Set([refreshToken]),
-      revoked: false,
+      sub,
+      grants: new Map(),
       calendarList: new Map(),
       listSeq: 0,
       listEpoch: 0,
