@@ -2,10 +2,10 @@
 import { calendar, type calendar_v3 } from '@googleapis/calendar';
 import { OAuth2Client } from 'google-auth-library';
 import type { RequestLogEntry } from './control.js';
-import type { FaultSpec } from './faults.js';
+import type { FaultSpec, HeldRequest } from './faults.js';
 import type { DeliveryRecord } from './watch.js';
 
-export type { RequestLogEntry, FaultSpec, DeliveryRecord };
+export type { RequestLogEntry, FaultSpec, DeliveryRecord, HeldRequest };
 
 export interface ChannelInfo {
   id: string;
@@ -175,6 +175,28 @@ export class SimulatorClient {
   }
   async clearNotifications(): Promise<void> {
     await this.call('DELETE', '/notifications');
+  }
+  /** Requests whose (already computed) answers are withheld by a `hold` fault. */
+  async heldRequests(): Promise<HeldRequest[]> {
+    return this.call('GET', '/held');
+  }
+  /** Resolves with the held requests once at least `count` are held (polls; rejects after timeoutMs). */
+  async waitForHeld(count = 1, timeoutMs = 10_000): Promise<HeldRequest[]> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const held = await this.heldRequests();
+      if (held.length >= count) return held;
+      if (Date.now() > until)
+        throw new Error(`expected ${count} held requests, got ${held.length}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  /** Sends one held answer (as computed when its request arrived). */
+  async releaseHeld(id: number): Promise<void> {
+    await this.call('POST', `/held/${id}/release`);
+  }
+  async releaseAllHeld(): Promise<number> {
+    return (await this.call<{ released: number }>('POST', '/held/all/release')).released;
   }
   async setLatency(ms: number): Promise<void> {
     await this.call('POST', '/latency', { ms });

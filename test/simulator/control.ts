@@ -2,11 +2,25 @@
 //
 // All bodies and answers are JSON. Endpoints:
 //   GET    /_sim/health                          -> {ok:true, now}
-//   POST   /_sim/users {email, refreshToken, timeZone?}
-//                                                -> 201 {email, calendarId}; creates the user and a
-//                                                   primary calendar whose id is the email (idempotent:
-//                                                   an existing user gains the extra refresh token)
-//   POST   /_sim/users/{email}/revoke            -> 204; refresh + access tokens stop working
+//   POST   /_sim/users {email, refreshToken, timeZone?, scopes?, sub?, refreshTokenTtlSeconds?}
+//                                                -> 201 {email, calendarId, sub}; creates the user (a
+//                                                   Google account with a stable `sub`) and a primary
+//                                                   calendar whose id is the email, and a grant: the
+//                                                   refresh token with the scopes granted (explicit
+//                                                   scopes are enforced: 403 insufficientPermissions).
+//                                                   Again for an existing user: another grant (the
+//                                                   same refresh token: a fresh grant). A refresh token
+//                                                   belongs to one account only (400 otherwise)
+//   GET    /_sim/users/{email}                   -> {email, sub, grants: [{refreshToken, scopes,
+//                                                   enforceScopes, issuedAt, expiresAt, failure}]}
+//   POST   /_sim/users/{email}/revoke {refreshToken?}
+//                                                -> 204; every grant (or the one named) is revoked:
+//                                                   refreshes answer invalid_grant, access tokens 401
+//   POST   /_sim/users/{email}/invalid-grant {variant, refreshToken?}
+//                                                -> 204; like revoke, refreshes answer the variant:
+//                                                   'revoked' | 'bad_request' | 'invalid_rapt'
+//   POST   /_sim/oauth {publishingStatus}        -> 204; 'testing': refresh tokens issued from now on
+//                                                   expire after 7 days; 'production': no expiry
 //   POST   /_sim/users/{email}/expire-sync-tokens-> 204; calendarList sync tokens answer 410
 //   POST   /_sim/calendars {owner, id?, summary?, timeZone?, description?}
 //                                                -> 201 {id}; secondary calendar in owner's calendarList
@@ -21,8 +35,15 @@
 //                                                -> 201 {inserted}; `count` (≤ 50,000) timed single events
 //                                                   inserted through events.insert's own code path,
 //                                                   announced by ONE notification (large fixtures fast)
-//   POST   /_sim/faults {method?, path?, status, reason?, message?, count}
-//                                                -> 201 {id}; path is a prefix or `/regex/flags`
+//   POST   /_sim/faults {method?, path?, status?, reason?, message?, body?, hold?, latencyMs?, count}
+//                                                -> 201 {id}; path is a prefix or `/regex/flags`;
+//                                                   status: answer that error (body 'html': Google's
+//                                                   HTML error page); hold: the answer is computed on
+//                                                   arrival and withheld until released; latencyMs:
+//                                                   computed on arrival, sent that many ms later
+//   GET    /_sim/held                            -> [{id, method, path, query, user?, at}] withheld answers
+//   POST   /_sim/held/{id}/release               -> 204 (404 unknown); POST /_sim/held/all/release
+//                                                   -> {released}
 //   GET    /_sim/faults                          -> pending faults;  DELETE /_sim/faults -> clear
 //   POST   /_sim/clock {advanceMs}               -> {now}; GET /_sim/clock -> {now}
 //   GET    /_sim/requests                        -> [{method, path, query, status, user?, at}] (API and
@@ -42,7 +63,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ApiContext, SimSettings } from './context.js';
 import { insertEvent } from './events.js';
 import { TokenCodec } from './tokens.js';
-import type { Faults, FaultSpec } from './faults.js';
+import type { Faults, FaultSpec, HeldRequests } from './faults.js';
 import { parseJsonObject, Query, readBody, type Reply } from './http.js';
 import { subFor, type OAuth } from './oauth.js';
 import type { Store } from './store.js';
@@ -62,6 +83,7 @@ export interface ControlDeps {
   store: Store;
   oauth: OAuth;
   faults: Faults;
+  held: HeldRequests;
   notifier: Notifier;
   clock: SimClock;
   settings: SimSettings;
@@ -217,6 +239,12 @@ async function route(
       const id = faults.add(body as unknown as FaultSpec);
       return { status: 201, body: { id } };
     }
+    case 'GET held':
+      return { status: 200, body: deps.held.list() };
+    case 'POST held/:/release':
+      if (b === 'all') return { status: 200, body: { released: deps.held.releaseAll() } };
+      if (!deps.held.release(Number(b))) throw new ControlError(404, `no held request ${b ?? ''}`);
+      return { status: 204 };
     case 'GET faults':
       return { status: 200, body: faults.list() };
     case 'DELETE faults':

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { SimClock } from './clock.js';
 import type { SimSettings } from './context.js';
 import type { RequestLogEntry } from './control.js';
-import { Faults } from './faults.js';
+import { Faults, HeldRequests } from './faults.js';
 import { OAuth } from './oauth.js';
 import { SimRandom } from './random.js';
 import { makeHandler } from './server.js';
@@ -77,11 +77,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     baseUrl: '',
   };
   const requests: RequestLogEntry[] = [];
+  const held = new HeldRequests();
   const server = http.createServer(
     makeHandler({
       store,
       oauth,
       faults,
+      held,
       notifier,
       clock,
       settings,
@@ -107,6 +109,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     close: () => {
       closing ??= new Promise<void>((resolve) => {
         notifier.close();
+        held.releaseAll();
         server.close(() => resolve());
         server.closeAllConnections();
       });

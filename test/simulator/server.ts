@@ -5,6 +5,7 @@ import { stopChannel, watchCalendarList, watchEvents } from './channels.js';
 import type { ApiContext } from './context.js';
 import { handleControl, type ControlDeps } from './control.js';
 import { ApiError, errors } from './errors.js';
+import { Faults } from './faults.js';
 import { deleteEvent, getEvent, insertEvent, writeEvent } from './events.js';
 import { listEvents, listInstances } from './events-list.js';
 import { errorReply, parseJsonObject, Query, readBody, send, type Reply } from './http.js';
@@ -180,9 +181,10 @@ async function handle(d: ServerDeps, req: IncomingMessage, res: ServerResponse):
   };
   d.requests.push(entry);
   let reply: Reply;
+  const fault = d.faults.take(method, path);
   try {
     if (d.faults.latencyMs > 0) await sleep(d.faults.latencyMs);
-    const injected = d.faults.take(method, path);
+    const injected = fault && Faults.errorOf(fault);
     if (injected) throw injected;
     reply =
       (await oauthRoute(d, req, method, path, url)) ??
@@ -192,6 +194,12 @@ async function handle(d: ServerDeps, req: IncomingMessage, res: ServerResponse):
     reply = errorReply(e);
   }
   entry.status = reply.status;
+  // The answer was computed on arrival; a latency or hold fault only delays sending it.
+  if (fault?.latencyMs) await sleep(fault.latencyMs);
+  if (fault?.hold) {
+    d.log(`holding ${method} ${path} (${reply.status})`);
+    await d.held.hold({ method, path, query: entry.query, user: entry.user, at: entry.at });
+  }
   d.log(`${method} ${path}${url.search} -> ${reply.status}`);
   send(res, reply);
 }

@@ -122,6 +122,87 @@ describe('quotas and faults', () => {
     });
   });
 
+  it('a hold fault computes the answer on arrival and withholds it until released', async () => {
+    await ctl.setRateLimit(1000);
+    const { calendar } = googleCalendar(sim.url, 'rt-f');
+    const ev = { start: { date: '2025-01-01' }, end: { date: '2025-01-02' } };
+    await calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'a', ...ev } });
+    await ctl.addFault({ method: 'GET', path: '/\\/events$/', hold: true, count: 1 });
+    const slow = calendar.events.list({ calendarId: 'primary' });
+    const [held] = await ctl.waitForHeld(1);
+    expect(held).toMatchObject({
+      method: 'GET',
+      path: '/calendar/v3/calendars/primary/events',
+      user: 'f@example.com',
+    });
+    // Changes after arrival are not in the withheld answer; other calls are not held.
+    await calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'b', ...ev } });
+    const fresh = await calendar.events.list({ calendarId: 'primary' });
+    expect(fresh.data.items?.map((e) => e.summary).sort()).toEqual(['a', 'b']);
+    await ctl.releaseHeld(held!.id);
+    const stale = await slow;
+    expect(stale.data.items?.map((e) => e.summary)).toEqual(['a']);
+    expect(await ctl.heldRequests()).toEqual([]);
+    // The stale answer's token still leads to the later change.
+    const delta = await calendar.events.list({
+      calendarId: 'primary',
+      syncToken: stale.data.nextSyncToken!,
+    });
+    expect(delta.data.items?.map((e) => e.summary)).toEqual(['b']);
+    // Release-all.
+    await ctl.addFault({ method: 'GET', path: '/calendar/v3/calendars/', hold: true, count: 2 });
+    const two = [
+      calendar.events.list({ calendarId: 'primary' }),
+      calendar.calendars.get({ calendarId: 'primary' }),
+    ];
+    await ctl.waitForHeld(2);
+    expect(await ctl.releaseAllHeld()).toBe(2);
+    expect((await Promise.all(two)).map((r) => r.status)).toEqual([200, 200]);
+  });
+
+  it('a latency fault sends the answer computed on arrival, later', async () => {
+    await ctl.setRateLimit(1000);
+    const { calendar } = googleCalendar(sim.url, 'rt-f');
+    const ev = { start: { date: '2025-01-01' }, end: { date: '2025-01-02' } };
+    await calendar.events.list({ calendarId: 'primary' }); // obtain a token first
+    await ctl.addFault({ method: 'GET', path: '/\\/events$/', latencyMs: 1500, count: 1 });
+    await ctl.clearRequests();
+    const slow = calendar.events.list({ calendarId: 'primary' });
+    // Wait until the simulator has computed the answer (the request log has its status).
+    while (!(await ctl.requests()).some((r) => r.status === 200))
+      await new Promise((r) => setTimeout(r, 10));
+    await calendar.events.insert({
+      calendarId: 'primary',
+      requestBody: { summary: 'late', ...ev },
+    });
+    expect((await slow).data.items).toEqual([]);
+  });
+
+  it('5xx answers can be Google’s HTML error page instead of JSON', async () => {
+    await ctl.setRateLimit(1000);
+    const { calendar } = googleCalendar(sim.url, 'rt-f');
+    await ctl.addFault({
+      method: 'POST',
+      path: '/calendar/v3/',
+      status: 502,
+      body: 'html',
+      count: 1,
+    });
+    const err = (await calendar.events
+      .insert({
+        calendarId: 'primary',
+        requestBody: { start: { date: '2025-01-01' }, end: { date: '2025-01-02' } },
+      })
+      .catch((e: unknown) => e)) as {
+      status: number;
+      response: { data: unknown; headers: Headers | Record<string, string> };
+    };
+    expect(err.status).toBe(502);
+    expect(typeof err.response.data).toBe('string');
+    expect(err.response.data).toContain('<title>Error 502 (Server Error)!!1</title>');
+    expect(err.response.data).toContain('That’s an error.');
+  });
+
   it('latency delays answers', async () => {
     await ctl.setRateLimit(1000);
     const { calendar } = googleCalendar(sim.url, 'rt-f');
