@@ -3,9 +3,10 @@ import { calendar, type calendar_v3 } from '@googleapis/calendar';
 import { OAuth2Client } from 'google-auth-library';
 import type { RequestLogEntry } from './control.js';
 import type { FaultSpec, HeldRequest } from './faults.js';
+import type { RealismKnobs } from './realism.js';
 import type { DeliveryRecord } from './watch.js';
 
-export type { RequestLogEntry, FaultSpec, DeliveryRecord, HeldRequest };
+export type { RequestLogEntry, FaultSpec, DeliveryRecord, HeldRequest, RealismKnobs };
 
 export interface ChannelInfo {
   id: string;
@@ -208,8 +209,24 @@ export class SimulatorClient {
   async setStragglerAfterStop(n: number): Promise<void> {
     await this.call('POST', '/stragglers', { count: n });
   }
-  async setPaging(opts: { emptyPageRate?: number; shortPageRate?: number }): Promise<void> {
+  async setPaging(opts: {
+    emptyPageRate?: number;
+    shortPageRate?: number;
+    emptyLastPageRate?: number;
+  }): Promise<void> {
     await this.call('POST', '/paging', opts);
+  }
+  /**
+   * Sets realism knobs at run time: `preset` ('google' | 'off') first, then each knob given
+   * (RealismKnobs in realism.ts). Answers the knobs now in force.
+   */
+  async setRealism(
+    knobs: Partial<RealismKnobs> & { preset?: 'google' | 'off' },
+  ): Promise<RealismKnobs> {
+    return this.call('POST', '/realism', knobs);
+  }
+  async realism(): Promise<RealismKnobs> {
+    return this.call('GET', '/realism');
   }
   async setRateLimit(perMinute: number): Promise<void> {
     await this.call('POST', '/rate-limit', { perMinute });

@@ -56,12 +56,17 @@
 //   POST   /_sim/drop-rate {rate}                -> 204; share of `exists` notifications dropped
 //   POST   /_sim/stragglers {count}              -> 204; next `count` channels.stop each let one
 //                                                   late `exists` through
-//   POST   /_sim/paging {emptyPageRate?, shortPageRate?} -> 204; forced empty/short list pages
+//   POST   /_sim/paging {emptyPageRate?, shortPageRate?, emptyLastPageRate?} -> 204; forced
+//                                                   empty/short list pages, empty last pages
+//   GET    /_sim/realism                         -> the realism knobs in force (realism.ts)
+//   POST   /_sim/realism {preset?: 'google'|'off', ...knobs} -> the knobs now in force; the preset
+//                                                   first, then the knobs given (unknown knob: 400)
 //   POST   /_sim/rate-limit {perMinute}          -> 204; per-user requests per minute
 //   POST   /_sim/idle                            -> 204 once no notification delivery is pending
 import type { IncomingMessage } from 'node:http';
 import type { ApiContext, SimSettings } from './context.js';
 import { insertEvent } from './events.js';
+import { applyRealism } from './realism.js';
 import { TokenCodec } from './tokens.js';
 import type { Faults, FaultSpec, HeldRequests } from './faults.js';
 import { parseJsonObject, Query, readBody, type Reply } from './http.js';
@@ -292,11 +297,17 @@ async function route(
       notifier.stragglersAfterStop = num(body, 'count', 0);
       return { status: 204 };
     case 'POST paging':
-      if (body.emptyPageRate !== undefined)
-        settings.emptyPageRate = num(body, 'emptyPageRate', 0, 0.9);
-      if (body.shortPageRate !== undefined)
-        settings.shortPageRate = num(body, 'shortPageRate', 0, 1);
+      applyRealism(settings.realism, {
+        emptyPageRate: body.emptyPageRate,
+        shortPageRate: body.shortPageRate,
+        emptyLastPageRate: body.emptyLastPageRate,
+      });
       return { status: 204 };
+    case 'GET realism':
+      return { status: 200, body: settings.realism };
+    case 'POST realism':
+      applyRealism(settings.realism, body);
+      return { status: 200, body: settings.realism };
     case 'POST rate-limit':
       faults.rateLimitPerMinute = num(body, 'perMinute', 1);
       return { status: 204 };

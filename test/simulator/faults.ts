@@ -2,7 +2,8 @@
 // an error answer, an HTML error page, a held answer (released through the control API) or extra
 // latency. Quota: 600 requests per minute per user (CALENDAR-API.md "Errors and quotas").
 import type { SimClock } from './clock.js';
-import { apiError, type ApiError } from './errors.js';
+import { ApiError, apiError } from './errors.js';
+import { KIND, type RealismKnobs } from './realism.js';
 
 export interface FaultSpec {
   method?: string;
@@ -90,11 +91,13 @@ export class Faults {
   private faults: Fault[] = [];
   private nextId = 1;
   private readonly windows = new Map<string, number[]>();
+  private projectWindow: number[] = [];
   latencyMs = 0;
 
   constructor(
     private readonly clock: SimClock,
     public rateLimitPerMinute: number,
+    private readonly realism: RealismKnobs = { ...KIND },
   ) {}
 
   add(spec: FaultSpec): number {
@@ -155,16 +158,52 @@ export class Faults {
     return e;
   }
 
-  /** Sliding one-minute window per user on the simulated clock. */
+  /**
+   * Sliding one-minute windows on the simulated clock: per user (600/min) and, when set, per
+   * project (10,000/min in Google's usage-limits guide).
+   */
   checkRate(user: string): ApiError | undefined {
     const now = this.clock.now();
+    const projectLimit = this.realism.projectRateLimitPerMinute;
+    if (projectLimit > 0) {
+      this.projectWindow = this.projectWindow.filter((t) => t > now - 60_000);
+      if (this.projectWindow.length >= projectLimit) return quotaError('project');
+    }
     const w = (this.windows.get(user) ?? []).filter((t) => t > now - 60_000);
     if (w.length >= this.rateLimitPerMinute) {
       this.windows.set(user, w);
-      return apiError(403, 'userRateLimitExceeded');
+      return this.realism.userRateLimitReason === 'rateLimitExceeded'
+        ? quotaError('user')
+        : apiError(403, 'userRateLimitExceeded');
     }
     w.push(now);
     this.windows.set(user, w);
+    if (projectLimit > 0) this.projectWindow.push(now);
     return undefined;
   }
+}
+
+/** The project number the simulator's quota messages name. */
+export const SIM_PROJECT_NUMBER = '1077004567890';
+
+/**
+ * Google's current quota answers (403, PERMISSION_DENIED, the item's message = the top message).
+ * Per user: reason rateLimitExceeded, "… limit 'Queries per minute per user' …" (recorded in
+ * Atrejoe/Inky-Calendar-Server#104 and alextselegidis/easyappointments#995). Per project: "…
+ * limit 'Queries per minute' …" (calcom/cal.diy#18079); its reason is quotaExceeded as the issue
+ * and Google's errors guide name it (no recording shows the reason next to that text).
+ */
+function quotaError(scope: 'user' | 'project'): ApiError {
+  const limit = scope === 'user' ? 'Queries per minute per user' : 'Queries per minute';
+  const message = `Quota exceeded for quota metric 'Queries' and limit '${limit}' of service 'calendar-json.googleapis.com' for consumer 'project_number:${SIM_PROJECT_NUMBER}'.`;
+  return new ApiError(
+    403,
+    {
+      message,
+      domain: 'usageLimits',
+      reason: scope === 'user' ? 'rateLimitExceeded' : 'quotaExceeded',
+    },
+    {},
+    { message, status: 'PERMISSION_DENIED' },
+  );
 }

@@ -2,6 +2,7 @@
 import { errors } from './errors.js';
 import type { SimClock } from './clock.js';
 import type { SimRandom } from './random.js';
+import { KIND, type RealismKnobs } from './realism.js';
 import type { CalendarListEntryState, CalendarState, StoredEvent, UserState } from './types.js';
 
 export interface StoreListeners {
@@ -26,6 +27,7 @@ export class Store {
   constructor(
     readonly clock: SimClock,
     readonly random: SimRandom,
+    readonly realism: RealismKnobs = { ...KIND },
   ) {}
 
   /** A quoted decimal string, strictly increasing, like Google's `"3485464646392798"`. */

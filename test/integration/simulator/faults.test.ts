@@ -50,6 +50,48 @@ describe('quotas and faults', () => {
     expect((await calendar.events.list({ calendarId: 'primary' })).status).toBe(200);
   });
 
+  it('Google’s current quota answers: per user 403 rateLimitExceeded (PERMISSION_DENIED), per project 403 quotaExceeded', async () => {
+    // Per user: recorded in Atrejoe/Inky-Calendar-Server#104 (reason rateLimitExceeded, domain
+    // usageLimits, the quota text) and alextselegidis/easyappointments#995 (status
+    // PERMISSION_DENIED). Per project: the "Queries per minute" text of calcom/cal.diy#18079.
+    await ctl.setRealism({ userRateLimitReason: 'rateLimitExceeded' });
+    const { calendar } = googleCalendar(sim.url, 'rt-f');
+    for (let i = 0; i < 5; i++) await calendar.events.list({ calendarId: 'primary' });
+    const user = await failure(calendar.events.list({ calendarId: 'primary' }));
+    const userMsg =
+      "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user' of service 'calendar-json.googleapis.com' for consumer 'project_number:1077004567890'.";
+    expect(user.status).toBe(403);
+    expect(user.data).toEqual({
+      error: {
+        code: 403,
+        message: userMsg,
+        errors: [{ message: userMsg, domain: 'usageLimits', reason: 'rateLimitExceeded' }],
+        status: 'PERMISSION_DENIED',
+      },
+    });
+    // The project limit counts every user's calls.
+    await ctl.advanceClock(61_000);
+    await ctl.setRateLimit(1000);
+    await ctl.setRealism({ projectRateLimitPerMinute: 3 });
+    await ctl.createUser('g@example.com', 'rt-g');
+    const g = googleCalendar(sim.url, 'rt-g').calendar;
+    await calendar.events.list({ calendarId: 'primary' });
+    await g.events.list({ calendarId: 'primary' });
+    await calendar.events.list({ calendarId: 'primary' });
+    const project = await failure(g.events.list({ calendarId: 'primary' }));
+    expect(project.status).toBe(403);
+    const projectMsg =
+      "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service 'calendar-json.googleapis.com' for consumer 'project_number:1077004567890'.";
+    expect(project.data).toEqual({
+      error: {
+        code: 403,
+        message: projectMsg,
+        errors: [{ message: projectMsg, domain: 'usageLimits', reason: 'quotaExceeded' }],
+        status: 'PERMISSION_DENIED',
+      },
+    });
+  });
+
   it('an injected 429 rateLimitExceeded has Google’s shape and is consumed after `count` matches', async () => {
     await ctl.setRateLimit(1000);
     const { calendar } = googleCalendar(sim.url, 'rt-f');
