@@ -31,6 +31,13 @@
 //   POST   /_sim/calendars/{id}/push-unsupported {value?=true} -> 204; watch answers 400
 //                                                   pushNotSupportedForRequestedResource
 //   POST   /_sim/calendars/{id}/expire-sync-tokens -> 204; its events sync tokens answer 410
+//   POST   /_sim/calendars/{id}/split {eventId, at, summary?, description?, location?, shiftMinutes?}
+//                                                -> 201 {id, event}; Google's UI "this and following":
+//                                                   the series `eventId` ends before the occurrence
+//                                                   `at` (key, instance id or RFC 3339 start), a new
+//                                                   master `<base>_R<YYYYMMDDTHHMMSS>` (new iCalUID)
+//                                                   continues with the changes; its instances keep
+//                                                   `<base>_<YYYYMMDDTHHMMSSZ>` ids (series-split.ts)
 //   POST   /_sim/calendars/{id}/seed {count, from?, spacingMinutes?=60, durationMinutes?=30, summaryPrefix?}
 //                                                -> 201 {inserted}; `count` (≤ 50,000) timed single events
 //                                                   inserted through events.insert's own code path,
@@ -67,6 +74,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ApiContext, SimSettings } from './context.js';
 import { insertEvent } from './events.js';
 import { applyRealism } from './realism.js';
+import { splitSeries } from './series-split.js';
 import { TokenCodec } from './tokens.js';
 import type { Faults, FaultSpec, HeldRequests } from './faults.js';
 import { parseJsonObject, Query, readBody, type Reply } from './http.js';
@@ -237,6 +245,19 @@ async function route(
       return { status: 204 };
     case 'POST calendars/:/seed':
       return seedEvents(deps, b!, body);
+    case 'POST calendars/:/split': {
+      const c = calendar(store, b!);
+      const shift = body.shiftMinutes;
+      if (shift !== undefined && (typeof shift !== 'number' || !Number.isInteger(shift)))
+        throw new ControlError(400, 'shiftMinutes must be a whole number');
+      const event = splitSeries(store, c, str(body, 'eventId')!, str(body, 'at')!, {
+        summary: str(body, 'summary', false),
+        description: str(body, 'description', false),
+        location: str(body, 'location', false),
+        shiftMinutes: shift,
+      });
+      return { status: 201, body: { id: event.id, event } };
+    }
     case 'POST calendars/:/expire-sync-tokens':
       calendar(store, b!).epoch++;
       return { status: 204 };

@@ -1,7 +1,14 @@
 // How stored events look on the wire: full, id-only cancelled, cancelled exception, virtual instance.
 // Cancelled items carry only what Google guarantees (CALENDAR-API.md; compass recurring__delete__*):
 // `kind`, `etag`, `id`, `status` (+ `recurringEventId`, `originalStartTime` for a cancelled instance).
-import { expand, findOccurrence, keyOf, splitInstanceId, type Occurrence } from './recurrence.js';
+import {
+  expand,
+  findOccurrence,
+  keyOf,
+  seriesBase,
+  splitInstanceId,
+  type Occurrence,
+} from './recurrence.js';
 import type { CalendarState, EventResource, StoredEvent } from './types.js';
 
 export function clone<T>(v: T): T {
@@ -66,7 +73,7 @@ export function virtualInstance(
   const out: EventResource = {};
   // Keep Google's key order: id after etag, recurringEventId/originalStartTime after end.
   for (const [k, v] of Object.entries(r)) {
-    if (k === 'id') out.id = `${master.id}_${occ.key}`;
+    if (k === 'id') out.id = `${seriesBase(master.id!)}_${occ.key}`;
     else if (k === 'start') out.start = clone(occ.start);
     else if (k === 'end') {
       out.end = clone(occ.end);
@@ -95,13 +102,25 @@ export type Resolved =
 /** Find an event id: a stored event, or an unmodified instance `<masterId>_<key>` of a live series. */
 export function resolveEvent(cal: CalendarState, eventId: string): Resolved | undefined {
   const ev = cal.events.get(eventId);
-  if (ev) return { kind: 'stored', ev };
+  if (ev && !ev.deleted) return { kind: 'stored', ev };
   const split = splitInstanceId(eventId);
-  if (!split) return undefined;
-  const master = cal.events.get(split.masterId);
-  if (!master || master.deleted || !isMaster(master.resource)) return undefined;
-  const occ = findOccurrence(master.resource, split.key);
-  return occ ? { kind: 'virtual', master, occ } : undefined;
+  const virtual = split ? virtualOf(cal, split.masterId, split.key) : undefined;
+  // A deleted exception of an ended series yields to the live instance of its `_R` successor.
+  if (virtual) return virtual;
+  return ev ? { kind: 'stored', ev } : undefined;
+}
+
+/** The unmodified instance `<base>_<key>` of the base series or of one of its `_R` successors. */
+function virtualOf(cal: CalendarState, base: string, key: string): Resolved | undefined {
+  const candidates = [cal.events.get(base)];
+  for (const [id, ev] of cal.events) if (id.startsWith(`${base}_R`)) candidates.push(ev);
+  for (const master of candidates) {
+    if (!master || master.deleted || !isMaster(master.resource)) continue;
+    if (seriesBase(master.resource.id!) !== base) continue;
+    const occ = findOccurrence(master.resource, key);
+    if (occ) return { kind: 'virtual', master, occ };
+  }
+  return undefined;
 }
 
 /** Order keys like Google's captured events. */

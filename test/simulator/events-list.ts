@@ -359,7 +359,9 @@ export function listEvents(ctx: ApiContext, cal: CalendarState): Reply {
   if (state && state.epoch !== cal.epoch && syncToken !== undefined)
     throw errors.fullSyncRequired();
   state ??= { fp, snap: cal.seq, since, epoch: cal.epoch, after: null, n: 0 };
-  const page = paginate(ctx, candidates(ctx, cal, p, syncToken !== undefined), state, size);
+  // Listings see only what is listable by now (visibility lag, store.ts).
+  const view = ctx.store.visibleView(cal);
+  const page = paginate(ctx, candidates(ctx, view, p, syncToken !== undefined), state, size);
   const body = envelope(cal, ctx);
   if (page.next) body.nextPageToken = encodePageToken(ctx, page.next);
   else {
@@ -371,7 +373,8 @@ export function listEvents(ctx: ApiContext, cal: CalendarState): Reply {
 }
 
 export function listInstances(ctx: ApiContext, cal: CalendarState, eventId: string): Reply {
-  const master = cal.events.get(eventId);
+  const view = ctx.store.visibleView(cal);
+  const master = view.events.get(eventId);
   if (!master) throw errors.notFound();
   if (master.deleted) throw errors.deleted();
   if (!isMaster(master.resource)) throw errors.badRequest('The event is not a recurring event.');
@@ -381,7 +384,7 @@ export function listInstances(ctx: ApiContext, cal: CalendarState, eventId: stri
   const fp = `inst|${queryFingerprint(ctx, cal.id)}|${eventId}`;
   const keyFor = (id: string, r: EventResource | undefined): string =>
     `${String(boundsOf(r ?? {}).s + 1e14).padStart(16, '0')}|${id}`;
-  let cands = instancesOf(cal, master, { ...p, singleEvents: true }, false, keyFor);
+  let cands = instancesOf(view, master, { ...p, singleEvents: true }, false, keyFor);
   if (originalStart !== undefined) {
     const ms = parseDateTime(originalStart);
     cands = cands.filter((c) => {

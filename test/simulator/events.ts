@@ -15,6 +15,7 @@ import {
   virtualInstance,
 } from './event-model.js';
 import { findOccurrence, RecurrenceError, validateRecurrence } from './recurrence.js';
+import { importedId } from './series-split.js';
 import type { CalendarState, EventResource, StoredEvent } from './types.js';
 import { formatInZone, isValidTimeZone, parseDate, parseDateTime, wallToInstant } from './tz.js';
 
@@ -182,10 +183,12 @@ function maxAttendees(ctx: ApiContext): { maxAttendees?: number } {
   return m === undefined ? {} : { maxAttendees: m };
 }
 
-export function insertEvent(ctx: ApiContext, cal: CalendarState): Reply {
+export function insertEvent(ctx: ApiContext, cal: CalendarState, imported?: { id: string }): Reply {
   const body = stripServerFields(ctx.body) as EventResource;
-  let id = typeof ctx.body.id === 'string' ? ctx.body.id : undefined;
-  if (id !== undefined) {
+  let id = imported ? imported.id : typeof ctx.body.id === 'string' ? ctx.body.id : undefined;
+  if (imported) {
+    // events.import names the event itself (`_…`, series-split.ts importedId).
+  } else if (id !== undefined) {
     // Client-chosen ids: base32hex characters (a-v, 0-9), 5 to 1024 long (events.insert reference).
     if (!/^[a-v0-9]{5,1024}$/.test(id)) throw errors.invalid('Invalid resource id value.');
     if (cal.events.has(id)) throw apiError(409, 'duplicate');
@@ -206,7 +209,8 @@ export function insertEvent(ctx: ApiContext, cal: CalendarState): Reply {
     htmlLink: htmlLink(id, cal.id),
     created: now,
     ...body,
-    creator: { email, self: true },
+    // An imported copy keeps its own organizer and has no creator on this calendar.
+    creator: imported ? undefined : { email, self: true },
     organizer: body.organizer ?? { email: cal.id, self: true },
     iCalUID: typeof ctx.body.iCalUID === 'string' ? ctx.body.iCalUID : `${id}@google.com`,
     sequence: typeof body.sequence === 'number' ? body.sequence : 0,
@@ -217,8 +221,24 @@ export function insertEvent(ctx: ApiContext, cal: CalendarState): Reply {
   const ev: StoredEvent = { resource, changeSeq: 0, deleted: resource.status === 'cancelled' };
   cal.events.set(id, ev);
   ctx.store.touch(cal, ev);
-  ctx.store.listeners.eventsChanged(cal);
+  ctx.store.changed(cal);
   return { status: 200, body: render({ ...ev, deleted: false }) };
+}
+
+/**
+ * events.import: "a private copy of an existing event" by iCalUID (events.import reference). The
+ * id is Google's `_` + base32hex(iCalUID) (series-split.ts); the same iCalUID again updates it.
+ */
+export function importEvent(ctx: ApiContext, cal: CalendarState): Reply {
+  const uid = ctx.body.iCalUID;
+  if (typeof uid !== 'string' || uid === '') throw errors.required('Missing iCalUID.');
+  if (ctx.body.eventType !== undefined && ctx.body.eventType !== 'default')
+    throw errors.invalid('Only events of type default can be imported.');
+  const id = importedId(uid);
+  const existing = cal.events.get(id);
+  if (existing && !existing.deleted) return writeEvent(ctx, cal, id, 'update');
+  if (existing) cal.events.delete(id);
+  return insertEvent(ctx, cal, { id });
 }
 
 /** PUT (replace) and PATCH (merge) of an event, a stored exception or a not-yet-modified instance. */
@@ -284,6 +304,7 @@ export function writeEvent(
   next.sequence = Math.max(prevSeq, typeof incoming.sequence === 'number' ? incoming.sequence : 0);
   if (timesChanged(before, next) && found.kind === 'stored') next.sequence = prevSeq + 1;
   if (found.kind === 'virtual' && timesChanged(before, next)) next.sequence = prevSeq + 1;
+  if (found.kind === 'stored') ctx.store.beginWrite(cal, stored);
   stored.resource = ordered(next);
   if (found.kind === 'virtual') cal.events.set(stored.resource.id!, stored);
 
@@ -297,7 +318,7 @@ export function writeEvent(
     if (isMaster(stored.resource) || isMaster(before))
       reconcileExceptions(ctx, cal, stored, before);
   }
-  ctx.store.listeners.eventsChanged(cal);
+  ctx.store.changed(cal);
   if (stored.deleted || isCancelledException(stored)) return { status: 200, body: render(stored) };
   return { status: 200, body: render(stored, maxAttendees(ctx)) };
 }
@@ -316,6 +337,7 @@ function reconcileExceptions(
   if (!timesChanged(before, master.resource) && !master.deleted) return;
   for (const [key, ex] of exceptionsOf(cal, master.resource.id!)) {
     if (ex.deleted) continue;
+    ctx.store.beginWrite(cal, ex);
     const still = isMaster(master.resource) ? findOccurrence(master.resource, key) : undefined;
     if (!still) {
       ex.deleted = true;
@@ -326,6 +348,7 @@ function reconcileExceptions(
 }
 
 function deleteStored(ctx: ApiContext, cal: CalendarState, ev: StoredEvent): void {
+  ctx.store.beginWrite(cal, ev);
   if (ev.resource.recurringEventId && !ev.deleted) {
     // Cancelling one instance: a cancelled exception the series keeps; the master is re-sent.
     ev.resource.status = 'cancelled';
@@ -341,6 +364,7 @@ function deleteStored(ctx: ApiContext, cal: CalendarState, ev: StoredEvent): voi
     // A deleted series may be announced by its master alone (CALENDAR-API.md): exceptions go
     // away silently, without a change of their own.
     for (const ex of exceptionsOf(cal, ev.resource.id!).values()) {
+      ctx.store.beginWrite(cal, ex);
       ex.deleted = true;
       ex.resource.status = 'cancelled';
     }
@@ -362,6 +386,6 @@ export function deleteEvent(ctx: ApiContext, cal: CalendarState, eventId: string
     checkIfMatch(ctx, ev.resource);
     deleteStored(ctx, cal, ev);
   }
-  ctx.store.listeners.eventsChanged(cal);
+  ctx.store.changed(cal);
   return { status: 204 };
 }

@@ -6,7 +6,7 @@ import type { ApiContext } from './context.js';
 import { handleControl, type ControlDeps } from './control.js';
 import { ApiError, errors } from './errors.js';
 import { Faults } from './faults.js';
-import { deleteEvent, getEvent, insertEvent, writeEvent } from './events.js';
+import { deleteEvent, getEvent, importEvent, insertEvent, writeEvent } from './events.js';
 import { listEvents, listInstances } from './events-list.js';
 import { errorReply, parseJsonObject, Query, readBody, send, type Reply } from './http.js';
 import { insufficientScopes } from './oauth.js';
@@ -107,6 +107,9 @@ on('GET', '/calendars/:p/events', 'Events.List', S.eventsRead, (ctx, [c]) =>
 );
 on('POST', '/calendars/:p/events', 'Events.Insert', S.eventsWrite, (ctx, [c]) =>
   insertEvent(ctx, cal(ctx, c!)),
+);
+on('POST', '/calendars/:p/events/import', 'Events.Import', S.eventsWrite, (ctx, [c]) =>
+  importEvent(ctx, cal(ctx, c!)),
 );
 on('POST', '/calendars/:p/events/watch', 'Events.Watch', S.eventsRead, (ctx, [c], d) =>
   watchEvents(ctx, d.notifier, cal(ctx, c!), c!),
