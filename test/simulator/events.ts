@@ -185,14 +185,13 @@ function maxAttendees(ctx: ApiContext): { maxAttendees?: number } {
 
 export function insertEvent(ctx: ApiContext, cal: CalendarState, imported?: { id: string }): Reply {
   const body = stripServerFields(ctx.body) as EventResource;
+  // events.import names the event itself (`_…`, series-split.ts importedId).
   let id = imported ? imported.id : typeof ctx.body.id === 'string' ? ctx.body.id : undefined;
-  if (imported) {
-    // events.import names the event itself (`_…`, series-split.ts importedId).
-  } else if (id !== undefined) {
+  if (id !== undefined && !imported) {
     // Client-chosen ids: base32hex characters (a-v, 0-9), 5 to 1024 long (events.insert reference).
     if (!/^[a-v0-9]{5,1024}$/.test(id)) throw errors.invalid('Invalid resource id value.');
     if (cal.events.has(id)) throw apiError(409, 'duplicate');
-  } else {
+  } else if (id === undefined) {
     do id = ctx.store.random.eventId();
     while (cal.events.has(id));
   }
