@@ -107,7 +107,7 @@ export class SimulatorClient {
   async shareCalendar(
     calendarId: string,
     email: string,
-    role: 'owner' | 'writer' | 'reader' = 'writer',
+    role: 'owner' | 'writer' | 'reader' | 'freeBusyReader' = 'writer',
   ): Promise<void> {
     await this.call('POST', `/calendars/${encodeURIComponent(calendarId)}/share`, { email, role });
   }

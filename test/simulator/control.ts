@@ -24,8 +24,12 @@
 //   POST   /_sim/users/{email}/expire-sync-tokens-> 204; calendarList sync tokens answer 410
 //   POST   /_sim/calendars {owner, id?, summary?, timeZone?, description?}
 //                                                -> 201 {id}; secondary calendar in owner's calendarList
-//   POST   /_sim/calendars/{id}/share {email, role?}   -> 204; adds it to another user's calendarList
-//   POST   /_sim/calendars/{id}/unshare {email}  -> 204; removed from that user's list (their calls 404)
+//   POST   /_sim/calendars/{id}/share {email, role?='writer'} -> 204; an ACL change, as in Google's
+//                                                   UI: adds it to the user's calendarList (role
+//                                                   owner|writer|reader|freeBusyReader), notifies the
+//                                                   calendar's watchers without a delta, and with
+//                                                   aclChangesInvalidateSyncTokens its sync tokens 410
+//   POST   /_sim/calendars/{id}/unshare {email}  -> 204; the same, removing it (their calls 404)
 //   POST   /_sim/calendars/{id}/delete           -> 204; calendar gone for everyone (404), watchers
 //   DELETE /_sim/calendars/{id}                     get `not_exists`
 //   POST   /_sim/calendars/{id}/push-unsupported {value?=true} -> 204; watch answers 400
@@ -226,15 +230,25 @@ async function route(
       return { status: 201, body: { id: cal.id } };
     }
     case 'POST calendars/:/share': {
+      // Sharing in Google's UI is an ACL change (store.setAcl): the user's calendarList gains it.
       const cal = calendar(store, b!);
-      const role = (str(body, 'role', false) ?? 'writer') as 'owner' | 'writer' | 'reader';
-      store.addToList(store.user(str(body, 'email')!), cal, role);
+      const role = str(body, 'role', false) ?? 'writer';
+      if (!['owner', 'writer', 'reader', 'freeBusyReader'].includes(role))
+        throw new ControlError(400, 'role must be owner, writer, reader or freeBusyReader');
+      const email = store.user(str(body, 'email')!).email;
+      store.setAcl(cal, {
+        id: `user:${email}`,
+        role: role as 'owner' | 'writer' | 'reader' | 'freeBusyReader',
+        scope: { type: 'user', value: email },
+      });
       return { status: 204 };
     }
-    case 'POST calendars/:/unshare':
-      calendar(store, b!);
-      store.removeFromList(store.user(str(body, 'email')!), b!);
+    case 'POST calendars/:/unshare': {
+      const cal = calendar(store, b!);
+      const email = store.user(str(body, 'email')!).email;
+      store.setAcl(cal, { id: `user:${email}`, role: 'none' });
       return { status: 204 };
+    }
     case 'POST calendars/:/delete':
     case 'DELETE calendars/:':
       calendar(store, b!);

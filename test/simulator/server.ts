@@ -1,5 +1,6 @@
 // node:http request handling: request log, latency, faults, auth, rate limit, then Google's routes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { deleteAcl, insertAcl, listAcl, writeCalendar } from './acl.js';
 import { getCalendar, getCalendarListEntry, listCalendarList } from './calendar-list.js';
 import { stopChannel, watchCalendarList, watchEvents } from './channels.js';
 import type { ApiContext } from './context.js';
@@ -130,6 +131,19 @@ on('DELETE', '/calendars/:p/events/:p', 'Events.Delete', S.eventsWrite, (ctx, [c
   deleteEvent(ctx, cal(ctx, c!), e!),
 );
 on('GET', '/calendars/:p', 'Calendars.Get', S.calendarsRead, (ctx, [c]) => getCalendar(ctx, c!));
+on('PATCH', '/calendars/:p', 'Calendars.Patch', S.calendarsWrite, (ctx, [c]) =>
+  writeCalendar(ctx, cal(ctx, c!), 'patch'),
+);
+on('PUT', '/calendars/:p', 'Calendars.Update', S.calendarsWrite, (ctx, [c]) =>
+  writeCalendar(ctx, cal(ctx, c!), 'update'),
+);
+on('GET', '/calendars/:p/acl', 'Acl.List', S.aclRead, (ctx, [c]) => listAcl(ctx, cal(ctx, c!)));
+on('POST', '/calendars/:p/acl', 'Acl.Insert', S.aclWrite, (ctx, [c]) =>
+  insertAcl(ctx, cal(ctx, c!)),
+);
+on('DELETE', '/calendars/:p/acl/:p', 'Acl.Delete', S.aclWrite, (ctx, [c, r]) =>
+  deleteAcl(ctx, cal(ctx, c!), r!),
+);
 on('GET', '/users/me/calendarList', 'CalendarList.List', S.listRead, (ctx) =>
   listCalendarList(ctx),
 );

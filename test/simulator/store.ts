@@ -5,6 +5,7 @@ import type { SimRandom } from './random.js';
 import { drawLag, KIND, maxLag, type RealismKnobs } from './realism.js';
 import { unitFor } from './random.js';
 import type {
+  AclRuleState,
   CalendarListEntryState,
   CalendarState,
   EventSnapshot,
@@ -97,7 +98,15 @@ export class Store {
       lastVisibleAt: 0,
       op: new Map(),
       opCount: 0,
+      acl: new Map(),
     };
+    const ownerRule = `user:${owner}`;
+    cal.acl.set(ownerRule, {
+      id: ownerRule,
+      role: 'owner',
+      scope: { type: 'user', value: owner },
+      etag: this.nextEtag(),
+    });
     this.calendars.set(id, cal);
     this.addToList(user, cal, 'owner', !!opts.primary);
     return cal;
@@ -131,6 +140,56 @@ export class Store {
     entry.etag = this.nextEtag();
     this.listeners.calendarListChanged(user);
     return true;
+  }
+
+  /**
+   * An ACL change (acl.insert/update/delete, or sharing in Google's UI): the rule, the user's
+   * calendarList, and — the sync guide names "changes in related ACLs" as a reason Google
+   * invalidates sync tokens — the calendar's sync tokens when aclChangesInvalidateSyncTokens.
+   * Watchers get an `exists` notification that no events delta explains.
+   */
+  setAcl(
+    cal: CalendarState,
+    rule: Omit<AclRuleState, 'etag'> | { id: string; role: 'none' },
+  ): void {
+    if (rule.role === 'none') cal.acl.delete(rule.id);
+    else cal.acl.set(rule.id, { ...(rule as Omit<AclRuleState, 'etag'>), etag: this.nextEtag() });
+    const email = rule.id.startsWith('user:') ? rule.id.slice(5) : undefined;
+    const user = email === undefined ? undefined : this.users.get(email);
+    if (user && email !== cal.owner) {
+      if (rule.role === 'none') this.removeFromList(user, cal.id);
+      else {
+        const entry = user.calendarList.get(cal.id);
+        if (entry && !entry.deleted && entry.accessRole !== rule.role) {
+          entry.accessRole = rule.role;
+          entry.changeSeq = ++user.listSeq;
+          entry.etag = this.nextEtag();
+          this.listeners.calendarListChanged(user);
+        } else if (!entry || entry.deleted) this.addToList(user, cal, rule.role);
+      }
+    }
+    if (this.realism.aclChangesInvalidateSyncTokens) cal.epoch++;
+    this.listeners.eventsChanged(cal);
+  }
+
+  /** The caller's role on a calendar (its calendarList entry). */
+  roleOf(user: UserState, cal: CalendarState): CalendarListEntryState['accessRole'] {
+    return user.calendarList.get(cal.id)?.accessRole ?? 'owner';
+  }
+
+  /**
+   * calendars.patch/update changed the calendar's properties: every watcher is notified, but
+   * neither the events delta nor the calendarList delta shows it ("If only read-only fields such
+   * as calendar properties or ACLs have changed, the entry won't be returned" — calendarList.list
+   * reference, syncToken).
+   */
+  calendarPropertiesChanged(cal: CalendarState): void {
+    cal.etag = this.nextEtag();
+    this.listeners.eventsChanged(cal);
+    for (const user of this.users.values()) {
+      const entry = user.calendarList.get(cal.id);
+      if (entry && !entry.deleted) this.listeners.calendarListChanged(user);
+    }
   }
 
   deleteCalendar(calendarId: string): void {

@@ -86,6 +86,17 @@ export interface CalendarState {
   op: Map<StoredEvent, boolean>;
   /** Counts operations, for seeded per-change lags. */
   opCount: number;
+  /** Access control rules by id (`user:<email>`, `default`). */
+  acl: Map<string, AclRuleState>;
+}
+
+export type AccessRole = 'none' | 'freeBusyReader' | 'reader' | 'writer' | 'owner';
+
+export interface AclRuleState {
+  id: string;
+  role: AccessRole;
+  scope: { type: 'user' | 'group' | 'domain' | 'default'; value?: string };
+  etag: string;
 }
 
 export interface CalendarListEntryState {
