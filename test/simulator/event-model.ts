@@ -9,6 +9,7 @@ import {
   splitInstanceId,
   type Occurrence,
 } from './recurrence.js';
+import { unitFor } from './random.js';
 import type { CalendarState, EventResource, StoredEvent } from './types.js';
 
 export function clone<T>(v: T): T {
@@ -27,30 +28,38 @@ export function idOnly(r: EventResource): EventResource {
   return { kind: 'calendar#event', etag: r.etag, id: r.id, status: 'cancelled' };
 }
 
-export function cancelledInstance(r: EventResource): EventResource {
+export function cancelledInstance(r: EventResource, opts: RenderOptions = {}): EventResource {
+  const original = clone(r.originalStartTime);
+  // Recorded cancelled instances often lack originalStartTime.timeZone
+  // (fixture northworld/cancelled_events.json: {"dateTime": "2015-07-01T10:00:00+09:00"}).
+  if (opts.untidySeed !== undefined && original) delete original.timeZone;
   return {
     kind: 'calendar#event',
     etag: r.etag,
     id: r.id,
     status: 'cancelled',
     recurringEventId: r.recurringEventId,
-    originalStartTime: clone(r.originalStartTime),
+    originalStartTime: original,
   };
 }
 
 export interface RenderOptions {
   maxAttendees?: number;
+  /** untidyEvents: the seed that picks which events lack which fields. */
+  untidySeed?: number;
+  /** Access roles: 'all' (freeBusyReader) or 'private' (reader, private events) see busy blocks. */
+  hide?: 'all' | 'private';
 }
 
 /** Wire form of a stored event. */
 export function render(ev: StoredEvent, opts: RenderOptions = {}): EventResource {
   if (ev.deleted) return idOnly(ev.resource);
-  if (isCancelledException(ev)) return cancelledInstance(ev.resource);
+  if (isCancelledException(ev)) return cancelledInstance(ev.resource, opts);
   return finish(clone(ev.resource), opts);
 }
 
 function finish(input: EventResource, opts: RenderOptions): EventResource {
-  const r = ordered(input);
+  let r = ordered(input);
   if (
     opts.maxAttendees !== undefined &&
     Array.isArray(r.attendees) &&
@@ -59,7 +68,55 @@ function finish(input: EventResource, opts: RenderOptions): EventResource {
     r.attendees = r.attendees.slice(0, opts.maxAttendees);
     r.attendeesOmitted = true;
   }
+  if (opts.untidySeed !== undefined) untidy(r, opts.untidySeed);
+  if (opts.hide === 'all' || (opts.hide === 'private' && r.visibility === 'private'))
+    r = busyBlock(r);
   return r;
+}
+
+/** Share of events lacking each field under untidyEvents. */
+export const UNTIDY_RATE = 0.2;
+
+/**
+ * Real events may lack creator, organizer, reminders and iCalUID (CALENDAR-API.md "The Event
+ * resource": a store must treat every field but `id` as optional; events from other calendars,
+ * imports and birthdays come without them). Which ones is seeded per series, so every instance of
+ * a series looks alike.
+ */
+function untidy(r: EventResource, seed: number): void {
+  const series = r.recurringEventId ?? r.id ?? '';
+  for (const field of ['creator', 'organizer', 'reminders', 'iCalUID'] as const) {
+    if (unitFor(`untidy|${field}|${series}`, seed) < UNTIDY_RATE) delete r[field];
+  }
+}
+
+/**
+ * What a freeBusyReader sees (and a reader of a private event): a busy block. Fields as in an
+ * events.list answer recorded for a freeBusyReader calendar (found by code search: kind, etag, id,
+ * status, htmlLink, updated, start, end, visibility "private", iCalUID — no summary, creator,
+ * organizer, reminders). Series structure (recurrence, recurringEventId, originalStartTime) is
+ * kept: no recording shows a recurring event through this role.
+ */
+function busyBlock(r: EventResource): EventResource {
+  const out: Record<string, unknown> = {};
+  for (const k of [
+    'kind',
+    'etag',
+    'id',
+    'status',
+    'htmlLink',
+    'updated',
+    'start',
+    'end',
+    'recurrence',
+    'recurringEventId',
+    'originalStartTime',
+  ] as const) {
+    if (r[k] !== undefined) out[k] = r[k];
+  }
+  out.visibility = 'private';
+  if (r.iCalUID !== undefined) out.iCalUID = r.iCalUID;
+  return out as EventResource;
 }
 
 /** An unmodified instance of a series, as singleEvents=true / instances / get show it. */

@@ -14,6 +14,7 @@ import {
   virtualInstance,
   type RenderOptions,
 } from './event-model.js';
+import { viewOptions } from './events.js';
 import type { Reply } from './http.js';
 import {
   decodePageToken,
@@ -197,7 +198,11 @@ function candidates(
           const b = boundsOf({ start: r.originalStartTime, end: r.originalStartTime });
           if (!inWindow(b.s, b.s + 1, p)) continue;
         }
-        out.push({ key: keyFor(id, r), seq: ev.changeSeq, render: () => cancelledInstance(r) });
+        out.push({
+          key: keyFor(id, r),
+          seq: ev.changeSeq,
+          render: () => cancelledInstance(r, p.render),
+        });
         continue;
       }
     }
@@ -357,6 +362,7 @@ export function listEvents(ctx: ApiContext, cal: CalendarState): Reply {
   }
   if (syncToken !== undefined) rejectShowDeletedFalse(ctx, ['showDeleted']);
   const p = readParams(ctx);
+  p.render = { ...p.render, ...viewOptions(ctx, cal) };
   const size = pageSize(ctx);
   const fp = queryFingerprint(ctx, cal.id);
   let state = decodePageToken(ctx, fp);
@@ -398,6 +404,7 @@ export function listInstances(ctx: ApiContext, cal: CalendarState, eventId: stri
   if (master.deleted) throw errors.deleted();
   if (!isMaster(master.resource)) throw errors.badRequest('The event is not a recurring event.');
   const p = readParams(ctx);
+  p.render = { ...p.render, ...viewOptions(ctx, cal) };
   const originalStart = ctx.query.str('originalStart');
   const size = pageSize(ctx);
   const fp = `inst|${queryFingerprint(ctx, cal.id)}|${eventId}`;

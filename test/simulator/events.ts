@@ -2,7 +2,7 @@
 // Reference: https://developers.google.com/calendar/api/v3/reference/events and
 // https://developers.google.com/calendar/api/guides/recurringevents ("modifying instances").
 import type { ApiContext } from './context.js';
-import { apiError, errors } from './errors.js';
+import { ApiError, apiError, errors } from './errors.js';
 import type { Reply } from './http.js';
 import {
   clone,
@@ -13,6 +13,7 @@ import {
   resolveEvent,
   ordered,
   virtualInstance,
+  type RenderOptions,
 } from './event-model.js';
 import { findOccurrence, RecurrenceError, validateRecurrence } from './recurrence.js';
 import { importedId } from './series-split.js';
@@ -171,11 +172,17 @@ export function getEvent(ctx: ApiContext, cal: CalendarState, eventId: string): 
   if (found.kind === 'virtual') {
     return {
       status: 200,
-      body: virtualInstance(found.master.resource, found.occ, maxAttendees(ctx)),
+      body: virtualInstance(found.master.resource, found.occ, {
+        ...maxAttendees(ctx),
+        ...viewOptions(ctx, cal),
+      }),
     };
   }
   // A deleted event is still readable with status "cancelled" (Google's events.get behaviour).
-  return { status: 200, body: render(found.ev, maxAttendees(ctx)) };
+  return {
+    status: 200,
+    body: render(found.ev, { ...maxAttendees(ctx), ...viewOptions(ctx, cal) }),
+  };
 }
 
 function maxAttendees(ctx: ApiContext): { maxAttendees?: number } {
@@ -183,7 +190,36 @@ function maxAttendees(ctx: ApiContext): { maxAttendees?: number } {
   return m === undefined ? {} : { maxAttendees: m };
 }
 
+/** How this caller sees events of `cal`: untidy fields, busy blocks for limited roles. */
+export function viewOptions(ctx: ApiContext, cal: CalendarState): RenderOptions {
+  const { realism } = ctx.settings;
+  const out: RenderOptions = {};
+  if (realism.untidyEvents) out.untidySeed = ctx.settings.seed;
+  if (realism.enforceAccessRoles) {
+    const role = ctx.store.roleOf(ctx.user, cal);
+    if (role === 'freeBusyReader') out.hide = 'all';
+    else if (role === 'reader') out.hide = 'private';
+  }
+  return out;
+}
+
+/**
+ * With enforceAccessRoles, writes need writer or owner: 403 requiredAccessLevel "You need to have
+ * writer access to this calendar." (domain calendar; the answer public clients record).
+ */
+function requireWriter(ctx: ApiContext, cal: CalendarState): void {
+  if (!ctx.settings.realism.enforceAccessRoles) return;
+  const role = ctx.store.roleOf(ctx.user, cal);
+  if (role === 'owner' || role === 'writer') return;
+  throw new ApiError(403, {
+    domain: 'calendar',
+    reason: 'requiredAccessLevel',
+    message: 'You need to have writer access to this calendar.',
+  });
+}
+
 export function insertEvent(ctx: ApiContext, cal: CalendarState, imported?: { id: string }): Reply {
+  requireWriter(ctx, cal);
   const body = stripServerFields(ctx.body) as EventResource;
   // events.import names the event itself (`_…`, series-split.ts importedId).
   let id = imported ? imported.id : typeof ctx.body.id === 'string' ? ctx.body.id : undefined;
@@ -221,7 +257,7 @@ export function insertEvent(ctx: ApiContext, cal: CalendarState, imported?: { id
   cal.events.set(id, ev);
   ctx.store.touch(cal, ev);
   ctx.store.changed(cal);
-  return { status: 200, body: render({ ...ev, deleted: false }) };
+  return { status: 200, body: render({ ...ev, deleted: false }, viewOptions(ctx, cal)) };
 }
 
 /**
@@ -229,6 +265,7 @@ export function insertEvent(ctx: ApiContext, cal: CalendarState, imported?: { id
  * id is Google's `_` + base32hex(iCalUID) (series-split.ts); the same iCalUID again updates it.
  */
 export function importEvent(ctx: ApiContext, cal: CalendarState): Reply {
+  requireWriter(ctx, cal);
   const uid = ctx.body.iCalUID;
   if (typeof uid !== 'string' || uid === '') throw errors.required('Missing iCalUID.');
   if (ctx.body.eventType !== undefined && ctx.body.eventType !== 'default')
@@ -247,6 +284,7 @@ export function writeEvent(
   eventId: string,
   mode: 'update' | 'patch',
 ): Reply {
+  requireWriter(ctx, cal);
   const found = resolveEvent(cal, eventId);
   if (!found) throw errors.notFound();
   const incoming = stripServerFields(ctx.body);
@@ -318,8 +356,10 @@ export function writeEvent(
       reconcileExceptions(ctx, cal, stored, before);
   }
   ctx.store.changed(cal);
-  if (stored.deleted || isCancelledException(stored)) return { status: 200, body: render(stored) };
-  return { status: 200, body: render(stored, maxAttendees(ctx)) };
+  const view = viewOptions(ctx, cal);
+  if (stored.deleted || isCancelledException(stored))
+    return { status: 200, body: render(stored, view) };
+  return { status: 200, body: render(stored, { ...maxAttendees(ctx), ...view }) };
 }
 
 /**
@@ -371,6 +411,7 @@ function deleteStored(ctx: ApiContext, cal: CalendarState, ev: StoredEvent): voi
 }
 
 export function deleteEvent(ctx: ApiContext, cal: CalendarState, eventId: string): Reply {
+  requireWriter(ctx, cal);
   const found = resolveEvent(cal, eventId);
   if (!found) throw errors.notFound();
   if (found.kind === 'virtual') {
