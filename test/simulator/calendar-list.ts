@@ -4,7 +4,14 @@ import type { ApiContext } from './context.js';
 import { errors } from './errors.js';
 import { rejectShowDeletedFalse, tokenExpired } from './events-list.js';
 import type { Reply } from './http.js';
-import { decodePageToken, encodePageToken, pageSize, paginate, type Candidate } from './paging.js';
+import {
+  decodePageToken,
+  encodePageToken,
+  liveKeys,
+  pageSize,
+  paginate,
+  type Candidate,
+} from './paging.js';
 import { hash32 } from './random.js';
 import type { CalendarListEntryState, CalendarState } from './types.js';
 
@@ -115,6 +122,7 @@ export function listCalendarList(ctx: ApiContext): Reply {
       render: () => entryResource(entry, cal),
     });
   }
+  if (ctx.settings.realism.livePaging) liveKeys(cands);
   const page = paginate(ctx, cands, state, size);
   const body: Record<string, unknown> = {
     kind: 'calendar#calendarList',

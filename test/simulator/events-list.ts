@@ -19,6 +19,7 @@ import type { Reply } from './http.js';
 import {
   decodePageToken,
   encodePageToken,
+  liveKeys,
   pageSize,
   paginate,
   type Candidate,
@@ -380,7 +381,9 @@ export function listEvents(ctx: ApiContext, cal: CalendarState): Reply {
   state ??= { fp, snap: cal.seq, since, epoch: cal.epoch, after: null, n: 0 };
   // Listings see only what is listable by now (visibility lag, store.ts).
   const view = ctx.store.visibleView(cal);
-  const page = paginate(ctx, candidates(ctx, view, p, syncToken !== undefined), state, size);
+  const cands = candidates(ctx, view, p, syncToken !== undefined);
+  if (ctx.settings.realism.livePaging && p.orderBy === undefined) liveKeys(cands);
+  const page = paginate(ctx, cands, state, size);
   const body = envelope(cal, ctx);
   if (page.next) body.nextPageToken = encodePageToken(ctx, page.next);
   else {
