@@ -56,7 +56,12 @@ function covers(sub: SubscriptionDoc, t: Trigger, o: AcquireOptions, running: bo
 function noted(sub: SubscriptionDoc, t: Trigger): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (t.kind === 'notification') {
-    out[`seenMessages.${t.channelId}`] = maxOf(sub.seenMessages?.[t.channelId], t.messageNumber);
+    const seen = sub.seenMessages?.[t.channelId];
+    out[`seenMessages.${t.channelId}`] = maxOf(seen, t.messageNumber);
+    // How many notifications the next listing answers (a redelivery or duplicate is not counted).
+    if (seen === undefined || t.messageNumber > seen) {
+      out.notifiedSinceListing = FieldValue.increment(1);
+    }
   } else if (t.full) {
     out.fullSyncRequested = true;
   }
@@ -121,7 +126,15 @@ function holds(sub: SubscriptionDoc | undefined, lease: HeldLease): boolean {
 }
 
 export type BeginResult =
-  { kind: 'begun'; full: boolean; expiresAt: number; sub: SubscriptionDoc } | { kind: 'lost' };
+  | {
+      kind: 'begun';
+      full: boolean;
+      expiresAt: number;
+      /** Notifications received since the previous listing began (this listing answers them). */
+      notified: number;
+      sub: SubscriptionDoc;
+    }
+  | { kind: 'lost' };
 
 /**
  * Marks the start of a listing: everything received so far (message numbers, `pending`) is
@@ -141,11 +154,19 @@ export async function beginListing(
     const update = {
       runCovers: { ...(sub.seenMessages ?? {}) },
       pending: false,
+      notifiedSinceListing: 0,
       lastListStartedAt: Timestamp.fromMillis(now),
       'lease.expiresAt': Timestamp.fromMillis(expiresAt),
     };
     write({ update });
-    return { kind: 'begun', full: sub.fullSyncRequested === true, expiresAt, sub } as const;
+    const notified = sub.notifiedSinceListing ?? 0;
+    return {
+      kind: 'begun',
+      full: sub.fullSyncRequested === true,
+      expiresAt,
+      notified,
+      sub,
+    } as const;
   });
 }
 

@@ -83,6 +83,8 @@ export interface SubscriptionDoc {
   coveredMessages?: Record<string, number>;
   /** When the last events.list sequence started (the minimum interval between two is kept from it). */
   lastListStartedAt?: Timestamp | null;
+  /** Notifications received (new message numbers) since the last listing began. */
+  notifiedSinceListing?: number;
   /** A full sync was requested (CLI `resync --full`), done by the next worker run. */
   fullSyncRequested: boolean;
   /** Start time of the last sync that completed (token committed). */

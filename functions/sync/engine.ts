@@ -212,10 +212,8 @@ class SyncSession {
     this.lastListStart = this.now();
     const started = this.now();
     const ctx = this.context();
-    const run = await this.listWithRecheck(ctx, {
-      ...input,
-      full: input.full || begun.fullRequested,
-    });
+    const full = input.full || begun.fullRequested;
+    const run = await this.listWithRecheck(ctx, { ...input, full }, begun.notified);
     this.anyFull ||= run.full;
     addTotals(this.totals, run.totals);
     const commit = await this.commit(run);
@@ -244,16 +242,20 @@ class SyncSession {
   }
 
   /**
-   * A notification-triggered run that found nothing new has not covered its notification: Google
-   * can notify before the change is listable. One more delta follows after a short pause.
+   * Google can notify before the change is listable: a listing that answers more notifications
+   * than it found changes (nothing at all, or one change for two notifications) has not covered
+   * them all. One more delta follows after a short pause.
    */
-  private async listWithRecheck(ctx: RunContext, input: RunInput): Promise<RunOutput> {
+  private async listWithRecheck(
+    ctx: RunContext,
+    input: RunInput,
+    notified: number,
+  ): Promise<RunOutput> {
     const run = await syncOnce(ctx, input);
     const recheckMs = this.deps.config.recheckMs ?? 2_000;
-    const foundSomething = run.totals.writes + run.totals.deletes > 0;
-    if (!this.opts.notification || this.runs > 1 || run.full || foundSomething || recheckMs === 0) {
-      return run;
-    }
+    const found = run.totals.writes + run.totals.deletes;
+    const answered = Math.max(notified, this.opts.notification && this.runs === 1 ? 1 : 0);
+    if (answered === 0 || run.full || found >= answered || recheckMs === 0) return run;
     await this.pause(Math.max(recheckMs, this.deps.config.minSyncIntervalMs ?? 0));
     const again = await syncOnce(ctx, {
       ...input,
@@ -262,7 +264,9 @@ class SyncSession {
       timeZone: run.timeZone ?? input.timeZone,
     });
     addTotals(again.totals, run.totals);
-    this.logger.info('re-checked an empty delta', {
+    this.logger.info('re-checked the delta', {
+      notified: answered,
+      foundFirst: found,
       found: again.totals.writes + again.totals.deletes,
     });
     return again;
