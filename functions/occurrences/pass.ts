@@ -4,6 +4,7 @@ import type { GoogleEvent } from '../calendar/api.js';
 import { ChangeSet, decodeDocId } from '../changes/collect.js';
 import type { Logger } from '../log.js';
 import type { CalendarRef, EventOp, StoredEventState } from '../store/events.js';
+import type { WriteFence } from '../store/fence.js';
 import { encodeDocId } from '../store/schema.js';
 import { DEFAULT_WINDOW, occurrenceWindow, type OccurrenceWindow } from './model.js';
 import { rebuildOccurrences } from './rebuild.js';
@@ -34,15 +35,17 @@ export class SyncPass {
   readonly changes: ChangeSet;
   readonly occurrences = { writes: 0, deletes: 0 };
   private readonly full: boolean;
+  private readonly fence: WriteFence;
 
   constructor(
     private readonly db: Firestore,
     private readonly cal: CalendarRef,
     private readonly window: OccurrenceWindow,
     private readonly logger: Logger,
-    options: { full: boolean; changes?: ChangeSet },
+    options: { full: boolean; fence: WriteFence; changes?: ChangeSet },
   ) {
     this.full = options.full;
+    this.fence = options.fence;
     this.changes = options.changes ?? new ChangeSet();
   }
 
@@ -54,7 +57,9 @@ export class SyncPass {
     timeZone: string,
   ): Promise<void> {
     this.changes.recordPage(items, ops, stored, encodeDocId);
-    if (!this.full) await this.refresh([...rootIdsOf(items), ...cascadeMasters], timeZone);
+    if (this.full) return;
+    const parentOf = (id: string) => stored.get(encodeDocId(id))?.recurringEventId;
+    await this.refresh([...rootIdsOf(items, parentOf), ...cascadeMasters], timeZone);
   }
 
   /** Event documents deleted without an item of their own: the cascade of a deleted series. */
@@ -77,6 +82,7 @@ export class SyncPass {
       window: this.window,
       calendarTimeZone: timeZone,
       logger: this.logger,
+      fence: this.fence,
     });
     this.occurrences.writes += stats.writes;
     this.occurrences.deletes += stats.deletes;
@@ -88,6 +94,7 @@ export class SyncPass {
       window: this.window,
       calendarTimeZone: timeZone,
       logger: this.logger,
+      fence: this.fence,
     });
     this.occurrences.writes += stats.writes;
     this.occurrences.deletes += stats.deletes;

@@ -40,6 +40,10 @@ export const TEST_CONFIG: SyncConfig = {
   fullSyncDaysBack: undefined,
   keepDataOnRemove: false,
   tokenKeys: TOKEN_KEYS,
+  // No pauses unless a test asks: settle window, minimum interval and re-check are tested on their own.
+  settleMs: 0,
+  minSyncIntervalMs: 0,
+  recheckMs: 0,
 };
 
 export interface LogSink {
@@ -141,6 +145,9 @@ export function etags(map: Map<string, { etag?: unknown }>): Record<string, unkn
   return Object.fromEntries([...map].map(([id, v]) => [id, v.etag]).sort());
 }
 
+/** Google's X-Goog-Message-Number increases per channel: each notification built here gets a new one. */
+let messageNumbers = 1;
+
 /** A notification message as the webhook publishes it (received now unless `over` says). */
 export function notification(
   s: Seeded,
@@ -154,7 +161,7 @@ export function notification(
     channelId: channel.id,
     resourceId: channel.resourceId,
     state: 'exists',
-    messageNumber: 2,
+    messageNumber: ++messageNumbers,
     receivedAt: new Date().toISOString(),
     ...over,
   };
