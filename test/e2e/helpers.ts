@@ -12,7 +12,7 @@ import {
 } from '../stack/local-stack.js';
 import { useEmulators } from '../harness/env.js';
 import { slot } from '../harness/fixtures.js';
-import { truthOf } from '../harness/google-truth.js';
+import { mirrorDocuments, truthOf } from '../harness/google-truth.js';
 
 export interface StackFixture {
   readonly stack: LocalStack;
@@ -143,18 +143,12 @@ export interface MirrorDoc {
 }
 
 /** Every event document (live events and tombstones of cancelled occurrences). */
-export async function mirrorDocs(
+export function mirrorDocs(
   db: Firestore,
   uid: string,
   calendarId: string,
 ): Promise<Map<string, MirrorDoc>> {
-  const snap = await db.collection(paths.events(uid, calendarId)).get();
-  return new Map(
-    snap.docs.map((d) => {
-      const data = d.data() as MirrorDoc;
-      return [data.id ?? d.id, data];
-    }),
-  );
+  return mirrorDocuments<MirrorDoc>(db, uid, calendarId);
 }
 
 /** Inserts a one-hour event starting `h` hours from the current hour on the user's primary calendar. */

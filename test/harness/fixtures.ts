@@ -64,8 +64,10 @@ export function firestoreFixture(prefix: string): FirestoreFixture {
 }
 
 export interface SimulatorUserOptions {
-  /** Names the user: `${name}${n}@example.com`, refresh token `rt-${name}-${n}`. */
-  name: string;
+  /** Names the user: `${name}${n}@example.com`, refresh token `rt-${name}-${n}`… */
+  name?: string;
+  /** …or this user, the same in every set-up. */
+  user?: { email: string; refreshToken: string };
   simulator?: SimulatorOptions;
   /** The primary calendar's zone (the simulator's default otherwise). */
   timeZone?: string;
@@ -93,18 +95,18 @@ export interface SimulatorUser {
   instances(eventId: string): Promise<calendar_v3.Schema$Event[]>;
 }
 
-/** The Calendar simulator with one user and a real Calendar client authenticated as them. */
+/** The Calendar simulator (its defaults unless `simulator` says) with one user and a real Calendar client acting as them. */
 export function simulatorUserFixture(opts: SimulatorUserOptions): SimulatorUser {
   const { before, after } = hooksFor(opts.scope ?? 'test');
   const state = slot<{ sim: Simulator; ctl: SimulatorClient; cal: calendar_v3.Calendar }>(
     'the simulator',
   );
   let n = 0;
-  const email = () => `${opts.name}${n}@example.com`;
-  const refreshToken = () => `rt-${opts.name}-${n}`;
+  const email = () => opts.user?.email ?? `${opts.name ?? 'user'}${n}@example.com`;
+  const refreshToken = () => opts.user?.refreshToken ?? `rt-${opts.name ?? 'user'}-${n}`;
   before(async () => {
     n += 1;
-    const sim = await startSimulator({ rateLimitPerMinute: 1_000_000, ...opts.simulator });
+    const sim = await startSimulator(opts.simulator);
     const ctl = new SimulatorClient(sim.url);
     await ctl.createUser(email(), refreshToken(), opts.timeZone ? { timeZone: opts.timeZone } : {});
     state.set({ sim, ctl, cal: googleCalendar(sim.url, refreshToken()).calendar });

@@ -1,6 +1,7 @@
 // parseConfig: table-driven good and bad environments, and that no secret value reaches an error.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, keyId, parseConfig, type Config } from '../../functions/config.js';
+import { REQUIRED_ENV } from '../fixtures/env.js';
 
 const SECRET = 'channel-secret-0123456789abcdefghijklmnop';
 const KEY = Buffer.alloc(32, 7).toString('base64');
@@ -98,18 +99,7 @@ describe('parseConfig accepts', () => {
 
 describe('parseConfig rejects', () => {
   const cases: Array<[string, Record<string, string | undefined>, string[]]> = [
-    [
-      'an empty environment, naming every missing variable',
-      {},
-      [
-        'GOOGLE_CLOUD_PROJECT',
-        'CALSYNC_CHANNEL_SECRET',
-        'CALSYNC_TOKEN_KEY',
-        'GOOGLE_OAUTH_CLIENT_ID',
-        'GOOGLE_OAUTH_CLIENT_SECRET',
-        'CALSYNC_WEBHOOK_URL',
-      ],
-    ],
+    ['an empty environment, naming every missing variable', {}, [...REQUIRED_ENV]],
     [
       'a short channel secret',
       { ...good, CALSYNC_CHANNEL_SECRET: 'short-secret' },

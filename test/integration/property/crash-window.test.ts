@@ -14,12 +14,7 @@ import { syncFixture } from '../sync/helpers.js';
 const CHANNEL = { id: 'ch-crash-window', resourceId: 'res-crash-window' };
 
 describe.skipIf(emulatorsMissing() !== '')('crash window of the lease', () => {
-  const f = syncFixture({
-    name: 'crashwin',
-    simulator: { seed: 7 },
-    channel: CHANNEL,
-    scope: 'file',
-  });
+  const f = syncFixture({ name: 'crashwin', channel: CHANNEL, scope: 'file' });
 
   it("a redelivery that finds a dead worker's lease is not acknowledged; after the lease expires it syncs the change", async () => {
     const s = f.seeded;

@@ -3,7 +3,8 @@ import { Timestamp, type DocumentData, type Firestore } from '@google-cloud/fire
 import type { calendar_v3 } from '@googleapis/calendar';
 import type { CalendarApiFactory } from '../../../functions/calendar/api.js';
 import { calendarApiFactory } from '../../../functions/calendar/client.js';
-import { keyId, type TokenKeys } from '../../../functions/config.js';
+import type { TokenKeys } from '../../../functions/config.js';
+import { tokenKey } from '../../fixtures/keys.js';
 import { newSubscriptionDoc } from '../../../functions/channels/subscription.js';
 import { saveCredentials } from '../../../functions/credentials/store.js';
 import { subscriptionIdFor } from '../../../functions/ids.js';
@@ -23,13 +24,10 @@ import {
   type SimulatorUser,
 } from '../../harness/fixtures.js';
 import type { SimulatorOptions } from '../../simulator/index.js';
-import { googleEvents } from '../../harness/google-truth.js';
+import { googleEvents, mirrorDocuments } from '../../harness/google-truth.js';
 import { expect } from 'vitest';
 
-export const TOKEN_KEYS: TokenKeys = (() => {
-  const key = Buffer.alloc(32, 42);
-  return { current: { id: keyId(key), key }, previous: undefined };
-})();
+export const TOKEN_KEYS: TokenKeys = { current: tokenKey(42), previous: undefined };
 
 /** Small values keep the suite fast: short lease, small retry budget, no skew margin surprises. */
 export const TEST_CONFIG: SyncConfig = {
@@ -129,16 +127,9 @@ export async function readSub(db: Firestore, subscriptionId: string): Promise<Su
   return (await db.doc(paths.subscription(subscriptionId)).get()).data() as SubscriptionDoc;
 }
 
-/** The mirror: event id → { etag, status } (plus the raw document). */
-export async function mirror(db: Firestore, uid: string, calendarId: string) {
-  const snap = await db.collection(paths.events(uid, calendarId)).get();
-  return new Map(
-    snap.docs.map((d) => {
-      const data = d.data();
-      return [data.id as string, data];
-    }),
-  );
-}
+/** The mirror: event id → stored document. */
+export const mirror = (db: Firestore, uid: string, calendarId: string) =>
+  mirrorDocuments(db, uid, calendarId);
 
 /** id → etag, for comparing the mirror with Google. */
 export function etags(map: Map<string, { etag?: unknown }>): Record<string, unknown> {
@@ -268,7 +259,7 @@ export function syncFixture(opts: SyncFixtureOptions): SyncFixture {
   const fs = firestoreFixture(opts.name);
   const user = simulatorUserFixture({
     name: opts.name,
-    simulator: opts.simulator,
+    simulator: { rateLimitPerMinute: 1_000_000, ...opts.simulator },
     timeZone: opts.timeZone,
     scope: opts.scope,
   });

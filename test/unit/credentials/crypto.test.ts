@@ -1,7 +1,8 @@
 // Refresh-token encryption: round trip, random IVs, tamper detection and key rotation.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { keyId, type TokenKeys } from '../../../functions/config.js';
+import type { TokenKeys } from '../../../functions/config.js';
+import { tokenKey } from '../../fixtures/keys.js';
 import {
   decryptToken,
   DecryptError,
@@ -9,11 +10,7 @@ import {
   needsRotation,
 } from '../../../functions/credentials/crypto.js';
 
-const key = (b: number) => {
-  const k = Buffer.alloc(32, b);
-  return { id: keyId(k), key: k };
-};
-const keysA: TokenKeys = { current: key(1), previous: undefined };
+const keysA: TokenKeys = { current: tokenKey(1), previous: undefined };
 const TOKEN = '1//0g-refresh-token-' + randomBytes(8).toString('hex');
 
 describe('refresh token crypto', () => {
@@ -58,17 +55,17 @@ describe('refresh token crypto', () => {
 
   it('decrypts with the previous key after a rotation, and says it needs re-encryption', () => {
     const old = encryptToken(keysA, TOKEN);
-    const rotated: TokenKeys = { current: key(2), previous: keysA.current };
+    const rotated: TokenKeys = { current: tokenKey(2), previous: keysA.current };
     expect(needsRotation(rotated, old)).toBe(true);
     expect(decryptToken(rotated, old)).toBe(TOKEN);
     const fresh = encryptToken(rotated, TOKEN);
     expect(needsRotation(rotated, fresh)).toBe(false);
-    expect(decryptToken({ current: key(2), previous: undefined }, fresh)).toBe(TOKEN);
+    expect(decryptToken({ current: tokenKey(2), previous: undefined }, fresh)).toBe(TOKEN);
   });
 
   it('refuses an unknown key id without leaking the token', () => {
     const sealed = encryptToken(keysA, TOKEN);
-    const other: TokenKeys = { current: key(3), previous: undefined };
+    const other: TokenKeys = { current: tokenKey(3), previous: undefined };
     expect(() => decryptToken(other, sealed)).toThrow(/no configured key/);
   });
 });

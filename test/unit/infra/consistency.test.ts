@@ -15,6 +15,7 @@ import {
   str,
   variableDefault,
 } from './load.js';
+import { REQUIRED_ENV } from '../../fixtures/env.js';
 
 /** Function key in infra => functions-framework target and parseConfig role. */
 const FUNCTIONS = {
@@ -218,16 +219,7 @@ describe('environment and secrets', () => {
     const files = await loadTerraform();
     const settings = functionSettings(files);
     const defaults = parseConfig(
-      Object.fromEntries(
-        [
-          'GOOGLE_CLOUD_PROJECT',
-          'CALSYNC_CHANNEL_SECRET',
-          'CALSYNC_TOKEN_KEY',
-          'GOOGLE_OAUTH_CLIENT_ID',
-          'GOOGLE_OAUTH_CLIENT_SECRET',
-          'CALSYNC_WEBHOOK_URL',
-        ].map((n) => [n, sampleValue(n)]),
-      ),
+      Object.fromEntries(REQUIRED_ENV.map((n) => [n, sampleValue(n)])),
       'renewal',
     );
     const renewTimeout = settings.renew_channels!.timeout;
