@@ -11,6 +11,7 @@ import { countEvents, type CalendarRef } from '../store/events.js';
 import {
   acquireLease,
   commitSync,
+  finishCommit,
   releaseLease,
   type AcquireResult,
   type Trigger,
@@ -216,9 +217,11 @@ class SyncSession {
     const run = await this.listWithRecheck(ctx, { ...input, full }, begun.notified);
     this.anyFull ||= run.full;
     addTotals(this.totals, run.totals);
-    const commit = await this.commit(run);
+    // With a change feed the lease is kept through the publish: a later run (of any worker) cannot
+    // announce a newer version before this one's announcement is out (per-calendar order).
+    const feed = this.deps.changes !== undefined && run.pass.changes.size > 0;
+    const commit = await this.commit(run, feed);
     if (commit.kind === 'lost') throw new LeaseLostError(this.subscriptionId);
-    this.released = commit.kind === 'released';
     // The change feed: only now that the token (and so every page before it) is committed.
     const announced = await announceChanges(
       this.deps.changes,
@@ -226,8 +229,13 @@ class SyncSession {
       this.cal,
       this.logger,
     );
+    const settled =
+      commit.kind === 'kept'
+        ? await finishCommit(this.deps.db, this.keeper.lease, this.now(), this.deps.config.leaseMs)
+        : commit;
+    this.released = settled.kind !== 'again';
     this.logRun(run, started, announced);
-    return commit.kind === 'again' ? { run, again: { full: commit.full } } : { run };
+    return settled.kind === 'again' ? { run, again: { full: settled.full } } : { run };
   }
 
   private context(): RunContext {
@@ -272,9 +280,10 @@ class SyncSession {
     return again;
   }
 
-  private async commit(run: RunOutput) {
+  private async commit(run: RunOutput, keepLease: boolean) {
     const counts = await countEvents(this.deps.db, this.cal);
     return commitSync(this.deps.db, this.keeper.lease, {
+      keepLease,
       syncToken: run.syncToken,
       fullSyncTimeMin: run.timeMin ?? null,
       full: run.full,
