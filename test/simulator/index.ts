@@ -114,7 +114,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       clock,
       settings,
       requests,
-      tokens: new TokenCodec(),
+      tokens: new TokenCodec(seed),
       log,
     }),
   );
