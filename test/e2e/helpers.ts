@@ -26,7 +26,9 @@ export interface StackFixture {
 }
 
 /**
- * The whole stack for one e2e file, started before its tests and stopped after them. Notifications
+ * The whole stack for one e2e file, started before its tests and stopped after them. Google is as
+ * hard as it really is (`realism: 'google'`: visibility and delivery lags, duplicate and no-delta
+ * notifications, live paging, short and empty pages, token lifetime, untidy events). Notifications
  * are retried quickly, the rate limit is out of reach and the functions log at INFO unless
  * `options` says otherwise.
  */
@@ -38,6 +40,7 @@ export function stackFixture(options: Omit<StackOptions, 'onLine'> = {}): StackF
     const stack = await startLocalStack({
       ...options,
       simulator: {
+        realism: 'google',
         notificationRetryBaseMs: 200,
         rateLimitPerMinute: 100_000,
         ...options.simulator,
