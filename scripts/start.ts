@@ -1,16 +1,10 @@
 // `npm start`: the whole calsync stack on loopback, a demo calendar connected with `calsync connect`,
 // and the seed write-up's story (add, edit, cancel an instance, delete) shown as it flows through.
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import { googleCalendar } from '../test/simulator/client.js';
-import {
-  REPO_ROOT,
-  startLocalStack,
-  type LocalStack,
-  type Target,
-} from '../test/stack/local-stack.js';
+import { REPO_ROOT, runCalsync, startLocalStack, type Target } from '../test/stack/local-stack.js';
 import { seedDemoCalendar, storySteps, type StoryStep } from './demo-calendar.js';
 
 const DEMO_UID = 'demo';
@@ -56,34 +50,6 @@ function narrate(target: Target, line: string): void {
   }
 }
 
-/** Runs the real `calsync` CLI (built) against the stack; the refresh token goes through stdin. */
-function calsyncCli(stack: LocalStack, args: string[], stdin?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      join(REPO_ROOT, 'node_modules', '.bin', 'node'),
-      [join(REPO_ROOT, 'dist', 'functions', 'cli', 'main.js'), ...args],
-      {
-        env: { ...process.env, ...stack.env, CALSYNC_LOG_LEVEL: 'ERROR' },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) =>
-      c
-        .toString('utf8')
-        .split('\n')
-        .filter((l) => l.trim())
-        .forEach((l) => say(dim(`calsync: ${l}`))),
-    );
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`calsync ${args[0]} exited with ${code}`)),
-    );
-    child.stdin.end(stdin ?? '');
-  });
-}
-
 async function main(): Promise<void> {
   console.log(bold('calsync — local stack'));
   say(
@@ -122,10 +88,17 @@ async function main(): Promise<void> {
   );
 
   say(`running ${bold(`calsync connect --user ${DEMO_UID} --calendar primary --refresh-token -`)}`);
-  const connected = await calsyncCli(
+  const connected = await runCalsync(
     stack,
     ['connect', '--user', DEMO_UID, '--calendar', 'primary', '--refresh-token', '-', '--json'],
-    DEMO_REFRESH_TOKEN,
+    {
+      stdin: DEMO_REFRESH_TOKEN,
+      onStderr: (text) =>
+        text
+          .split('\n')
+          .filter((l) => l.trim())
+          .forEach((l) => say(dim(`calsync: ${l}`))),
+    },
   );
   const report = JSON.parse(connected) as {
     calendar: {

@@ -1,19 +1,9 @@
 // The change feed's bookkeeping for one sync: what each written page really changed, merged per event.
 import type { GoogleEvent } from '../calendar/api.js';
+import type { ChangeKind, ChangeMessage } from '../read-models/types.js';
 import type { EventOp, StoredEventState } from '../store/events.js';
 
-export type ChangeKind = 'created' | 'updated' | 'deleted';
-
-/** One change feed message (Pub/Sub data, JSON). */
-export interface ChangeMessage {
-  v: 1;
-  uid: string;
-  calendarId: string;
-  eventId: string;
-  change: ChangeKind;
-  /** The event's `updated` (RFC 3339) as Google sent it; null when a deletion did not carry one. */
-  updated: string | null;
-}
+export type { ChangeKind, ChangeMessage };
 
 /** One event's change as a run saw it (also what the outbox stores). */
 export interface ChangeEntry {

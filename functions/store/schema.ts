@@ -1,16 +1,25 @@
-// Firestore layout (DESIGN.md "Firestore layout"): paths and the shapes of server-side documents.
+// Firestore layout (DESIGN.md "Firestore layout"): paths and the shapes of server-side documents (user-readable ones come from read-models/).
 import type { Timestamp } from '@google-cloud/firestore';
+import {
+  calendarPath,
+  encodeDocId,
+  eventPath,
+  eventsPath,
+  occurrencesPath,
+} from '../read-models/paths.js';
+import type {
+  CalendarDocument,
+  MirrorDocument,
+  SyncMode,
+  SyncStatus,
+} from '../read-models/types.js';
 
 export const paths = {
   user: (uid: string) => `users/${uid}`,
-  calendar: (uid: string, calendarId: string) =>
-    `users/${uid}/calendars/${encodeDocId(calendarId)}`,
-  events: (uid: string, calendarId: string) =>
-    `users/${uid}/calendars/${encodeDocId(calendarId)}/events`,
-  event: (uid: string, calendarId: string, eventId: string) =>
-    `users/${uid}/calendars/${encodeDocId(calendarId)}/events/${encodeDocId(eventId)}`,
-  occurrences: (uid: string, calendarId: string) =>
-    `users/${uid}/calendars/${encodeDocId(calendarId)}/occurrences`,
+  calendar: calendarPath,
+  events: eventsPath,
+  event: eventPath,
+  occurrences: occurrencesPath,
   subscription: (subscriptionId: string) => `subscriptions/${subscriptionId}`,
   credentials: (uid: string) => `credentials/${uid}`,
 } as const;
@@ -18,20 +27,10 @@ export const paths = {
 export const SUBSCRIPTIONS = 'subscriptions';
 export const CREDENTIALS = 'credentials';
 
-/**
- * Calendar and event ids become document ids. Google's ids never contain `/`, but calendar ids
- * may contain `#` (holiday calendars) and are at most a few hundred bytes: only `/` and the
- * reserved `.`/`..`/`__x__` forms need escaping.
- */
-export function encodeDocId(id: string): string {
-  if (id === '.' || id === '..' || /^__.*__$/.test(id) || id.includes('/')) {
-    return `~${Buffer.from(id, 'utf8').toString('base64url')}`;
-  }
-  return id;
-}
+export { encodeDocId };
 
-export type SyncStatus = 'active' | 'needs_reauth' | 'error' | 'removed';
-export type Mode = 'push' | 'poll';
+export type { SyncStatus };
+export type Mode = SyncMode;
 
 /** One watch channel, as Google returned it from events.watch. */
 export interface ChannelRecord {
@@ -129,23 +128,8 @@ export interface CredentialsDoc {
   updatedAt: Timestamp;
 }
 
-/** `users/{uid}/calendars/{calendarId}` — readable by the user. */
-export interface CalendarDoc {
-  calendarId: string;
-  summary: string | null;
-  timeZone: string | null;
-  sync: {
-    status: SyncStatus;
-    mode: Mode;
-    lastSyncedAt: Timestamp | null;
-    lastError: { code: string; reason: string; at?: Timestamp } | null;
-    /** While status is `error`: the next automatic retry. */
-    nextRetryAt?: Timestamp | null;
-    /** Items stored trimmed or as stubs (event documents with `calsync.quarantine`). */
-    quarantined?: number;
-    /** The Google account (email) the calendar syncs with. */
-    account?: string;
-  };
-  /** Live events, and tombstones (cancelled exceptions of live series) kept beside them. */
-  counts: { events: number; tombstones?: number };
-}
+/** `users/{uid}/calendars/{calendarId}` — readable by the user (the read model, contract A). */
+export type CalendarDoc = CalendarDocument<Timestamp>;
+
+/** `…/events/{eventId}` — readable by the user: a live event or a tombstone (the read model). */
+export type EventDoc = MirrorDocument<Timestamp>;

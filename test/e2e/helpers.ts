@@ -1,13 +1,11 @@
 // End-to-end helpers: the stack fixture, the real `calsync` CLI against it, Google's truth vs the Firestore mirror, waiting on conditions.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import type { calendar_v3 } from '@googleapis/calendar';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { paths, type SubscriptionDoc } from '../../functions/store/schema.js';
 import { googleCalendar } from '../simulator/client.js';
 import {
-  REPO_ROOT,
+  runCalsync,
   startLocalStack,
   type LocalStack,
   type StackOptions,
@@ -82,31 +80,6 @@ export interface ConnectReport {
   };
 }
 
-/** Runs the built `calsync` CLI with the stack's environment; the refresh token goes through stdin. */
-export function calsync(stack: LocalStack, args: string[], stdin = ''): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      join(REPO_ROOT, 'node_modules', '.bin', 'node'),
-      [join(REPO_ROOT, 'dist', 'functions', 'cli', 'main.js'), ...args],
-      {
-        env: { ...process.env, ...stack.env, CALSYNC_LOG_LEVEL: 'ERROR' },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0
-        ? resolve(out)
-        : reject(new Error(`calsync ${args.join(' ')} exited with ${code}: ${err.slice(-2000)}`)),
-    );
-    child.stdin.end(stdin);
-  });
-}
-
 export interface User {
   uid: string;
   email: string;
@@ -160,10 +133,10 @@ export async function connectCalendar(
   user: User,
   calendarId = 'primary',
 ): Promise<ConnectReport> {
-  const out = await calsync(
+  const out = await runCalsync(
     stack,
     ['connect', '--user', user.uid, '--calendar', calendarId, '--refresh-token', '-', '--json'],
-    user.refreshToken,
+    { stdin: user.refreshToken },
   );
   return JSON.parse(out) as ConnectReport;
 }
@@ -188,6 +161,37 @@ export async function mirrorDocs(
       const data = d.data() as MirrorDoc;
       return [data.id ?? d.id, data];
     }),
+  );
+}
+
+/** Inserts a one-hour event starting `h` hours from the current hour on the user's primary calendar. */
+export async function insertHourLong(
+  user: User,
+  summary: string,
+  h: number,
+): Promise<calendar_v3.Schema$Event> {
+  const requestBody = {
+    summary,
+    start: { dateTime: hoursFromNow(h) },
+    end: { dateTime: hoursFromNow(h + 1) },
+  };
+  return (await user.cal.events.insert({ calendarId: user.email, requestBody })).data;
+}
+
+/** Waits until the mirror of the user's primary calendar holds `event` at its etag. */
+export async function waitForMirrored(
+  db: Firestore,
+  user: User,
+  event: calendar_v3.Schema$Event,
+  what: string,
+  timeoutMs?: number,
+  intervalMs?: number,
+): Promise<void> {
+  await waitFor(
+    what,
+    async () => (await mirrorDocs(db, user.uid, user.email)).get(event.id!)?.etag === event.etag,
+    timeoutMs,
+    intervalMs,
   );
 }
 

@@ -8,12 +8,14 @@ import {
   connectCalendar,
   converged,
   hoursFromNow,
+  insertHourLong,
   instancesWhenListable,
   insertHourly,
   mirrorDocs,
   newUser,
   stackFixture,
   waitFor,
+  waitForMirrored,
   type User,
 } from './helpers.js';
 
@@ -63,18 +65,8 @@ describe.skipIf(emulatorsMissing() !== '')('calsync end to end', () => {
     const calendarId = user.email;
     const docs = () => mirrorDocs(f.db, user.uid, calendarId);
 
-    const { data: single } = await user.cal.events.insert({
-      calendarId,
-      requestBody: {
-        summary: 'Dentist',
-        start: { dateTime: hoursFromNow(30) },
-        end: { dateTime: hoursFromNow(31) },
-      },
-    });
-    await waitFor(
-      'the new event',
-      async () => (await docs()).get(single.id!)?.etag === single.etag,
-    );
+    const single = await insertHourLong(user, 'Dentist', 30);
+    await waitForMirrored(f.db, user, single, 'the new event');
 
     const { data: updated } = await user.cal.events.patch({
       calendarId,

@@ -83,6 +83,14 @@ export interface SimulatorUser {
   readonly refreshToken: string;
   /** Counts the set-ups of this fixture (1, 2, …): unique ids per test. */
   readonly n: number;
+  /** Inserts an event on the user's primary calendar (through the real client); returns it. */
+  insert(event: calendar_v3.Schema$Event): Promise<calendar_v3.Schema$Event>;
+  /** Renames each event on the primary calendar, one patch each, in order. */
+  rename(eventIds: string[], summary: string): Promise<void>;
+  /** Deletes each event from the primary calendar, in order. */
+  remove(eventIds: string[]): Promise<void>;
+  /** Google's instances of a recurring event (first page). */
+  instances(eventId: string): Promise<calendar_v3.Schema$Event[]>;
 }
 
 /** The Calendar simulator with one user and a real Calendar client authenticated as them. */
@@ -124,6 +132,22 @@ export function simulatorUserFixture(opts: SimulatorUserOptions): SimulatorUser 
     },
     get n() {
       return n;
+    },
+    async insert(requestBody) {
+      return (await state.get().cal.events.insert({ calendarId: email(), requestBody })).data;
+    },
+    async rename(eventIds, summary) {
+      const { cal } = state.get();
+      for (const eventId of eventIds)
+        await cal.events.patch({ calendarId: email(), eventId, requestBody: { summary } });
+    },
+    async remove(eventIds) {
+      const { cal } = state.get();
+      for (const eventId of eventIds) await cal.events.delete({ calendarId: email(), eventId });
+    },
+    async instances(eventId) {
+      const { data } = await state.get().cal.events.instances({ calendarId: email(), eventId });
+      return data.items ?? [];
     },
   };
 }

@@ -1,12 +1,12 @@
 // What Google holds, listed as calsync lists it — the reference every convergence check compares the mirror to.
 import type { calendar_v3 } from '@googleapis/calendar';
 
-/** id → etag of a full list (singleEvents=false, showDeleted=false: cancelled exceptions of live series included). */
-export async function truthOf(
+/** id → event of a full list (singleEvents=false, showDeleted=false: cancelled exceptions of live series included). */
+export async function googleEvents(
   cal: calendar_v3.Calendar,
   calendarId: string,
-): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
+): Promise<Map<string, calendar_v3.Schema$Event>> {
+  const out = new Map<string, calendar_v3.Schema$Event>();
   let pageToken: string | undefined;
   for (;;) {
     const { data } = await cal.events.list({
@@ -16,8 +16,17 @@ export async function truthOf(
       maxResults: 2500,
       ...(pageToken ? { pageToken } : {}),
     });
-    for (const item of data.items ?? []) out.set(item.id!, item.etag ?? '');
+    for (const item of data.items ?? []) out.set(item.id!, item);
     if (!data.nextPageToken) return out;
     pageToken = data.nextPageToken;
   }
+}
+
+/** id → etag of the same list. */
+export async function truthOf(
+  cal: calendar_v3.Calendar,
+  calendarId: string,
+): Promise<Map<string, string>> {
+  const events = await googleEvents(cal, calendarId);
+  return new Map([...events].map(([id, e]) => [id, e.etag ?? '']));
 }

@@ -1,5 +1,5 @@
 // Integration: connect through the lifecycle core on the Firestore emulator + simulator — idempotence, encryption at rest, polling fallback, --all.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect } from '../../../functions/cli/commands/connect.js';
 import { parseConfig } from '../../../functions/config.js';
 import { loadRefreshToken } from '../../../functions/credentials/store.js';
@@ -19,16 +19,10 @@ import {
 } from '../../../functions/store/schema.js';
 import { emulatorsMissing } from '../../harness/env.js';
 import { googleCalendar } from '../../simulator/client.js';
-import { createWorld, KEY_A, KEY_B, type World } from './world.js';
+import { KEY_A, KEY_B, worldFixture } from './world.js';
 
 describe.skipIf(emulatorsMissing() !== '')('connect (lifecycle core)', () => {
-  let w: World;
-  beforeAll(async () => {
-    w = await createWorld('connect');
-  });
-  afterAll(async () => {
-    await w?.close();
-  });
+  const w = worldFixture('connect');
 
   const sub = async (uid: string, calendarId: string) =>
     (await w.db.doc(paths.subscription(subscriptionIdFor(uid, calendarId))).get()).data() as

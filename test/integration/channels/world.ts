@@ -3,8 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
-import { inject } from 'vitest';
-import { calendarApiFactory } from '../../../functions/calendar/client.js';
+import { afterAll, beforeAll, inject } from 'vitest';
 import type { CliDeps } from '../../../functions/cli/deps.js';
 import { parseConfig, type RenewalConfig } from '../../../functions/config.js';
 import { createLogger } from '../../../functions/log.js';
@@ -12,7 +11,9 @@ import { pubsubEnqueuer, type ClosableEnqueuer } from '../../../functions/renewa
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js';
 import { SimulatorClient } from '../../simulator/client.js';
 import { uniqueProjectId, useEmulators } from '../../harness/env.js';
+import { slot } from '../../harness/fixtures.js';
 import { spawnManaged, waitFor } from '../../harness/processes.js';
+import { clockedCliDeps } from '../../harness/cli-deps.js';
 
 export const CHANNEL_SECRET = 'channel-secret-for-tests-0123456789abcdef';
 export const KEY_A = Buffer.alloc(32, 7).toString('base64');
@@ -139,17 +140,9 @@ export async function createWorld(
     offset,
     enqueuer,
     progress,
-    deps: (overrides = {}) => ({
-      db,
-      config,
-      calendarApi: calendarApiFactory(config),
-      logger,
-      now: () => Date.now() + offset.ms,
-      enqueuer,
-      progress: (line: string) => progress.push(line),
-      holder: `test:${randomBytes(4).toString('hex')}`,
-      ...overrides,
-    }),
+    deps: clockedCliDeps({ db, config, logger, enqueuer, offset }, 'test', (line) =>
+      progress.push(line),
+    ),
     async advance(ms) {
       const simNow = await simc.advanceClock(ms);
       offset.ms = simNow - Date.now();
@@ -183,4 +176,20 @@ export async function createWorld(
       await new Promise<void>((r) => sink.close(() => r()));
     },
   };
+}
+
+/**
+ * One World for the test file (call it inside the `describe`): made before its tests, closed after
+ * them. Reading it outside a test is a mistake the error names.
+ */
+export function worldFixture(...args: Parameters<typeof createWorld>): World {
+  const world = slot<World>('the world');
+  beforeAll(async () => world.set(await createWorld(...args)));
+  afterAll(async () => {
+    const w = world.peek();
+    world.set(undefined);
+    await w?.close();
+  });
+  // World is a plain object of values and closures: forwarding reads is all a test needs.
+  return new Proxy({} as World, { get: (_target, key) => Reflect.get(world.get(), key) });
 }

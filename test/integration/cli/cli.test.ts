@@ -1,6 +1,6 @@
 // Integration: the real `calsync` executable as a child process (tsx) against the emulators + simulator, and disconnect.
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect } from '../../../functions/cli/commands/connect.js';
 import { disconnect } from '../../../functions/cli/commands/disconnect.js';
 import { runCli } from '../../../functions/cli/program.js';
@@ -8,7 +8,7 @@ import { subscriptionIdFor } from '../../../functions/ids.js';
 import { paths } from '../../../functions/store/schema.js';
 import { emulatorsMissing } from '../../harness/env.js';
 import { googleCalendar } from '../../simulator/client.js';
-import { createWorld, type World } from '../channels/world.js';
+import { worldFixture, type World } from '../channels/world.js';
 
 /**
  * Runs the executable and waits for its exit code. (harness spawnManaged() ends its watchdog with
@@ -30,13 +30,7 @@ async function cli(w: World, args: string[], timeoutMs = 45_000) {
 }
 
 describe.skipIf(emulatorsMissing() !== '')('calsync CLI', () => {
-  let w: World;
-  beforeAll(async () => {
-    w = await createWorld('cli');
-  });
-  afterAll(async () => {
-    await w?.close();
-  });
+  const w = worldFixture('cli');
 
   it('runs as a child process: connect, status --json, misuse exits 2 — never printing the token', async () => {
     const token = '1//cli-child-refresh-token-0123456789';

@@ -28,13 +28,10 @@ describe.skipIf(emulatorsMissing() !== '')('crash window of the lease', () => {
     expect((await runSync(d, s.subscriptionId)).outcome).toBe('synced');
 
     // A change, its notification M, and the worker that took M's lease dying without a trace.
-    await f.cal.events.insert({
-      calendarId: s.calendarId,
-      requestBody: {
-        summary: 'announced, then the worker died',
-        start: { dateTime: '2030-01-07T10:00:00Z' },
-        end: { dateTime: '2030-01-07T11:00:00Z' },
-      },
+    await f.insert({
+      summary: 'announced, then the worker died',
+      start: { dateTime: '2030-01-07T10:00:00Z' },
+      end: { dateTime: '2030-01-07T11:00:00Z' },
     });
     const m = f.notification({ messageNumber: 7 });
     await acquireLease(f.db, s.subscriptionId, {

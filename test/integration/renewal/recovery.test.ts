@@ -1,24 +1,18 @@
 // Integration: renewal recovery (expired / missing / silent channel → new channel + 'recovery' sync), invalid_grant, safety net, the HTTP target.
 import { Timestamp } from '@google-cloud/firestore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect } from '../../../functions/cli/commands/connect.js';
 import { subscriptionIdFor } from '../../../functions/ids.js';
 import { renewChannelsCore } from '../../../functions/renewal/core.js';
 import { createRenewChannels } from '../../../functions/renewal/function.js';
 import { paths, type SubscriptionDoc } from '../../../functions/store/schema.js';
 import { emulatorsMissing } from '../../harness/env.js';
-import { createWorld, type World } from '../channels/world.js';
+import { worldFixture } from '../channels/world.js';
 
 const DAY = 24 * 3600 * 1000;
 
 describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
-  let w: World;
-  beforeAll(async () => {
-    w = await createWorld('recover');
-  });
-  afterAll(async () => {
-    await w?.close();
-  });
+  const w = worldFixture('recover');
 
   async function connected(name: string) {
     const token = `1//refresh-${name}-0123456789`;

@@ -13,6 +13,9 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
     await insertMany(f.cal, f.email, 5);
   });
 
+  /** The next `count` GETs of the Calendar API fail with `status` (and Google's `reason`). */
+  const failReads = (status: number, count: number, reason?: string) =>
+    f.ctl.addFault({ method: 'GET', path: '/calendar/v3/calendars/', status, reason, count });
   const stops = async () =>
     (await f.ctl.requests()).filter((r) => r.path === '/calendar/v3/channels/stop');
 
@@ -47,21 +50,9 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
     });
     await runSync(d, f.seeded.subscriptionId);
     await insertMany(f.cal, f.seeded.calendarId, 3);
-    await f.ctl.addFault({
-      method: 'GET',
-      path: '/calendar/v3/calendars/',
-      status: 403,
-      reason: 'userRateLimitExceeded',
-      count: 2,
-    });
-    await f.ctl.addFault({
-      method: 'GET',
-      path: '/calendar/v3/calendars/',
-      status: 429,
-      reason: 'rateLimitExceeded',
-      count: 1,
-    });
-    await f.ctl.addFault({ method: 'GET', path: '/calendar/v3/calendars/', status: 503, count: 1 });
+    await failReads(403, 2, 'userRateLimitExceeded');
+    await failReads(429, 1, 'rateLimitExceeded');
+    await failReads(503, 1);
     const started = Date.now();
     const res = await handleSyncMessage(d, f.notification());
     expect(res.outcome).toBe('synced');
@@ -75,13 +66,7 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
     const d = f.deps({ config: { retryBudgetMs: 300 } });
     await runSync(d, f.seeded.subscriptionId);
     await insertMany(f.cal, f.seeded.calendarId, 2);
-    await f.ctl.addFault({
-      method: 'GET',
-      path: '/calendar/v3/calendars/',
-      status: 429,
-      reason: 'rateLimitExceeded',
-      count: 1000,
-    });
+    await failReads(429, 1000, 'rateLimitExceeded');
     const started = Date.now();
     const err = await handleSyncMessage(d, f.notification()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CalendarError);
