@@ -38,6 +38,8 @@ export default defineConfig({
       {
         test: {
           name: 'browser',
+          // After the other tiers: its stack and Chromium would otherwise compete with e2e's for 2 cores.
+          sequence: { groupOrder: 1 },
           include: ['test/browser/**/*.test.ts'],
           globalSetup: ['test/browser/global-setup.ts', 'test/harness/global-setup.ts'],
           testTimeout: 120_000,
