@@ -1,14 +1,13 @@
 // Measures WriteBatch (≤500 per commit) against BulkWriter (throttling off) on the emulator, and the diff's read path.
-import type { Firestore } from '@google-cloud/firestore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   readEventStates,
   sweepUnseen,
   writeEventOps,
   type EventOp,
 } from '../../../functions/store/events.js';
-import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
-import { newFirestore } from './helpers.js';
+import { emulatorsMissing } from '../../harness/env.js';
+import { firestoreFixture } from '../../harness/fixtures.js';
 
 /** CALSYNC_BENCH=1 for the figure in the report; a smaller run keeps the suite fast. */
 const N = process.env.CALSYNC_BENCH === '1' ? 5000 : 1000;
@@ -33,12 +32,7 @@ const ops = (tag: string): EventOp[] =>
   }));
 
 describe.skipIf(emulatorsMissing() !== '')('write strategy', () => {
-  let db: Firestore;
-  beforeAll(() => {
-    expect(useEmulators()).toBe(true);
-    db = newFirestore(uniqueProjectId('bench'));
-  });
-  afterAll(() => db.terminate());
+  const fs = firestoreFixture('bench');
 
   it(`WriteBatch vs BulkWriter for ${N} event upserts`, async () => {
     const times: Record<string, number> = {};
@@ -50,17 +44,17 @@ describe.skipIf(emulatorsMissing() !== '')('write strategy', () => {
     ] as const) {
       const cal = { uid: `bench-${strategy}-${round}`, calendarId: 'c' };
       const t = performance.now();
-      const r = await writeEventOps(db, cal, ops(strategy), strategy);
+      const r = await writeEventOps(fs.db, cal, ops(strategy), strategy);
       times[`${strategy}#${round}`] = Math.round(performance.now() - t);
       expect(r.writes).toBe(N);
     }
     const cal = { uid: 'bench-batch-1', calendarId: 'c' };
     const ids = ops('x').map((o) => o.docId);
     let t = performance.now();
-    for (let i = 0; i < N; i += 2500) await readEventStates(db, cal, ids.slice(i, i + 2500));
+    for (let i = 0; i < N; i += 2500) await readEventStates(fs.db, cal, ids.slice(i, i + 2500));
     times.readStates = Math.round(performance.now() - t);
     t = performance.now();
-    expect(await sweepUnseen(db, cal, new Set(ids))).toBe(0);
+    expect(await sweepUnseen(fs.db, cal, new Set(ids))).toBe(0);
     times.sweepNothing = Math.round(performance.now() - t);
     console.log(`[measure] ${N} docs, ms: ${JSON.stringify(times)}`);
   }, 120_000);
