@@ -23,10 +23,20 @@ export function watchCalendars(
   );
 }
 
-function when(ts: { toMillis(): number } | null | undefined, now: number): string {
+function when(ts: { toMillis(): number } | null | undefined, now: number): Node | string {
   if (!ts) return '—';
   const ms = ts.toMillis();
-  return `${timeOfDay(ms)} (${relative(ms, now)})`;
+  const node = el('time', { datetime: new Date(ms).toISOString(), 'data-at': String(ms) });
+  node.textContent = `${timeOfDay(ms)} (${relative(ms, now)})`;
+  return node;
+}
+
+/** Keeps "12 s ago" counting without redrawing the rows (assistive technology keeps its place). */
+export function refreshTimes(body: HTMLTableSectionElement, now: number): void {
+  for (const node of body.querySelectorAll<HTMLTimeElement>('time[data-at]')) {
+    const ms = Number(node.dataset.at);
+    node.textContent = `${timeOfDay(ms)} (${relative(ms, now)})`;
+  }
 }
 
 function row(c: ConnectedCalendar, now: number): HTMLTableRowElement {

@@ -10,7 +10,7 @@ import {
   type Firestore,
 } from 'firebase/firestore';
 import { wireButtons } from './buttons.js';
-import { renderCalendars, watchCalendars, type ConnectedCalendar } from './calendars.js';
+import { refreshTimes, renderCalendars, watchCalendars } from './calendars.js';
 import { byId, clock } from './dom.js';
 import type { ActionItem, PageConfig, PageHandle, ReadAttempt } from './shared.js';
 import { FeedView } from './feed-view.js';
@@ -49,21 +49,19 @@ async function main(): Promise<void> {
   const week = new WeekView(db, config.uid, byId('week'), byId('week-range'), (changes) =>
     reportChanges(changes, feed, pending, status),
   );
-  let calendars: ConnectedCalendar[] = [];
   const table = byId<HTMLTableElement>('calendars').tBodies[0]!;
   watchCalendars(
     db,
     config.uid,
     (cals) => {
-      calendars = cals;
       renderCalendars(table, cals, Date.now());
       week.setCalendars(cals);
     },
     (code) => (byId('week-range').textContent = `Firestore refused to list the calendars: ${code}`),
   );
   setInterval(() => {
-    renderCalendars(table, calendars, Date.now()); // "12 s ago" keeps counting
-    if (calendars.length > 0) week.setCalendars(calendars); // a new day moves the week
+    refreshTimes(table, Date.now());
+    week.tick();
   }, 1000);
   wireButtons(document.body, status, (item, pressedAt) =>
     pending.set(item.eventId, { item, pressedAt }),

@@ -36,6 +36,7 @@ export class WeekView {
   private days: string[] = [];
   private readonly listeners = new Map<string, Unsubscribe>();
   private readonly shown = new Map<string, Shown>();
+  private calendars: ConnectedCalendar[] = [];
 
   constructor(
     private readonly db: Firestore,
@@ -47,22 +48,35 @@ export class WeekView {
 
   /** Follows the connected calendars: one listener each, all over the same seven days. */
   setCalendars(calendars: ConnectedCalendar[], now = Date.now()): void {
+    this.calendars = calendars;
+    let changed = false;
     const zone = calendars[0]?.data.timeZone ?? this.zone;
     const days = daysFrom(zone, now, 7);
     if (zone !== this.zone || days[0] !== this.days[0]) {
       this.zone = zone;
       this.days = days;
       this.stopAll(); // a new day or zone: new bounds for every query
+      changed = true;
     }
     for (const [id, stop] of this.listeners) {
       if (!calendars.some((c) => c.docId === id)) {
         stop();
         this.listeners.delete(id);
         for (const key of this.shown.keys()) if (key.startsWith(`${id}/`)) this.shown.delete(key);
+        changed = true;
       }
     }
-    for (const c of calendars) if (!this.listeners.has(c.docId)) this.listen(c.docId);
-    this.render();
+    for (const c of calendars) {
+      if (this.listeners.has(c.docId)) continue;
+      this.listen(c.docId);
+      changed = true;
+    }
+    if (changed) this.render();
+  }
+
+  /** Once in a while: past midnight the week moves on a day. */
+  tick(now = Date.now()): void {
+    if (this.calendars.length > 0) this.setCalendars(this.calendars, now);
   }
 
   private stopAll(): void {
