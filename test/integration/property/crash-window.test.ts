@@ -5,7 +5,7 @@
 // message back, and once the dead worker's lease expired the redelivery takes it over and syncs.
 // Production numbers: lease 120 s, Pub/Sub backoff 10–600 s, 10 delivery attempts (infra/pubsub.tf).
 import { describe, expect, it } from 'vitest';
-import { acquireLease } from '../../../functions/store/subscriptions.js';
+import { acquireLease } from '../../../functions/store/lease.js';
 import { runSync } from '../../../functions/sync/engine.js';
 import { handleSyncMessage, mustRedeliver } from '../../../functions/sync/handle.js';
 import { emulatorsMissing } from '../../harness/env.js';
@@ -42,7 +42,7 @@ describe.skipIf(emulatorsMissing() !== '')('crash window of the lease', () => {
       now: Date.now() + offset.ms,
       leaseMs: d.config.leaseMs,
       clockSkewMs: d.config.clockSkewMs,
-      publishedAt: Date.parse(m.publishTime),
+      trigger: { kind: 'notification', channelId: CHANNEL.id, messageNumber: 7 },
     });
 
     // Pub/Sub redelivers M before the lease runs out: busy, and NOT acknowledged.

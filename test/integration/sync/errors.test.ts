@@ -119,14 +119,31 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
     expect((await f.mirror()).size).toBe(5);
   });
 
-  it('not_exists: removed and channel stopped without listing', async () => {
+  it('not_exists is a hint: removed only once Google confirms the calendar is gone', async () => {
     const d = f.deps();
     await runSync(d, f.seeded.subscriptionId);
+    const before = (await f.mirror()).size;
+    // A spurious (or replayed) not_exists for a calendar Google still serves: synced, nothing wiped.
     await f.ctl.clearRequests();
-    const res = await handleSyncMessage(d, f.notification({ state: 'not_exists' }));
-    expect(res.outcome).toBe('removed');
+    const spurious = await handleSyncMessage(d, f.notification({ state: 'not_exists' }));
+    expect(spurious.outcome).toBe('synced');
+    expect((await f.readSub()).status).toBe('active');
+    expect((await f.mirror()).size).toBe(before);
+    expect(await stops()).toHaveLength(0);
+    expect(
+      (await f.ctl.requests()).some(
+        (r) => r.method === 'GET' && /\/calendars\/[^/]+$/.test(r.path),
+      ),
+    ).toBe(true);
+    // Really deleted: calendars.get answers 404 → removed, channel stopped, data gone, no listing.
+    await f.ctl.deleteCalendar(f.seeded.calendarId);
+    await f.ctl.clearRequests();
+    const gone = await handleSyncMessage(d, f.notification({ state: 'not_exists' }));
+    expect(gone.outcome).toBe('removed');
     expect((await f.ctl.requests()).filter((r) => r.path.endsWith('/events'))).toHaveLength(0);
     expect((await stops()).length).toBe(1);
+    expect((await f.readSub()).status).toBe('removed');
+    expect((await f.mirror()).size).toBe(0);
   });
 
   it('malformed messages are acknowledged and logged as errors', async () => {
@@ -176,21 +193,29 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
     expect((await handleSyncMessage(d, f.notification())).outcome).toBe('synced');
   });
 
-  it('a message published before the last completed sync started (minus skew) is skipped', async () => {
+  it('a notification numbered at or below what a completed run covered is skipped; resyncs by publish time', async () => {
     const d = f.deps({ config: { clockSkewMs: 2_000 } });
-    await runSync(d, f.seeded.subscriptionId);
+    const first = f.notification({ messageNumber: 50 });
+    expect((await handleSyncMessage(d, first)).outcome).toBe('synced');
     await f.ctl.clearRequests();
-    const old = new Date(Date.now() - 10_000).toISOString();
-    expect((await handleSyncMessage(d, f.notification({ receivedAt: old }))).outcome).toBe(
+    // Google's own counter, no clocks: #50 again (redelivery) and #40 (late) were covered.
+    expect((await handleSyncMessage(d, first)).outcome).toBe('covered');
+    expect((await handleSyncMessage(d, f.notification({ messageNumber: 40 }))).outcome).toBe(
       'covered',
     );
+    // A resync published before the last completed sync started (minus skew): covered.
+    const old = new Date(Date.now() - 10_000).toISOString();
     expect((await handleSyncMessage(d, resync(f.seeded, { requestedAt: old }))).outcome).toBe(
       'covered',
     );
     expect(await f.ctl.requests()).toHaveLength(0);
-    // Within the skew margin it is not skipped: syncing once too often is the safe side.
-    const recent = new Date(Date.now() - 1_000).toISOString();
-    expect((await handleSyncMessage(d, f.notification({ receivedAt: recent }))).outcome).toBe(
+    // A newer message number syncs, whatever its timestamps say.
+    expect(
+      (await handleSyncMessage(d, f.notification({ messageNumber: 51, receivedAt: old }))).outcome,
+    ).toBe('synced');
+    // Within the skew margin a resync is not skipped: syncing once too often is the safe side.
+    const recent = new Date(Date.now() + 1_000).toISOString();
+    expect((await handleSyncMessage(d, resync(f.seeded, { requestedAt: recent }))).outcome).toBe(
       'synced',
     );
     // A requested full resync is never skipped.
