@@ -1,21 +1,25 @@
 // "Connected calendars": each calendar document's sync state (status, last sync, last error, next retry), live.
 import { collection, onSnapshot, type Firestore, type Unsubscribe } from 'firebase/firestore';
 import { el, relative, timeOfDay } from './dom.js';
-import { calendarConverter, type CalendarView } from './models.js';
+import {
+  calendarConverter,
+  calendarsPath,
+  type CalendarDocument,
+} from '../../functions/read-models/web.js';
 
 export interface ConnectedCalendar {
   docId: string;
-  data: CalendarView;
+  data: CalendarDocument;
 }
 
-/** One onSnapshot on users/{uid}/calendars (the rules let the user list their own). */
+/** One onSnapshot on users/{uid}/calendars with the shared web converter (the rules let the user list their own). */
 export function watchCalendars(
   db: Firestore,
   uid: string,
   onCalendars: (calendars: ConnectedCalendar[]) => void,
   onError: (code: string) => void,
 ): Unsubscribe {
-  const ref = collection(db, 'users', uid, 'calendars').withConverter(calendarConverter);
+  const ref = collection(db, calendarsPath(uid)).withConverter(calendarConverter);
   return onSnapshot(
     ref,
     (snap) => onCalendars(snap.docs.map((d) => ({ docId: d.id, data: d.data() }))),

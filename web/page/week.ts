@@ -11,7 +11,11 @@ import {
 } from 'firebase/firestore';
 import type { ConnectedCalendar } from './calendars.js';
 import { clock, dayTitle, el } from './dom.js';
-import { occurrenceConverter, type OccurrenceView } from './models.js';
+import {
+  occurrenceConverter,
+  occurrencesPath,
+  type OccurrenceDocument,
+} from '../../functions/read-models/web.js';
 import { dayOf, daysFrom, nextDay, startOfDay } from './zone.js';
 
 /** A change this page saw arrive from Firestore (after its first snapshot). */
@@ -19,11 +23,11 @@ export interface SeenChange {
   type: 'added' | 'modified' | 'removed';
   /** The occurrence document's id: the event id, or `<seriesId>_<originalStart>` for an instance. */
   id: string;
-  occurrence: OccurrenceView;
+  occurrence: OccurrenceDocument<Timestamp>;
 }
 
 interface Shown {
-  occurrence: OccurrenceView;
+  occurrence: OccurrenceDocument<Timestamp>;
   /** Until when it is highlighted as just changed (ms); removed ones stay struck through until then. */
   freshUntil: number;
   removed: boolean;
@@ -68,7 +72,7 @@ export class WeekView {
     }
     for (const c of calendars) {
       if (this.listeners.has(c.docId)) continue;
-      this.listen(c.docId);
+      this.listen(c.docId, c.data.calendarId);
       changed = true;
     }
     if (changed) this.render();
@@ -85,11 +89,11 @@ export class WeekView {
     this.shown.clear();
   }
 
-  private listen(calendarDocId: string): void {
+  private listen(calendarDocId: string, calendarId: string): void {
     const start = startOfDay(this.zone, this.days[0]!);
     const end = startOfDay(this.zone, nextDay(this.days[this.days.length - 1]!));
     const q = query(
-      collection(this.db, 'users', this.uid, 'calendars', calendarDocId, 'occurrences'),
+      collection(this.db, occurrencesPath(this.uid, calendarId)),
       where('startAt', '>=', Timestamp.fromMillis(start)),
       where('startAt', '<', Timestamp.fromMillis(end)),
       orderBy('startAt'),
