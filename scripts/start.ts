@@ -5,10 +5,13 @@ import { dirname, join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import { googleCalendar } from '../test/simulator/client.js';
 import { REPO_ROOT, runCalsync, startLocalStack, type Target } from '../test/stack/local-stack.js';
+import { FeedHub, startWebView } from '../web/server/server.js';
 import { seedDemoCalendar, storySteps, type StoryStep } from './demo-calendar.js';
 
 const DEMO_UID = 'demo';
 const DEMO_EMAIL = 'demo@calsync.test';
+const DEMO_ZONE = 'Europe/Berlin';
+const WEB_PORT = Number(process.env.CALSYNC_WEB_PORT ?? 8780);
 const DEMO_REFRESH_TOKEN = `1//demo-refresh-${Date.now().toString(36)}`;
 const color = process.stdout.isTTY
   ? (code: number) => (s: string) => `\u001b[${code}m${s}\u001b[0m`
@@ -55,17 +58,29 @@ async function main(): Promise<void> {
   say(
     'building functions/ and starting the Firestore + Pub/Sub emulators, the Calendar API simulator and three functions…',
   );
+  const feed = new FeedHub(); // the live page's feed hears what the terminal hears
   const stack = await startLocalStack({
-    onLine: narrate,
+    onLine: (target, line) => {
+      narrate(target, line);
+      feed.onLine(target, line);
+    },
     // Seeding writes 300 events in seconds; Google's 600/min per-user limit still applies to calsync's own calls in tests.
     simulator: { notificationRetryBaseMs: 200, rateLimitPerMinute: 5000 },
     env: { CALSYNC_LOG_LEVEL: 'INFO' },
+  });
+  const web = await startWebView({
+    projectId: stack.projectId,
+    firestoreHost: stack.firestoreHost,
+    uid: DEMO_UID,
+    feed,
+    port: WEB_PORT,
   });
   let stopping = false;
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
     console.log('\nstopping everything this run started…');
+    await web.close();
     await stack.stop();
     console.log('stopped.');
     process.exit(0);
@@ -79,8 +94,11 @@ async function main(): Promise<void> {
   say(
     `Calendar API simulator ${stack.sim.url}  Firestore ${stack.firestoreHost}  Pub/Sub ${stack.pubsubHost}`,
   );
+  say(
+    `${green('live page')} ${bold(web.url)} — the demo user's week, read through the security rules`,
+  );
 
-  await stack.simClient.createUser(DEMO_EMAIL, DEMO_REFRESH_TOKEN, { timeZone: 'Europe/Berlin' });
+  await stack.simClient.createUser(DEMO_EMAIL, DEMO_REFRESH_TOKEN, { timeZone: DEMO_ZONE });
   const { calendar } = googleCalendar(stack.sim.url, DEMO_REFRESH_TOKEN);
   const seeded = await seedDemoCalendar(calendar, DEMO_EMAIL);
   say(
@@ -110,6 +128,13 @@ async function main(): Promise<void> {
   say(
     `connected: first full sync wrote ${report.calendar.sync.writes} documents; channel ${report.calendar.channel?.id ?? '(none)'} expires ${report.calendar.channel?.expiresAt ?? '-'}`,
   );
+
+  web.setDemo({
+    calendar,
+    calendarId: report.calendar.calendarId,
+    timeZone: DEMO_ZONE,
+    series: { id: seeded.standupId, summary: 'Team standup' },
+  });
 
   // A downstream app: a real onSnapshot listener on the mirrored events.
   const db = new Firestore({ projectId: stack.projectId });
@@ -169,6 +194,9 @@ async function main(): Promise<void> {
   );
   console.log(
     `  Change the demo calendar through the simulator at ${stack.sim.url} (Google's own paths) and watch it flow.`,
+  );
+  console.log(
+    `  Or open ${bold(web.url)}: the week live from Firestore, each calendar's sync state, the feed, and buttons that change the calendar.`,
   );
   console.log(`\n${dim('Ctrl-C stops everything.')}`);
   await new Promise<void>(() => {

@@ -24,7 +24,9 @@ export interface StackFixture {
 }
 
 /**
- * The whole stack for one e2e file, started before its tests and stopped after them. Notifications
+ * The whole stack for one e2e file, started before its tests and stopped after them. Google is as
+ * hard as it really is (`realism: 'google'`: visibility and delivery lags, duplicate and no-delta
+ * notifications, live paging, short and empty pages, token lifetime, untidy events). Notifications
  * are retried quickly, the rate limit is out of reach and the functions log at INFO unless
  * `options` says otherwise.
  */
@@ -36,12 +38,17 @@ export function stackFixture(options: Omit<StackOptions, 'onLine'> = {}): StackF
     const stack = await startLocalStack({
       ...options,
       simulator: {
+        realism: 'google',
         notificationRetryBaseMs: 200,
         rateLimitPerMinute: 100_000,
         ...options.simulator,
       },
       env: { CALSYNC_LOG_LEVEL: 'INFO', ...options.env },
-      onLine: (target, line) => logs.onLine(target, line),
+      onLine: (target, line) => {
+        logs.onLine(target, line);
+        // CALSYNC_E2E_ECHO=1 prints every function log line (debugging a failing e2e test).
+        if (process.env.CALSYNC_E2E_ECHO === '1') process.stderr.write(`[${target}] ${line}\n`);
+      },
     });
     state.set({ stack, db: new Firestore({ projectId: stack.projectId }) });
   });
@@ -281,3 +288,27 @@ export const hoursFromNow = (h: number, minutes = 0): string =>
   new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 + h * 3_600_000 + minutes * 60_000)
     .toISOString()
     .replace('.000Z', 'Z');
+
+/**
+ * events.instances of a series just written. Google lists a change only after a lag (the
+ * simulator's `realism: 'google'` models it): until then the series answers 404 or no instances,
+ * so a client retries, as it would against Google.
+ */
+export async function instancesWhenListable(
+  cal: calendar_v3.Calendar,
+  calendarId: string,
+  eventId: string,
+  timeoutMs = 20_000,
+): Promise<calendar_v3.Schema$Event[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { data } = await cal.events.instances({ calendarId, eventId });
+      if ((data.items ?? []).length > 0) return data.items!;
+    } catch (err) {
+      if ((err as { status?: number }).status !== 404) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`series ${eventId} never became listable`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
