@@ -27,7 +27,7 @@ export interface ChannelDeps {
 export interface ChannelTarget {
   /** Firestore path of the document holding channel / previousChannel / channelExpiresAt / renewalClaim. */
   path: string;
-  /** Id signed into the channel token (`v1.<tokenId>.<mac>`). */
+  /** Id signed into the channel token (`v2.<tokenId>.<expiry>.<mac>`). */
   tokenId: string;
   /** events.watch or calendarList.watch. */
   watch(request: WatchRequest, signal?: AbortSignal): Promise<WatchedChannel>;
@@ -74,7 +74,15 @@ export async function rotateChannel(
 ): Promise<RotateResult> {
   const { db, config, logger } = deps;
   const id = randomUUID();
-  const token = signChannelToken(config.channelSecrets.current, id, target.tokenId);
+  // v2: the requested expiry is signed into the token, so its notifications stop verifying (plus
+  // the grace period) once the channel is dead, whatever Google returns as the real expiration.
+  const requestedExpiry = deps.now() + config.channelTtlSeconds * 1000;
+  const token = signChannelToken(
+    config.channelSecrets.current,
+    id,
+    target.tokenId,
+    requestedExpiry,
+  );
   let watched: WatchedChannel;
   try {
     watched = await target.watch(
@@ -93,6 +101,9 @@ export async function rotateChannel(
     });
     expiration = now + config.channelTtlSeconds * 1000;
   }
+  // The token stops verifying after requestedExpiry (+ grace): never count on the channel longer,
+  // so renewal replaces it before its notifications would be refused.
+  expiration = Math.min(expiration, requestedExpiry);
   const record: ChannelRecord = {
     id: watched.id,
     resourceId: watched.resourceId,

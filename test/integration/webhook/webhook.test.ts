@@ -11,6 +11,7 @@ import {
   PREVIOUS_SECRET,
   RESOURCE_ID,
   SUBSCRIPTION_ID,
+  channelToken,
   notificationHeaders,
   secrets,
   seedHeaders,
@@ -127,7 +128,7 @@ describe.skipIf(emulatorsMissing() !== '')('webhook target against the Pub/Sub e
   });
 
   it('a token signed with the previous secret (rotation) is still accepted', async () => {
-    const old = signChannelToken(secrets.previous, CHANNEL_ID, SUBSCRIPTION_ID);
+    const old = channelToken(CHANNEL_ID, secrets.previous);
     const res = await send(url, notificationHeaders({ 'X-Goog-Channel-Token': old }));
     expect(res.status).toBe(204);
     expect(await pull()).toHaveLength(1);
@@ -149,7 +150,7 @@ describe.skipIf(emulatorsMissing() !== '')('webhook target against the Pub/Sub e
     expect(await pull()).toHaveLength(0);
   });
 
-  const token = signChannelToken(secrets.current, CHANNEL_ID, SUBSCRIPTION_ID);
+  const token = channelToken();
   const bad: [
     string,
     Record<string, string>,
@@ -252,15 +253,25 @@ describe.skipIf(emulatorsMissing() !== '')('webhook target against the Pub/Sub e
     [
       'token of another deployment',
       notificationHeaders({
-        'X-Goog-Channel-Token': signChannelToken(
-          Buffer.from(OTHER_SECRET),
-          CHANNEL_ID,
-          SUBSCRIPTION_ID,
-        ),
+        'X-Goog-Channel-Token': channelToken(CHANNEL_ID, Buffer.from(OTHER_SECRET)),
       }),
       {},
       403,
       'token_bad_signature',
+    ],
+    [
+      'token of a channel that expired two hours ago (a replay)',
+      notificationHeaders({
+        'X-Goog-Channel-Token': signChannelToken(
+          secrets.current,
+          CHANNEL_ID,
+          SUBSCRIPTION_ID,
+          Date.now() - 2 * 3_600_000,
+        ),
+      }),
+      {},
+      403,
+      'token_expired',
     ],
     [
       'token signed for another channel',
