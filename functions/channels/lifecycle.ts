@@ -5,6 +5,7 @@ import type { CalendarApi, WatchedChannel, WatchRequest } from '../calendar/api.
 import { classifyGoogleError, type GoogleErrorInfo } from '../calendar/errors.js';
 import type { ChannelSecrets } from '../config.js';
 import type { Logger } from '../log.js';
+import { recordRetiredChannel } from '../store/retired-channels.js';
 import type { ChannelRecord } from '../store/schema.js';
 import { isPreconditionFailure } from './claim.js';
 import { signChannelToken } from './token.js';
@@ -143,15 +144,32 @@ export async function rotateChannel(
     logger.warn('claim lost before the new channel was stored; stopping it', {
       channelId: record.id,
     });
-    await stopChannelRecord(deps, record);
+    const lostStop = await stopChannelRecord(deps, record);
+    await retire(deps, record, target.tokenId, lostStop);
     return { kind: 'lost' };
   }
   const stop = stored.old ? await stopChannelRecord(deps, stored.old) : 'none';
+  // The old channel stays `previousChannel` (accepted) until the next rotation drops it; from then
+  // on the worker finds it here: stopped, so a late or replayed notification costs no Google call.
+  if (stored.old) await retire(deps, stored.old, target.tokenId, stop);
   if (stop === 'invalid_grant') {
     // The old channel cannot be stopped any more; drop our record of it anyway (it expires by itself).
     await ref.update({ previousChannel: null }).catch(() => undefined);
   }
   return { kind: 'rotated', channel: record, previous: stored.old, stop };
+}
+
+/** Records a channel calsync replaced (best effort: without the record a stray notification is only acknowledged). */
+async function retire(
+  deps: Pick<ChannelDeps, 'db' | 'logger' | 'now'>,
+  channel: ChannelRecord,
+  ownerId: string,
+  stop: StopOutcome,
+): Promise<void> {
+  await recordRetiredChannel(deps.db, channel, ownerId, stop === 'stopped', deps.now()).catch(
+    (err: unknown) =>
+      deps.logger.warn('could not record a retired channel', { channelId: channel.id, error: err }),
+  );
 }
 
 /** Stops one channel; 404 / 410 (unknown or already stopped) count as stopped. Never throws. */

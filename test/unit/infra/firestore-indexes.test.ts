@@ -9,6 +9,7 @@ const COLLECTIONS = [
   'calendars',
   'events',
   'occurrences',
+  'retiredChannels',
 ];
 
 function load(): IndexFile {
@@ -16,6 +17,13 @@ function load(): IndexFile {
 }
 
 describe('firestore.indexes.json', () => {
+  it('expires retired-channel records through a TTL policy on expireAt', () => {
+    const ttl = load().fieldOverrides.find(
+      (o) => o.collectionGroup === 'retiredChannels' && o.fieldPath === 'expireAt',
+    );
+    expect(ttl).toMatchObject({ ttl: true });
+  });
+
   it('is JSON in the Firebase CLI shape', () => {
     const file = load();
     expect(Object.keys(file).sort()).toEqual(['fieldOverrides', 'indexes']);
