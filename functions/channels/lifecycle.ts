@@ -10,6 +10,9 @@ import type { ChannelRecord } from '../store/schema.js';
 import { isPreconditionFailure } from './claim.js';
 import { signChannelToken } from './token.js';
 
+/** How much later than the requested ttl a v2 token's signed expiry is (clock skew, call latency). */
+export const TOKEN_EXPIRY_SLACK_MS = 10 * 60_000;
+
 export interface ChannelConfig {
   readonly webhookUrl: string;
   readonly channelSecrets: ChannelSecrets;
@@ -75,15 +78,11 @@ export async function rotateChannel(
 ): Promise<RotateResult> {
   const { db, config, logger } = deps;
   const id = randomUUID();
-  // v2: the requested expiry is signed into the token, so its notifications stop verifying (plus
-  // the grace period) once the channel is dead, whatever Google returns as the real expiration.
-  const requestedExpiry = deps.now() + config.channelTtlSeconds * 1000;
-  const token = signChannelToken(
-    config.channelSecrets.current,
-    id,
-    target.tokenId,
-    requestedExpiry,
-  );
+  // v2: the channel's expiry is signed into the token, so its notifications stop verifying (plus
+  // the grace period) once the channel is dead. Signed a little after the ttl we ask for, so the
+  // expiration Google returns (its clock, after the call) is normally inside it and stored as is.
+  const tokenExpiry = deps.now() + config.channelTtlSeconds * 1000 + TOKEN_EXPIRY_SLACK_MS;
+  const token = signChannelToken(config.channelSecrets.current, id, target.tokenId, tokenExpiry);
   let watched: WatchedChannel;
   try {
     watched = await target.watch(
@@ -102,14 +101,15 @@ export async function rotateChannel(
     });
     expiration = now + config.channelTtlSeconds * 1000;
   }
-  // The token stops verifying after requestedExpiry (+ grace): never count on the channel longer,
-  // so renewal replaces it before its notifications would be refused.
-  expiration = Math.min(expiration, requestedExpiry);
+  // The token stops verifying after tokenExpiry (+ grace): never count on the channel longer (should
+  // Google ever grant more than asked), so renewal replaces it before its notifications are refused.
+  expiration = Math.min(expiration, tokenExpiry);
   const record: ChannelRecord = {
     id: watched.id,
     resourceId: watched.resourceId,
     expiration: Timestamp.fromMillis(expiration),
     createdAt: Timestamp.fromMillis(now),
+    tokenVersion: 2,
   };
 
   const ref = db.doc(target.path);

@@ -204,14 +204,14 @@ export async function renewChannelsCore(deps: RenewalDeps): Promise<RenewalSumma
         'calendar-lists',
         () =>
           phase('calendar-lists', activeCalendarListWatches(db), async (d) => {
-            const uid = d.data().uid;
-            const watch = await ensureCalendarListWatch(deps, uid, { holder, claimMs, apis });
+            const owner = { uid: d.data().uid, accountId: d.data().accountId ?? null };
+            const watch = await ensureCalendarListWatch(deps, owner, { holder, claimMs, apis });
             if (watch.kind === 'needs_reauth' || watch.kind === 'failed') {
               fail(d.id, `calendar list watch: ${watch.reason}`);
               if (watch.kind === 'needs_reauth') return;
             }
             try {
-              const r = await reconcileCalendarList(deps, uid, {
+              const r = await reconcileCalendarList(deps, owner, {
                 holder,
                 claimMs,
                 apis,

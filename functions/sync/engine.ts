@@ -5,7 +5,8 @@ import { CalendarError, classifyGoogleError } from '../calendar/errors.js';
 import { announceChanges } from '../changes/announce.js';
 import { ChangeSet } from '../changes/collect.js';
 import { durations } from '../config.js';
-import { loadRefreshToken, markRevoked } from '../credentials/store.js';
+import { CredentialsProblem, loadRefreshToken, markRevoked } from '../credentials/store.js';
+import { LOG_EVENTS } from '../log-events.js';
 import type { Logger } from '../log.js';
 import { SyncPass, windowFor } from '../occurrences/pass.js';
 import { readCalendarDoc, updateCalendarStatus } from '../store/calendars.js';
@@ -127,7 +128,8 @@ export async function runSync(
   let runs = 0;
   let anyFull = false;
   try {
-    const refreshToken = await loadRefreshToken(deps.db, deps.config.tokenKeys, sub.uid);
+    const credentials = { uid: sub.uid, accountId: sub.accountId ?? null, subscriptionId };
+    const refreshToken = await loadRefreshToken(deps.db, deps.config.tokenKeys, credentials);
     if (refreshToken === null) {
       await markNeedsReauth(deps, subscriptionId, sub, 'no usable refresh token stored', logger);
       return result('needs_reauth');
@@ -220,6 +222,11 @@ export async function runSync(
       logger.warn('lease lost during sync; redelivery will retry', { runs });
       throw err;
     }
+    if (err instanceof CredentialsProblem) {
+      // No key decrypts the stored token (or the account is ambiguous): a person must act.
+      await markNeedsReauth(deps, subscriptionId, sub, err.message, logger, err.code);
+      return result('needs_reauth', runs, anyFull);
+    }
     const info = err instanceof CalendarError ? classifyGoogleError(err) : undefined;
     const short = { code: info?.kind ?? 'internal', reason: info?.message ?? errorText(err) };
     switch (info?.kind) {
@@ -271,17 +278,20 @@ async function markNeedsReauth(
   sub: SubscriptionDoc,
   reason: string,
   logger: Logger,
+  code = 'invalid_grant',
 ): Promise<void> {
   const now = (deps.clock ?? Date.now)();
-  const error = { code: 'invalid_grant', reason };
-  await markRevoked(deps.db, sub.uid);
+  const error = { code, reason };
+  if (code === 'invalid_grant') {
+    await markRevoked(deps.db, { uid: sub.uid, accountId: sub.accountId ?? null });
+  }
   await setSubscriptionStatus(deps.db, subscriptionId, 'needs_reauth', now, error);
   await updateCalendarStatus(deps.db, sub.uid, sub.calendarId, {
     status: 'needs_reauth',
     now,
     lastError: error,
   });
-  logger.warn('user must re-authorise; syncing stopped', { reason });
+  logger.warn(LOG_EVENTS.needsReauth.message, { reason, code });
 }
 
 interface RunInput {

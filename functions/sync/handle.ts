@@ -82,7 +82,10 @@ export async function handleSyncMessage(
     await noteNotification(deps, message.subscriptionId, sub, message.messageNumber, logger);
     if (message.state === 'not_exists') {
       if (sub.status !== 'removed') {
-        const token = await loadRefreshToken(deps.db, deps.config.tokenKeys, sub.uid);
+        const token = await loadRefreshToken(deps.db, deps.config.tokenKeys, {
+          uid: sub.uid,
+          accountId: sub.accountId ?? null,
+        });
         const api = token ? deps.calendarApi(token, deps.apiOptions) : undefined;
         await markCalendarRemoved(deps, message.subscriptionId, sub, api, 'resource not_exists');
       }
@@ -178,7 +181,10 @@ async function unknownChannel(
     return 'stale_channel';
   }
   try {
-    const token = await loadRefreshToken(deps.db, deps.config.tokenKeys, sub.uid);
+    const token = await loadRefreshToken(deps.db, deps.config.tokenKeys, {
+      uid: sub.uid,
+      accountId: sub.accountId ?? null,
+    });
     if (token) {
       await deps
         .calendarApi(token, { ...deps.apiOptions, retryBudgetMs: 0 })

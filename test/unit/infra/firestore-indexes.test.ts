@@ -10,6 +10,7 @@ const COLLECTIONS = [
   'events',
   'occurrences',
   'retiredChannels',
+  'accounts',
 ];
 
 function load(): IndexFile {
@@ -17,6 +18,13 @@ function load(): IndexFile {
 }
 
 describe('firestore.indexes.json', () => {
+  it("serves disconnect's check that no other user holds the same Google account (collection group on accountId)", () => {
+    const o = load().fieldOverrides.find(
+      (x) => x.collectionGroup === 'accounts' && x.fieldPath === 'accountId',
+    );
+    expect(o?.indexes).toContainEqual({ order: 'ASCENDING', queryScope: 'COLLECTION_GROUP' });
+  });
+
   it('expires retired-channel records through a TTL policy on expireAt', () => {
     const ttl = load().fieldOverrides.find(
       (o) => o.collectionGroup === 'retiredChannels' && o.fieldPath === 'expireAt',
