@@ -22,7 +22,8 @@ export const LOG_EVENTS = {
   /** Sync engine: the calendar waits for the user to connect again (syncing stopped). */
   needsReauth: {
     message: 'user must re-authorise; syncing stopped',
-    fields: ['reason'],
+    /** code: invalid_grant, credentials_unreadable, account_ambiguous. */
+    fields: ['reason', 'code'],
   },
   /** Sync engine: an item Firestore refused or the code could not handle, stored trimmed or as a stub. */
   itemQuarantined: {
