@@ -25,15 +25,15 @@ export const LOG_EVENTS = {
     /** code: invalid_grant, credentials_unreadable, account_ambiguous. */
     fields: ['reason', 'code'],
   },
-  /** Sync engine: an item Firestore refused or the code could not handle, stored trimmed or as a stub. */
+  /** Sync engine: an event Firestore refused or the code could not handle, stored trimmed or as a stub. */
   itemQuarantined: {
-    message: 'item quarantined',
+    message: 'event quarantined',
     fields: ['reason'],
   },
   /** renewChannels: the run's summary (nested under `summary`). */
   renewalSummary: {
     message: 'renewChannels summary',
-    fields: ['summary.remaining', 'summary.renewed', 'summary.enqueued'],
+    fields: ['summary.remaining'],
   },
   /** renewChannels: the run stopped at its time budget with work left (`remaining`). */
   renewalBudgetUsedUp: {

@@ -79,7 +79,7 @@ resource "google_logging_metric" "needs_reauth" {
 # Items stored trimmed or as stubs (LOG_EVENTS.itemQuarantined), by reason.
 resource "google_logging_metric" "quarantined_items" {
   name   = local.metric_names.quarantined_items
-  filter = "${local.log_scope} AND jsonPayload.message=\"item quarantined\""
+  filter = "${local.log_scope} AND jsonPayload.message=\"event quarantined\""
   metric_descriptor {
     metric_kind = "DELTA"
     value_type  = "INT64"

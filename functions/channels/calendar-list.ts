@@ -206,8 +206,15 @@ export async function reconcileCalendarList(
 
   for (const cal of listed) {
     const existing = byCalendar.get(cal.id);
-    // Already synced (through this or another account of the user): nothing to add.
-    if (existing && existing.doc.status !== 'removed') continue;
+    if (existing && existing.doc.status !== 'removed') {
+      // Already subscribed (through this or another account of the user): nothing to add — unless
+      // this account connected it before and its first sync never completed (failed, worker died).
+      const unsynced = existing.doc.lastSyncedAt === null && !existing.doc.lease;
+      const ours = (existing.doc.accountId ?? null) === accountId;
+      if (unsynced && ours && existing.doc.status !== 'needs_reauth')
+        await o.onConnected(existing.id, cal.id);
+      continue;
+    }
     const binding = accountId ? { accountId, email, takeOver: false } : undefined;
     const { subscriptionId, kept } = await upsertSubscription(db, uid, cal, deps.now(), binding);
     if (kept) continue;

@@ -82,7 +82,7 @@ export async function ensureSubscriptionChannel(
     /** A person must act (no token, revoked, unreadable): needs_reauth, the claim goes with it. */
     const reauth = async (message: string, code?: string): Promise<ChannelOutcome> => {
       o.apis.forget(account);
-      await markNeedsReauth(db, subscriptionId, sub.uid, sub.calendarId, deps.now(), message, {
+      await markNeedsReauth(db, subscriptionId, sub.uid, deps.now(), message, {
         accountId: account.accountId,
         ...(code ? { code } : {}),
       });

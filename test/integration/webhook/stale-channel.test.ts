@@ -1,9 +1,7 @@
 // Integration (Firestore emulator + simulator): notifications on channels the subscription does not hold — in flight during a renewal, retired, or unknown (issues 13.4, 15.2).
-import type { Firestore } from '@google-cloud/firestore';
-import type { calendar_v3 } from '@googleapis/calendar';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import type { WatchedChannel } from '../../../functions/calendar/api.js';
 import { createCalendarApi } from '../../../functions/calendar/client.js';
-import type { CalendarApi, WatchedChannel } from '../../../functions/calendar/api.js';
 import { claimDocument } from '../../../functions/channels/claim.js';
 import { rotateChannel, type ChannelDeps } from '../../../functions/channels/lifecycle.js';
 import { createLogger } from '../../../functions/log.js';
@@ -13,75 +11,32 @@ import {
 } from '../../../functions/store/retired-channels.js';
 import { paths, type SubscriptionDoc } from '../../../functions/store/schema.js';
 import { handleSyncMessage, mustRedeliver } from '../../../functions/sync/handle.js';
-import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
-import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
-import { startSimulator, type Simulator } from '../../simulator/index.js';
-import {
-  insertMany,
-  newFirestore,
-  notification,
-  readSub,
-  seedSubscription,
-  testDeps,
-  type Seeded,
-} from '../sync/helpers.js';
+import { emulatorsMissing } from '../../harness/env.js';
+import { syncFixture, type Channel } from '../sync/helpers.js';
 
 const SECRET = Buffer.from('stale-channel-test-secret-0123456789abcdef');
 
 describe.skipIf(emulatorsMissing() !== '')(
   'notifications on channels a subscription does not hold',
   () => {
-    let db: Firestore;
-    let sim: Simulator;
-    let ctl: SimulatorClient;
-    let cal: calendar_v3.Calendar;
-    let seeded: Seeded;
-    let first: { id: string; resourceId: string };
-    let n = 0;
+    // Per test: a fresh simulator, user, and a subscription whose channel (f.channel) is real.
+    const f = syncFixture({ name: 'stale', channel: 'watch' });
 
-    beforeAll(() => {
-      expect(useEmulators()).toBe(true);
-      db = newFirestore(uniqueProjectId('stale'));
-    });
-    afterAll(() => db.terminate());
-    beforeEach(async () => {
-      sim = await startSimulator({ seed: 23, rateLimitPerMinute: 1_000_000 });
-      ctl = new SimulatorClient(sim.url);
-      const email = `stale${++n}@example.com`;
-      await ctl.createUser(email, `rt-${n}`);
-      cal = googleCalendar(sim.url, `rt-${n}`).calendar;
-      const { data } = await cal.events.watch({
-        calendarId: email,
-        requestBody: { id: `first-${n}`, type: 'web_hook', address: 'http://127.0.0.1:9/hook' },
-      });
-      first = { id: data.id!, resourceId: data.resourceId! };
-      seeded = await seedSubscription(db, {
-        uid: `u${n}`,
-        calendarId: email,
-        refreshToken: `rt-${n}`,
-        channel: first,
-      });
-      await insertMany(cal, email, 3);
-    });
-    afterEach(() => sim.close());
-
-    const api = (): CalendarApi =>
-      createCalendarApi(
+    const channelDeps = (): ChannelDeps => ({
+      db: f.db,
+      api: createCalendarApi(
         {
-          calendarApiUrl: `${sim.url}/`,
+          calendarApiUrl: `${f.sim.url}/`,
           oauth: {
             clientId: 'calsync-test-client',
             clientSecret: 'calsync-test-secret',
-            tokenUrl: `${sim.url}/token`,
+            tokenUrl: `${f.sim.url}/token`,
           },
           googleTimeoutMs: 5_000,
           retryBudgetMs: 0,
         },
-        seeded.refreshToken,
-      );
-    const channelDeps = (): ChannelDeps => ({
-      db,
-      api: api(),
+        f.seeded.refreshToken,
+      ),
       config: {
         webhookUrl: 'http://127.0.0.1:9/hook',
         channelSecrets: { current: SECRET, previous: undefined },
@@ -91,32 +46,38 @@ describe.skipIf(emulatorsMissing() !== '')(
       now: Date.now,
     });
     /** channels.stop calls Google received (the request log carries no body: `isLive` tells which). */
-    const stopsOf = async () =>
-      (await ctl.requests()).filter((r) => r.path === '/calendar/v3/channels/stop');
+    const stops = async () =>
+      (await f.ctl.requests()).filter((r) => r.path === '/calendar/v3/channels/stop');
     const isLive = async (channelId: string) =>
-      (await ctl.channels()).some((c) => c.id === channelId && !c.stopped && !c.expired);
+      (await f.ctl.channels()).some((c) => c.id === channelId && !c.stopped && !c.expired);
+    const openChannel = async (id: string): Promise<Channel> => {
+      const { data } = await f.cal.events.watch({
+        calendarId: f.seeded.calendarId,
+        requestBody: { id, type: 'web_hook', address: 'http://127.0.0.1:9/hook' },
+      });
+      return { id: data.id!, resourceId: data.resourceId! };
+    };
 
     /** One real renewal: claim, events.watch, store (new current, old previous), stop the old. */
     async function renew(holder: string, beforeStore?: (watched: WatchedChannel) => Promise<void>) {
       const deps = channelDeps();
-      const path = paths.subscription(seeded.subscriptionId);
+      const path = paths.subscription(f.seeded.subscriptionId);
       const claim = await claimDocument<SubscriptionDoc>(
-        db,
+        f.db,
         path,
         holder,
         Date.now(),
         60_000,
         () => true,
       );
-      expect(claim.kind).toBe('claimed');
-      if (claim.kind !== 'claimed') throw new Error('no claim');
+      if (claim.kind !== 'claimed') throw new Error(`no claim: ${claim.kind}`);
       return rotateChannel(
         deps,
         {
           path,
-          tokenId: seeded.subscriptionId,
+          tokenId: f.seeded.subscriptionId,
           watch: async (request, signal) => {
-            const watched = await deps.api.watchEvents(seeded.calendarId, request, signal);
+            const watched = await deps.api.watchEvents(f.seeded.calendarId, request, signal);
             await beforeStore?.(watched);
             return watched;
           },
@@ -128,96 +89,95 @@ describe.skipIf(emulatorsMissing() !== '')(
     }
 
     it('a notification on a channel renewal created but not yet stored is redelivered, never stopped', async () => {
-      const d = testDeps(db, sim.url);
-      let inFlight: { id: string; resourceId: string } | undefined;
+      const d = f.deps();
+      let inFlight: Channel | undefined;
       const results: string[] = [];
       const rotated = await renew('renewal-run-1', async (watched) => {
         // Google notifies on the new channel before rotateChannel has stored it.
         inFlight = { id: watched.id, resourceId: watched.resourceId };
-        const r = await handleSyncMessage(d, notification(seeded, inFlight));
+        const r = await handleSyncMessage(d, f.notification({ channelId: watched.id }));
         results.push(r.outcome);
         expect(mustRedeliver(r)).toBe(true);
       });
       expect(results).toEqual(['channel_in_flight']);
       expect(rotated.kind).toBe('rotated');
-      // The new channel was never stopped by the worker and is what the subscription now holds.
-      expect(await stopsOf()).toHaveLength(1); // the replaced channel, by renewal
-      expect(await isLive(first.id)).toBe(false);
+      // Only the replaced channel was stopped (by renewal); the new one lives and is the current one.
+      expect(await stops()).toHaveLength(1);
+      expect(await isLive(f.channel.id)).toBe(false);
       expect(await isLive(inFlight!.id)).toBe(true);
-      expect((await readSub(db, seeded.subscriptionId)).channel?.id).toBe(inFlight!.id);
-      // Redelivered after the store, the same message syncs.
-      const again = await handleSyncMessage(d, notification(seeded, inFlight!));
-      expect(again.outcome).toBe('synced');
+      expect((await f.readSub()).channel?.id).toBe(inFlight!.id);
+      // Redelivered after the store, the same message is handled as the current channel's.
+      const again = await handleSyncMessage(d, f.notification({ channelId: inFlight!.id }));
+      expect(['synced', 'covered']).toContain(again.outcome);
+      expect(mustRedeliver(again)).toBe(false);
     });
 
     it('the channel renewal replaced is recorded as retired (stopped): a replayed notification costs no Google call', async () => {
-      await renew('renewal-run-1'); // first → previous (stopped, recorded)
-      await renew('renewal-run-2'); // previous dropped: `first` is only in retiredChannels now
-      const record = await readRetiredChannel(db, first.id);
-      expect(record).toMatchObject({
-        channelId: first.id,
-        ownerId: seeded.subscriptionId,
+      await renew('renewal-run-1'); // the first channel → previous (stopped, recorded)
+      await renew('renewal-run-2'); // previous dropped: the first channel is only a record now
+      expect(await readRetiredChannel(f.db, f.channel.id)).toMatchObject({
+        channelId: f.channel.id,
+        ownerId: f.seeded.subscriptionId,
         stopped: true,
       });
-      const d = testDeps(db, sim.url);
-      await ctl.clearRequests();
+      const d = f.deps();
+      await f.ctl.clearRequests();
       for (let i = 0; i < 20; i++) {
-        const r = await handleSyncMessage(
-          d,
-          notification(seeded, first, { messageNumber: 100 + i }),
-        );
+        const r = await handleSyncMessage(d, f.notification({ messageNumber: 100 + i }));
         expect(r.outcome).toBe('stale_channel');
         expect(mustRedeliver(r)).toBe(false);
       }
       // No token refresh, no channels.stop, no list: nothing reached Google.
-      expect(await ctl.requests()).toHaveLength(0);
+      expect(await f.ctl.requests()).toHaveLength(0);
     });
 
     it('a retired channel whose stop failed is stopped by the worker exactly once, however many replays race', async () => {
-      const { data } = await cal.events.watch({
-        calendarId: seeded.calendarId,
-        requestBody: { id: `orphan-${n}`, type: 'web_hook', address: 'http://127.0.0.1:9/hook' },
-      });
-      const orphan = { id: data.id!, resourceId: data.resourceId! };
-      await recordRetiredChannel(db, orphan, seeded.subscriptionId, false, Date.now());
-      await ctl.clearRequests();
-      const d = testDeps(db, sim.url);
+      const orphan = await openChannel(`orphan-${f.n}`);
+      await recordRetiredChannel(f.db, orphan, f.seeded.subscriptionId, false, Date.now());
+      await f.ctl.clearRequests();
+      const d = f.deps();
       const outcomes = await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
-          handleSyncMessage(d, notification(seeded, orphan, { messageNumber: 10 + i })),
+          handleSyncMessage(
+            d,
+            f.notification({
+              channelId: orphan.id,
+              resourceId: orphan.resourceId,
+              messageNumber: 10 + i,
+            }),
+          ),
         ),
       );
       expect(new Set(outcomes.map((o) => o.outcome))).toEqual(new Set(['stale_channel']));
-      expect(await stopsOf()).toHaveLength(1);
+      expect(await stops()).toHaveLength(1);
       expect(await isLive(orphan.id)).toBe(false);
-      expect(await readRetiredChannel(db, orphan.id)).toMatchObject({ stopped: true });
-      await ctl.clearRequests();
-      await handleSyncMessage(d, notification(seeded, orphan, { messageNumber: 50 }));
-      expect(await ctl.requests()).toHaveLength(0);
+      expect(await readRetiredChannel(f.db, orphan.id)).toMatchObject({ stopped: true });
+      await f.ctl.clearRequests();
+      await handleSyncMessage(
+        d,
+        f.notification({ channelId: orphan.id, resourceId: orphan.resourceId, messageNumber: 50 }),
+      );
+      expect(await f.ctl.requests()).toHaveLength(0);
     });
 
     it('an unknown channel no renewal is storing is acknowledged and left alone (not stopped)', async () => {
-      const { data } = await cal.events.watch({
-        calendarId: seeded.calendarId,
-        requestBody: { id: `stray-${n}`, type: 'web_hook', address: 'http://127.0.0.1:9/hook' },
-      });
-      const stray = { id: data.id!, resourceId: data.resourceId! };
-      await ctl.clearRequests();
-      const r = await handleSyncMessage(testDeps(db, sim.url), notification(seeded, stray));
+      const stray = await openChannel(`stray-${f.n}`);
+      await f.ctl.clearRequests();
+      const r = await handleSyncMessage(
+        f.deps(),
+        f.notification({ channelId: stray.id, resourceId: stray.resourceId }),
+      );
       expect(r.outcome).toBe('stale_channel');
       expect(mustRedeliver(r)).toBe(false);
-      expect(await stopsOf()).toHaveLength(0);
+      expect(await stops()).toHaveLength(0);
       expect(await isLive(stray.id)).toBe(true);
     });
 
     it('an expired renewal claim no longer holds a stray channel in redelivery', async () => {
-      await db.doc(paths.subscription(seeded.subscriptionId)).update({
+      await f.db.doc(paths.subscription(f.seeded.subscriptionId)).update({
         renewalClaim: { holder: 'dead-run', until: new Date(Date.now() - 1000) },
       });
-      const r = await handleSyncMessage(
-        testDeps(db, sim.url),
-        notification(seeded, { id: 'never-stored', resourceId: first.resourceId }),
-      );
+      const r = await handleSyncMessage(f.deps(), f.notification({ channelId: 'never-stored' }));
       expect(r.outcome).toBe('stale_channel');
     });
   },
