@@ -168,7 +168,12 @@ class SyncSession {
 
   private async loop(): Promise<SyncOutcome> {
     const { deps } = this;
-    const refreshToken = await loadRefreshToken(deps.db, deps.config.tokenKeys, this.sub.uid);
+    // Contract C: the subscription's Google account; an unbound (legacy) one is bound on first use.
+    const refreshToken = await loadRefreshToken(deps.db, deps.config.tokenKeys, {
+      uid: this.sub.uid,
+      accountId: this.sub.accountId ?? null,
+      subscriptionId: this.subscriptionId,
+    });
     if (refreshToken === null) {
       throw new NoCredentialsError();
     }

@@ -78,8 +78,9 @@ describe.skipIf(emulatorsMissing() !== '')('calsync CLI', () => {
     };
     const table = await run(['status', '--user', 'kim']);
     expect(table.code, table.stderr).toBe(0);
-    expect(table.stdout).toMatch(/^USER\s+CALENDAR\s+STATUS/);
-    expect(table.stdout).toMatch(/kim\s+kim@example.com\s+active\s+push/);
+    expect(table.stdout).toMatch(/^USER\s+ACCOUNT\s+CALENDAR\s+STATUS/);
+    expect(table.stdout).toMatch(/kim\s+kim@example.com\s+kim@example.com\s+active\s+push/);
+    expect(table.stdout).toContain('all live channels carry v2 tokens');
 
     await w.pull(100);
     const r = await run(['resync', '--user', 'kim', '--calendar', 'kim@example.com', '--full']);
@@ -97,7 +98,7 @@ describe.skipIf(emulatorsMissing() !== '')('calsync CLI', () => {
     expect(unknown.stderr).toMatch(/no subscription/);
   });
 
-  it('disconnect stops the channel and deletes the subscription; --delete-data removes the events in batches; credentials go with the last calendar', async () => {
+  it("disconnect stops the channel and deletes the subscription; --delete-data removes the events in batches; the account's grant is revoked and its credentials deleted with its last calendar", async () => {
     const token = '1//disconnect-refresh-token-0123456789';
     await w.simc.createUser('lee@example.com', token);
     const second = await w.simc.createCalendar('lee@example.com', { summary: 'Second' });
@@ -130,6 +131,7 @@ describe.skipIf(emulatorsMissing() !== '')('calsync CLI', () => {
     expect(first.channelsStopped).toBe(1);
     expect(first.calendars[0]?.deletedDocuments).toBeGreaterThanOrEqual(3);
     expect(first.credentialsDeleted).toBe(false);
+    expect(first.accounts).toEqual([]);
     expect((await w.db.collection(paths.events('lee', 'lee@example.com')).get()).size).toBe(0);
     expect((await w.db.doc(paths.calendar('lee', 'lee@example.com')).get()).exists).toBe(false);
     expect((await w.db.doc(paths.subscription(a.calendar.subscriptionId)).get()).exists).toBe(
@@ -137,7 +139,8 @@ describe.skipIf(emulatorsMissing() !== '')('calsync CLI', () => {
     );
     const sim = await w.simc.channels();
     expect(sim.find((c) => c.id === a.calendar.channel?.id)?.stopped).toBe(true);
-    expect((await w.db.doc(paths.credentials('lee')).get()).exists).toBe(true);
+    const credPath = paths.account('lee', a.account.accountId);
+    expect((await w.db.doc(credPath).get()).exists).toBe(true);
 
     const last = await disconnect(w.deps(), {
       uid: 'lee',
@@ -146,7 +149,11 @@ describe.skipIf(emulatorsMissing() !== '')('calsync CLI', () => {
       deleteData: false,
     });
     expect(last.credentialsDeleted).toBe(true);
-    expect((await w.db.doc(paths.credentials('lee')).get()).exists).toBe(false);
+    expect(last.accounts).toEqual([{ account: a.account.accountId, revoke: 'revoked' }]);
+    expect((await w.db.doc(credPath).get()).exists).toBe(false);
+    // Revoked at Google (issue 15.5): the grant no longer refreshes.
+    const grants = (await w.simc.user('lee@example.com')).grants;
+    expect(grants.find((g) => g.refreshToken === token)?.failure).toBe('revoked');
     const cal = (await w.db.doc(paths.calendar('lee', second)).get()).data();
     expect(cal?.sync?.status).toBe('removed');
     const live = (await w.simc.channels()).filter(

@@ -78,7 +78,8 @@ describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
     expect(after.status).toBe('needs_reauth');
     expect(after.renewalClaim).toBeNull();
     expect(after.channel?.id).toBe(before.channel?.id);
-    const creds = (await w.db.doc(paths.credentials('ivan')).get()).data();
+    // Credentials live per Google account (issue 15.1): only ivan's bound account is revoked.
+    const creds = (await w.db.doc(paths.account('ivan', after.accountId!)).get()).data();
     expect(creds?.status).toBe('revoked');
     const cal = (await w.db.doc(paths.calendar('ivan', ivan.email)).get()).data();
     expect(cal?.sync?.status).toBe('needs_reauth');

@@ -148,7 +148,7 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
     ).toHaveLength(4);
   });
 
-  it('unknown subscription, stale channel (stopped), resource mismatch: acknowledged', async () => {
+  it('unknown subscription, stale channel (not stopped: not recorded as retired), resource mismatch: acknowledged', async () => {
     const d = f.deps();
     const ghost = { ...f.seeded, subscriptionId: 's_AAAAAAAAAAAAAAAAAAAAAAAA' };
     expect((await handleSyncMessage(d, notification(ghost, f.channel))).outcome).toBe(
@@ -160,7 +160,8 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
       notification(f.seeded, { id: 'old-channel', resourceId: f.channel.resourceId }),
     );
     expect(stale.outcome).toBe('stale_channel');
-    expect((await stops()).length).toBe(1);
+    // A channel calsync never recorded as retired may be in flight (issue 13.4): left alone.
+    expect((await stops()).length).toBe(0);
     const mismatch = await handleSyncMessage(
       d,
       notification(f.seeded, { id: f.channel.id, resourceId: 'someone-else' }),

@@ -74,16 +74,20 @@ describe.skipIf(emulatorsMissing() !== '')('webhook during a Pub/Sub outage', ()
     // Outage: every delivery attempt of the next notification is a prompt 503.
     const port = emulator.port;
     await emulator.stop();
+    // (That the 503 comes at the publish timeout and not later is the handler's unit test, on a
+    // fake clock; here only what happened is checked, never how long it took.)
     for (let attempt = 0; attempt < 2; attempt++) {
-      const started = Date.now();
       const res = await send(url, second);
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBe('1');
-      expect(Date.now() - started).toBeLessThan(PUBLISH_TIMEOUT_MS + 2000);
     }
     const errors = logs.entries().filter((e) => e.severity === 'ERROR');
     expect(errors.length).toBeGreaterThanOrEqual(2);
     expect(errors[0]).toMatchObject({ subscriptionId: SUBSCRIPTION_ID, messageNumber: 101 });
+    for (const e of errors) {
+      expect(['publish_timeout', 'publish_failed']).toContain(e.reason);
+      expect(e.message).toBe('publish failed; asking Google to retry');
+    }
 
     // Pub/Sub is back (same address, fresh state): Google keeps retrying until a 2xx.
     emulator = await startEmulator('pubsub', { port });

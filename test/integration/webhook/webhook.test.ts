@@ -1,7 +1,6 @@
 // Integration: the registered `webhook` target over real HTTP (functions-framework) publishing to the Pub/Sub emulator.
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { signChannelToken } from '../../../functions/channels/token.js';
 import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
 import {
   CHANNEL_ID,
@@ -9,6 +8,7 @@ import {
   notificationHeaders,
   publishedMessage,
   PREVIOUS_SECRET,
+  channelToken,
   rejectedNotifications,
   secrets,
   SUBSCRIPTION_ID,
@@ -115,7 +115,7 @@ describe.skipIf(emulatorsMissing() !== '')('webhook target against the Pub/Sub e
   });
 
   it('a token signed with the previous secret (rotation) is still accepted', async () => {
-    const old = signChannelToken(secrets.previous, CHANNEL_ID, SUBSCRIPTION_ID);
+    const old = channelToken(CHANNEL_ID, secrets.previous);
     const res = await send(url, notificationHeaders({ 'X-Goog-Channel-Token': old }));
     expect(res.status).toBe(204);
     expect(await pull()).toHaveLength(1);

@@ -68,4 +68,42 @@ describe('refresh token crypto', () => {
     const other: TokenKeys = { current: tokenKey(3), previous: undefined };
     expect(() => decryptToken(other, sealed)).toThrow(/no configured key/);
   });
+
+  it('v2 seals bind uid, account and key id: the same blob under another user or account does not decrypt', () => {
+    const alice = { uid: 'alice', accountId: '113700000000000000001' };
+    const sealed = encryptToken(keysA, TOKEN, alice);
+    expect(sealed.version).toBe(2);
+    expect(decryptToken(keysA, sealed, alice)).toBe(TOKEN);
+    for (const other of [
+      { uid: 'bob', accountId: alice.accountId },
+      { uid: 'alice', accountId: '113700000000000000002' },
+      // NUL-joined, so shifting characters between the fields does not collide.
+      { uid: 'alice1', accountId: '13700000000000000001' },
+    ]) {
+      expect(() => decryptToken(keysA, sealed, other)).toThrow(DecryptError);
+    }
+    // Without its context, or read as a legacy (v1) seal, it does not decrypt either.
+    expect(() => decryptToken(keysA, sealed)).toThrow(DecryptError);
+    expect(() => decryptToken(keysA, { ...sealed, version: 1 }, alice)).toThrow(DecryptError);
+    // A key-id label changed on the document is caught too (the key id is in the associated data).
+    const both: TokenKeys = { current: key(1), previous: { ...key(1), id: 'feedbeef' } };
+    expect(() => decryptToken(both, { ...sealed, keyId: 'feedbeef' }, alice)).toThrow(DecryptError);
+  });
+
+  it('asks to re-seal a legacy (v1) seal once its account is known, and names the missing key', () => {
+    const legacy = encryptToken(keysA, TOKEN);
+    expect(legacy.version).toBe(1);
+    expect(needsRotation(keysA, legacy)).toBe(false);
+    expect(needsRotation(keysA, legacy, { uid: 'u', accountId: 'a' })).toBe(true);
+    const other: TokenKeys = { current: key(3), previous: undefined };
+    try {
+      decryptToken(other, legacy);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(DecryptError);
+      expect((err as DecryptError).problem).toBe('unknown_key');
+      expect((err as Error).message).toContain(keysA.current.id);
+      expect((err as Error).message).not.toContain(TOKEN);
+    }
+  });
 });
