@@ -13,7 +13,13 @@ export interface HeldLease {
 
 /** What asked for the sync. */
 export type Trigger =
-  | { kind: 'notification'; channelId: string; messageNumber: number }
+  | {
+      kind: 'notification';
+      channelId: string;
+      messageNumber: number;
+      /** When the webhook received it (webhook clock, ms): the second coverage rule. */
+      receivedAt?: number;
+    }
   | { kind: 'resync'; full: boolean; publishedAt?: number };
 
 export type AcquireResult =
@@ -29,7 +35,10 @@ export interface AcquireOptions {
   holder: string;
   now: number;
   leaseMs: number;
-  /** Margin for resync messages, whose publish time and the run's start come from two clocks. */
+  /**
+   * Margin between two clocks: a resync's publish time or a notification's receive time (webhook)
+   * against a listing's start (worker).
+   */
   clockSkewMs: number;
   trigger: Trigger;
 }
@@ -41,15 +50,19 @@ const maxOf = (a: number | undefined, b: number) => (a === undefined || b > a ? 
 
 /** Whether a completed run (or, for `running`, the run in progress) covers the trigger. */
 function covers(sub: SubscriptionDoc, t: Trigger, o: AcquireOptions, running: boolean): boolean {
+  const started = running ? sub.lastListStartedAt : sub.lastSyncStartedAt;
+  // A listing that started (by its clock) more than the skew margin after `at` started after it.
+  const startedAfter = (at: number | undefined) =>
+    at !== undefined && started !== null && started !== undefined
+      ? at < started.toMillis() - o.clockSkewMs
+      : false;
   if (t.kind === 'notification') {
     const upTo = running ? sub.runCovers?.[t.channelId] : sub.coveredMessages?.[t.channelId];
-    return upTo !== undefined && t.messageNumber <= upTo;
+    // Exact: the message number. Also: received before the listing began (decision 007) — a
+    // burst whose deliveries reach the worker after the listing started is still covered by it.
+    return (upTo !== undefined && t.messageNumber <= upTo) || startedAfter(t.receivedAt);
   }
-  if (t.full || t.publishedAt === undefined) return false;
-  const started = running ? sub.lastListStartedAt : sub.lastSyncStartedAt;
-  return (
-    started !== null && started !== undefined && t.publishedAt < started.toMillis() - o.clockSkewMs
-  );
+  return !t.full && startedAfter(t.publishedAt);
 }
 
 /** The fields a trigger records whoever handles it: the message number seen, a full request. */
