@@ -62,10 +62,15 @@ export function createCalendarApi(
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? realSleep;
   const random = options.random ?? Math.random;
-  const budget = new RetryBudget(options.retryBudgetMs ?? config.retryBudgetMs, now);
+  const budgetMs = options.retryBudgetMs ?? config.retryBudgetMs;
 
-  /** One logical call: timeout per try, one forced refresh on 401, backoff on retryable kinds. */
+  /**
+   * One logical call: timeout per try, one forced refresh on 401, backoff on retryable kinds. The
+   * retry budget is per call: one 429 late in a long full sync gets the same patience as the first
+   * page (the caller's signal — the lease deadline in a sync — still bounds it).
+   */
   async function call<T>(fn: (o: CallOptions) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const budget = new RetryBudget(budgetMs, now);
     let refreshed = false;
     for (let attempt = 0; ; attempt++) {
       const timeout = AbortSignal.timeout(config.googleTimeoutMs);
