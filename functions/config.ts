@@ -367,26 +367,8 @@ function readCredentialsAndEndpoints(
   };
 }
 
-type SyncAndRenewalKnobs = Pick<
-  BaseConfig,
-  | 'publishTimeoutMs'
-  | 'maxResults'
-  | 'leaseMs'
-  | 'retryBudgetMs'
-  | 'clockSkewMs'
-  | 'fullSyncDaysBack'
-  | 'keepDataOnRemove'
-  | 'channelTtlSeconds'
-  | 'renewWindowMs'
-  | 'renewConcurrency'
-  | 'renewTimeBudgetMs'
-  | 'silentChannelMs'
-  | 'safetyNetMs'
-  | 'occurrenceDaysBack'
-  | 'occurrenceDaysAhead'
->;
-
-function readSyncAndRenewalKnobs(r: Reader): SyncAndRenewalKnobs {
+/** Listing, leases and retries of the sync; channel renewal; the occurrence window. */
+function readSyncAndRenewalKnobs(r: Reader) {
   return {
     publishTimeoutMs: r.int('CALSYNC_PUBLISH_TIMEOUT_MS', 10 * SECOND, 100, MINUTE),
     maxResults: r.int('CALSYNC_MAX_RESULTS', 2500, 1, 2500),
@@ -408,20 +390,8 @@ function readSyncAndRenewalKnobs(r: Reader): SyncAndRenewalKnobs {
   };
 }
 
-type DeliveryKnobs = Pick<
-  BaseConfig,
-  | 'channelTokens'
-  | 'rejectionLogsPerMinute'
-  | 'settleMs'
-  | 'recheckMs'
-  | 'minSyncIntervalMs'
-  | 'errorRetryBaseMs'
-  | 'errorRetryMaxMs'
-  | 'transientFailuresBeforeError'
->;
-
 /** Channel tokens, webhook logging, notification pacing and the error-retry schedule. */
-function readDeliveryKnobs(r: Reader): DeliveryKnobs {
+function readDeliveryKnobs(r: Reader) {
   return {
     channelTokens: {
       v1: r.string(
