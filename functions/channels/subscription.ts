@@ -3,7 +3,13 @@ import { Timestamp, type Firestore } from '@google-cloud/firestore';
 import type { CalendarInfo } from '../calendar/api.js';
 import { markRevoked } from '../credentials/store.js';
 import { subscriptionIdFor } from '../ids.js';
-import { paths, type Mode, type SubscriptionDoc, type SyncStatus } from '../store/schema.js';
+import {
+  NO_CHANNEL,
+  paths,
+  type Mode,
+  type SubscriptionDoc,
+  type SyncStatus,
+} from '../store/schema.js';
 import { setTerminalStatus } from '../store/subscriptions.js';
 
 export function newSubscriptionDoc(
@@ -26,12 +32,9 @@ export function newSubscriptionDoc(
     fullSyncRequested: false,
     lastSyncStartedAt: null,
     lastSyncedAt: null,
-    channel: null,
-    previousChannel: null,
-    channelExpiresAt: null,
+    ...NO_CHANNEL,
     lastNotificationAt: null,
     lastMessageNumber: null,
-    renewalClaim: null,
     lastError: null,
     occurrencesRolledAt: null,
     stats: { syncs: 0, fullSyncs: 0, lastPages: 0, lastItems: 0, lastWrites: 0 },

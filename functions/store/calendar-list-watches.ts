@@ -1,7 +1,7 @@
 // calendarListWatches/{watchId}: the per-user calendarList.watch channel behind `calsync connect --all` (server only).
 import { Timestamp, type Firestore, type Query } from '@google-cloud/firestore';
 import { subscriptionIdFor } from '../ids.js';
-import type { ChannelRecord } from './schema.js';
+import { NO_CHANNEL, type ChannelRecord } from './schema.js';
 
 export const CALENDAR_LIST_WATCHES = 'calendarListWatches';
 
@@ -44,10 +44,7 @@ export function newCalendarListWatchDoc(
     uid,
     accountId,
     status: 'active',
-    channel: null,
-    previousChannel: null,
-    channelExpiresAt: null,
-    renewalClaim: null,
+    ...NO_CHANNEL,
     lastReconciledAt: null,
     lastError: null,
     createdAt: t,

@@ -50,6 +50,14 @@ export interface ChannelRecord {
   tokenVersion?: 2;
 }
 
+/** The channel fields of a document that owns a channel (a subscription, a calendar-list watch) before its first one. */
+export const NO_CHANNEL = {
+  channel: null,
+  previousChannel: null,
+  channelExpiresAt: null,
+  renewalClaim: null,
+} as const;
+
 export interface Lease {
   holder: string;
   expiresAt: Timestamp;
