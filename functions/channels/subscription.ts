@@ -4,7 +4,7 @@ import type { CalendarInfo } from '../calendar/api.js';
 import { markRevoked } from '../credentials/store.js';
 import { subscriptionIdFor } from '../ids.js';
 import {
-  NO_CHANNEL,
+  newChannelOwner,
   paths,
   type Mode,
   type SubscriptionDoc,
@@ -18,12 +18,9 @@ export function newSubscriptionDoc(
   now: number,
   accountId: string | null = null,
 ): SubscriptionDoc {
-  const t = Timestamp.fromMillis(now);
   return {
-    uid,
+    ...newChannelOwner(uid, accountId, now),
     calendarId,
-    accountId,
-    status: 'active',
     mode: 'push',
     syncToken: null,
     fullSyncTimeMin: null,
@@ -32,14 +29,10 @@ export function newSubscriptionDoc(
     fullSyncRequested: false,
     lastSyncStartedAt: null,
     lastSyncedAt: null,
-    ...NO_CHANNEL,
     lastNotificationAt: null,
     lastMessageNumber: null,
-    lastError: null,
     occurrencesRolledAt: null,
     stats: { syncs: 0, fullSyncs: 0, lastPages: 0, lastItems: 0, lastWrites: 0 },
-    createdAt: t,
-    updatedAt: t,
   };
 }
 
