@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { googleCalendar } from '../../simulator/client.js';
 import { simulatorUserFixture } from '../../harness/fixtures.js';
-import { failure } from './helpers.js';
+import { failure, googleErrorBody } from './helpers.js';
 
 describe('quotas and faults', () => {
   const google = simulatorUserFixture({
@@ -17,19 +17,9 @@ describe('quotas and faults', () => {
     await google.ctl.clearRequests();
     const err = await failure(calendar.events.list({ calendarId: 'primary' }));
     expect(err.status).toBe(403);
-    expect(err.data).toEqual({
-      error: {
-        errors: [
-          {
-            domain: 'usageLimits',
-            reason: 'userRateLimitExceeded',
-            message: 'User Rate Limit Exceeded',
-          },
-        ],
-        code: 403,
-        message: 'User Rate Limit Exceeded',
-      },
-    });
+    expect(err.data).toEqual(
+      googleErrorBody(403, 'usageLimits', 'userRateLimitExceeded', 'User Rate Limit Exceeded'),
+    );
     expect((await google.ctl.requests()).length).toBe(1);
     // The window is a minute on the simulated clock.
     await google.ctl.advanceClock(61_000);
@@ -95,15 +85,9 @@ describe('quotas and faults', () => {
       }),
     );
     expect(err.status).toBe(429);
-    expect(err.data).toEqual({
-      error: {
-        errors: [
-          { domain: 'usageLimits', reason: 'rateLimitExceeded', message: 'Rate Limit Exceeded' },
-        ],
-        code: 429,
-        message: 'Rate Limit Exceeded',
-      },
-    });
+    expect(err.data).toEqual(
+      googleErrorBody(429, 'usageLimits', 'rateLimitExceeded', 'Rate Limit Exceeded'),
+    );
     expect(
       (
         await calendar.events.insert({
@@ -135,19 +119,9 @@ describe('quotas and faults', () => {
       count: 1,
     });
     const q = await failure(calendar.calendarList.list());
-    expect(q.data).toEqual({
-      error: {
-        errors: [
-          {
-            domain: 'usageLimits',
-            reason: 'quotaExceeded',
-            message: 'Calendar usage limits exceeded.',
-          },
-        ],
-        code: 403,
-        message: 'Calendar usage limits exceeded.',
-      },
-    });
+    expect(q.data).toEqual(
+      googleErrorBody(403, 'usageLimits', 'quotaExceeded', 'Calendar usage limits exceeded.'),
+    );
   });
 
   it('a hold fault computes the answer on arrival and withholds it until released', async () => {
@@ -260,13 +234,7 @@ describe('quotas and faults', () => {
     for (const calendarId of [shared, gone]) {
       const err = await failure(g.events.list({ calendarId }));
       expect(err.status).toBe(404);
-      expect(err.data).toEqual({
-        error: {
-          errors: [{ domain: 'global', reason: 'notFound', message: 'Not Found' }],
-          code: 404,
-          message: 'Not Found',
-        },
-      });
+      expect(err.data).toEqual(googleErrorBody(404, 'global', 'notFound', 'Not Found'));
     }
     // The owner still sees the unshared calendar.
     expect(
