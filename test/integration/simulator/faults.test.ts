@@ -10,6 +10,11 @@ describe('quotas and faults', () => {
     simulator: { rateLimitPerMinute: 5 },
     user: { email: 'f@example.com', refreshToken: 'rt-f' },
   });
+  /** A fresh client of the fixture's user, the rate limit out of the way (the faults are the subject). */
+  const unlimitedClient = async () => {
+    await google.ctl.setRateLimit(1000);
+    return googleCalendar(google.sim.url, 'rt-f').calendar;
+  };
 
   it('over the per-user rate: 403 userRateLimitExceeded (usageLimits), not retried by the client', async () => {
     const { calendar } = googleCalendar(google.sim.url, 'rt-f');
@@ -69,8 +74,7 @@ describe('quotas and faults', () => {
   });
 
   it('an injected 429 rateLimitExceeded has Google’s shape and is consumed after `count` matches', async () => {
-    await google.ctl.setRateLimit(1000);
-    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
+    const calendar = await unlimitedClient();
     await google.ctl.addFault({
       method: 'POST',
       path: '/calendar/v3/calendars/',
@@ -99,8 +103,7 @@ describe('quotas and faults', () => {
   });
 
   it('faults match by method and path regex; GETs are retried by the client (gaxios) on 503', async () => {
-    await google.ctl.setRateLimit(1000);
-    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
+    const calendar = await unlimitedClient();
     await calendar.events.list({ calendarId: 'primary' }); // obtain a token first
     await google.ctl.addFault({ method: 'GET', path: '/\\/events$/', status: 503, count: 2 });
     await google.ctl.clearRequests();
@@ -125,8 +128,7 @@ describe('quotas and faults', () => {
   });
 
   it('a hold fault computes the answer on arrival and withholds it until released', async () => {
-    await google.ctl.setRateLimit(1000);
-    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
+    const calendar = await unlimitedClient();
     const ev = { start: { date: '2025-01-01' }, end: { date: '2025-01-02' } };
     await calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'a', ...ev } });
     await google.ctl.addFault({ method: 'GET', path: '/\\/events$/', hold: true, count: 1 });
@@ -168,8 +170,7 @@ describe('quotas and faults', () => {
   });
 
   it('a latency fault sends the answer computed on arrival, later', async () => {
-    await google.ctl.setRateLimit(1000);
-    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
+    const calendar = await unlimitedClient();
     const ev = { start: { date: '2025-01-01' }, end: { date: '2025-01-02' } };
     await calendar.events.list({ calendarId: 'primary' }); // obtain a token first
     await google.ctl.addFault({ method: 'GET', path: '/\\/events$/', latencyMs: 1500, count: 1 });
@@ -186,8 +187,7 @@ describe('quotas and faults', () => {
   });
 
   it('5xx answers can be Google’s HTML error page instead of JSON', async () => {
-    await google.ctl.setRateLimit(1000);
-    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
+    const calendar = await unlimitedClient();
     await google.ctl.addFault({
       method: 'POST',
       path: '/calendar/v3/',
@@ -211,8 +211,7 @@ describe('quotas and faults', () => {
   });
 
   it('latency delays answers', async () => {
-    await google.ctl.setRateLimit(1000);
-    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
+    const calendar = await unlimitedClient();
     await calendar.events.list({ calendarId: 'primary' });
     await google.ctl.setLatency(150);
     const t0 = Date.now();
