@@ -1,5 +1,10 @@
 // Whole-calendar occurrence reconcile (after a full sync, or to backfill): few queries, ids-only scans, bounded memory.
-import type { DocumentSnapshot, Firestore, Query } from '@google-cloud/firestore';
+import type {
+  CollectionReference,
+  DocumentSnapshot,
+  Firestore,
+  Query,
+} from '@google-cloud/firestore';
 import { FieldPath } from '@google-cloud/firestore';
 import type { GoogleEvent } from '../calendar/api.js';
 import { runLimited } from '../run-limited.js';
@@ -35,8 +40,30 @@ export async function rebuildOccurrences(
     options.calendarTimeZone ??
     (await readCalendarDoc(db, cal.uid, cal.calendarId))?.timeZone ??
     'UTC';
+  const roots = await readRoots(events);
+  // Series: per chunk of masters, their exceptions and existing occurrences.
+  const total = await refreshOccurrences(db, cal, roots.series, {
+    ...options,
+    calendarTimeZone: timeZone,
+  });
+  const calendar = { db, events, occurrences, options: { ...options, calendarTimeZone: timeZone } };
+  await refreshSingles(calendar, roots.singles, total);
+  await deleteUnproduced(calendar, roots, total);
+  return total;
+}
 
-  // 1. Which roots exist, and which are series (ids and two small fields only).
+/** The calendar being rebuilt: its two collections, with the zone resolved into the options. */
+interface Rebuild {
+  db: Firestore;
+  events: CollectionReference;
+  occurrences: CollectionReference;
+  options: Omit<RefreshOptions, 'transactional'> & { calendarTimeZone: string };
+}
+
+/** Which roots exist, and which are series (ids and two small fields only). */
+async function readRoots(
+  events: CollectionReference,
+): Promise<{ singles: Set<string>; series: Set<string> }> {
   const singles = new Set<string>();
   const series = new Set<string>();
   for await (const docs of pages(events.select('id', 'recurringEventId', 'recurrence'))) {
@@ -52,14 +79,15 @@ export async function rebuildOccurrences(
     }
   }
   for (const id of series) singles.delete(id);
+  return { singles, series };
+}
 
-  // 2. Series: per chunk of masters, their exceptions and existing occurrences.
-  const total = await refreshOccurrences(db, cal, series, {
-    ...options,
-    calendarTimeZone: timeZone,
-  });
-
-  // 3. Singles: the event and its one occurrence document, read by key.
+/** Singles: the event and its one occurrence document, read by key, a chunk at a time. */
+async function refreshSingles(
+  { db, events, occurrences, options }: Rebuild,
+  singles: Set<string>,
+  total: RefreshStats,
+): Promise<void> {
   const ids = [...singles];
   const chunks: string[][] = [];
   for (let i = 0; i < ids.length; i += SINGLES_CHUNK) chunks.push(ids.slice(i, i + SINGLES_CHUNK));
@@ -73,7 +101,9 @@ export async function rebuildOccurrences(
       const ev = evs[i]!;
       const have = occs[i]!;
       const wanted = ev.exists
-        ? expandSingle(ev.data() as GoogleEvent, options.window, { calendarTimeZone: timeZone })
+        ? expandSingle(ev.data() as GoogleEvent, options.window, {
+            calendarTimeZone: options.calendarTimeZone,
+          })
         : [];
       const o = wanted[0];
       if (o) {
@@ -91,8 +121,14 @@ export async function rebuildOccurrences(
     await commitOps(db, ops, options.fence);
     total.roots += chunk.length;
   });
+}
 
-  // 4. Occurrence docs no root produces: their event is gone, or a former series is now single.
+/** Occurrence docs no root produces: their event is gone, or a former series is now single. */
+async function deleteUnproduced(
+  { db, occurrences, options }: Rebuild,
+  { singles, series }: { singles: Set<string>; series: Set<string> },
+  total: RefreshStats,
+): Promise<void> {
   let stale: Op[] = [];
   for await (const docs of pages(occurrences.select('eventId'))) {
     for (const doc of docs) {
@@ -111,7 +147,6 @@ export async function rebuildOccurrences(
     }
   }
   await commitOps(db, stale, options.fence);
-  return total;
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);

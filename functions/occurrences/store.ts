@@ -161,6 +161,7 @@ interface Planned {
   unchanged: number;
 }
 
+/** Recomputes a chunk of root ids from what `reader` finds stored: the writes and deletes that bring their occurrences in line. */
 async function planChunk(
   db: Firestore,
   cal: CalendarRef,
@@ -170,30 +171,8 @@ async function planChunk(
   timeZone: string,
   logger: Logger,
 ): Promise<Planned> {
-  const events = db.collection(paths.events(cal.uid, cal.calendarId));
   const occurrences = db.collection(paths.occurrences(cal.uid, cal.calendarId));
-  const [roots, children, existing] = await Promise.all([
-    reader.getAll(rootIds.map((id) => events.doc(encodeDocId(id)))),
-    reader.query(events.where('recurringEventId', 'in', [...rootIds])),
-    reader.query(occurrences.where('eventId', 'in', [...rootIds])),
-  ]);
-  const rootById = new Map<string, GoogleEvent>();
-  const redirects: string[] = [];
-  for (const snap of roots) {
-    if (!snap.exists) continue;
-    const event = snap.data() as GoogleEvent;
-    // An id that names a stored exception: its series is the root to recompute.
-    if (event.recurringEventId) redirects.push(event.recurringEventId);
-    else if (event.id) rootById.set(event.id, event);
-  }
-  const childrenOf = new Map<string, GoogleEvent[]>();
-  for (const doc of children.docs) {
-    const event = doc.data() as GoogleEvent;
-    const parent = event.recurringEventId ?? '';
-    childrenOf.set(parent, [...(childrenOf.get(parent) ?? []), event]);
-  }
-  const stored = new Map<string, DocumentSnapshot>();
-  for (const doc of existing.docs) stored.set(doc.id, doc);
+  const { rootById, redirects, childrenOf, stored } = await readChunk(db, cal, rootIds, reader);
 
   const out: Planned = { ops: [], redirects, writes: 0, deletes: 0, unchanged: 0 };
   for (const id of rootIds) {
@@ -231,6 +210,45 @@ async function planChunk(
     out.deletes++;
   }
   return out;
+}
+
+/** A chunk's stored state: its roots, their exceptions, and the occurrence docs they produced. */
+async function readChunk(
+  db: Firestore,
+  cal: CalendarRef,
+  rootIds: readonly string[],
+  reader: Reader,
+): Promise<{
+  rootById: Map<string, GoogleEvent>;
+  redirects: string[];
+  childrenOf: Map<string, GoogleEvent[]>;
+  stored: Map<string, DocumentSnapshot>;
+}> {
+  const events = db.collection(paths.events(cal.uid, cal.calendarId));
+  const occurrences = db.collection(paths.occurrences(cal.uid, cal.calendarId));
+  const [roots, children, existing] = await Promise.all([
+    reader.getAll(rootIds.map((id) => events.doc(encodeDocId(id)))),
+    reader.query(events.where('recurringEventId', 'in', [...rootIds])),
+    reader.query(occurrences.where('eventId', 'in', [...rootIds])),
+  ]);
+  const rootById = new Map<string, GoogleEvent>();
+  const redirects: string[] = [];
+  for (const snap of roots) {
+    if (!snap.exists) continue;
+    const event = snap.data() as GoogleEvent;
+    // An id that names a stored exception: its series is the root to recompute.
+    if (event.recurringEventId) redirects.push(event.recurringEventId);
+    else if (event.id) rootById.set(event.id, event);
+  }
+  const childrenOf = new Map<string, GoogleEvent[]>();
+  for (const doc of children.docs) {
+    const event = doc.data() as GoogleEvent;
+    const parent = event.recurringEventId ?? '';
+    childrenOf.set(parent, [...(childrenOf.get(parent) ?? []), event]);
+  }
+  const stored = new Map<string, DocumentSnapshot>();
+  for (const doc of existing.docs) stored.set(doc.id, doc);
+  return { rootById, redirects, childrenOf, stored };
 }
 
 /** Writes ops in batches; with a fence, each batch carries its guard (see store/fence.ts). */
