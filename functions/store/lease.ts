@@ -1,5 +1,6 @@
 // The per-calendar sync lease on subscriptions/{id}: acquire (coalescing by message number), begin a listing, renew, commit, release.
 import { FieldValue, Timestamp, type Firestore } from '@google-cloud/firestore';
+import { calendarSyncSet } from './calendars.js';
 import { compareAndSet, type CasWrite } from './cas.js';
 import { revocationDoc, revocationRef } from './fence.js';
 import { paths, type SubscriptionDoc, type SyncStatus } from './schema.js';
@@ -138,6 +139,25 @@ function holds(sub: SubscriptionDoc | undefined, lease: HeldLease): boolean {
   return sub?.lease?.holder === lease.holder && sub.lease.fence === lease.fence;
 }
 
+/**
+ * A compare-and-set on the subscription that only acts while `lease` is still held: `decide` sees
+ * the document when it is ours; otherwise nothing is written and `lost` is the answer.
+ */
+function whileHeld<T, L>(
+  db: Firestore,
+  lease: HeldLease,
+  lost: L,
+  decide: (sub: SubscriptionDoc, write: (w: CasWrite) => void) => T,
+): Promise<T | L> {
+  const ref = db.doc(paths.subscription(lease.subscriptionId));
+  return compareAndSet<T | L>(ref, (snap, write) => {
+    const sub = snap.data() as SubscriptionDoc | undefined;
+    return sub && holds(sub, lease) ? decide(sub, write) : lost;
+  });
+}
+
+const LOST = { kind: 'lost' } as const;
+
 export type BeginResult =
   | {
       kind: 'begun';
@@ -159,10 +179,7 @@ export async function beginListing(
   now: number,
   leaseMs: number,
 ): Promise<BeginResult> {
-  const ref = db.doc(paths.subscription(lease.subscriptionId));
-  return compareAndSet(ref, (snap, write) => {
-    const sub = snap.data() as SubscriptionDoc | undefined;
-    if (!sub || !holds(sub, lease)) return { kind: 'lost' } as const;
+  return whileHeld(db, lease, LOST, (sub, write) => {
     const expiresAt = now + leaseMs;
     const update = {
       runCovers: { ...(sub.seenMessages ?? {}) },
@@ -190,9 +207,7 @@ export async function renewLease(
   now: number,
   leaseMs: number,
 ): Promise<number | false> {
-  const ref = db.doc(paths.subscription(lease.subscriptionId));
-  return compareAndSet(ref, (snap, write) => {
-    if (!holds(snap.data() as SubscriptionDoc | undefined, lease)) return false;
+  return whileHeld(db, lease, false as const, (_sub, write) => {
     write({ update: { 'lease.expiresAt': Timestamp.fromMillis(now + leaseMs) } });
     return now + leaseMs;
   });
@@ -238,10 +253,7 @@ export async function commitSync(
   lease: HeldLease,
   c: CommitInput,
 ): Promise<CommitResult> {
-  const ref = db.doc(paths.subscription(lease.subscriptionId));
-  return compareAndSet(ref, (snap, write) => {
-    const sub = snap.data() as SubscriptionDoc | undefined;
-    if (!sub || !holds(sub, lease)) return { kind: 'lost' } as const;
+  return whileHeld(db, lease, LOST, (sub, write) => {
     const again = sub.pending === true;
     const keep = again || c.keepLease === true;
     const fullRequestedMeanwhile = c.full ? false : sub.fullSyncRequested === true;
@@ -286,10 +298,7 @@ export async function finishCommit(
   now: number,
   leaseMs: number,
 ): Promise<Exclude<CommitResult, { kind: 'kept' }>> {
-  const ref = db.doc(paths.subscription(lease.subscriptionId));
-  return compareAndSet(ref, (snap, write) => {
-    const sub = snap.data() as SubscriptionDoc | undefined;
-    if (!sub || !holds(sub, lease)) return { kind: 'lost' } as const;
+  return whileHeld(db, lease, LOST, (sub, write) => {
     if (sub.pending === true) {
       write({ update: { 'lease.expiresAt': Timestamp.fromMillis(now + leaseMs) } });
       return { kind: 'again', full: sub.fullSyncRequested === true } as const;
@@ -331,23 +340,18 @@ function calendarStatusWrite(
   c: CommitInput,
 ) {
   const at = Timestamp.fromMillis(c.now);
-  return {
-    ref: db.doc(paths.calendar(sub.uid, sub.calendarId)),
-    merge: true,
-    data: {
-      calendarId: sub.calendarId,
-      sync: {
-        status,
-        lastSyncedAt: at,
-        lastError: null,
-        nextRetryAt: null,
-        quarantined: c.calendar.quarantined,
-      },
-      counts: c.calendar.counts,
-      ...(c.calendar.timeZone ? { timeZone: c.calendar.timeZone } : {}),
-      ...(c.calendar.summary ? { summary: c.calendar.summary } : {}),
-    },
+  const sync = {
+    status,
+    lastSyncedAt: at,
+    lastError: null,
+    nextRetryAt: null,
+    quarantined: c.calendar.quarantined,
   };
+  return calendarSyncSet(db, sub, sync, {
+    counts: c.calendar.counts,
+    ...(c.calendar.timeZone ? { timeZone: c.calendar.timeZone } : {}),
+    ...(c.calendar.summary ? { summary: c.calendar.summary } : {}),
+  });
 }
 
 /**
@@ -361,9 +365,7 @@ export async function releaseLease(
   now: number,
   opts: { pending?: boolean; why?: string } = {},
 ): Promise<void> {
-  const ref = db.doc(paths.subscription(lease.subscriptionId));
-  await compareAndSet(ref, (snap, write) => {
-    if (!holds(snap.data() as SubscriptionDoc | undefined, lease)) return;
+  await whileHeld(db, lease, undefined, (_sub, write) => {
     const marker = revocationDoc(lease, now, opts.why ?? 'released');
     write({
       update: { lease: null, ...(opts.pending ? { pending: true } : {}) },

@@ -307,17 +307,22 @@ export async function instancesWhenListable(
   cal: calendar_v3.Calendar,
   calendarId: string,
   eventId: string,
-  timeoutMs = 20_000,
+  timeoutMs = 45_000,
 ): Promise<calendar_v3.Schema$Event[]> {
   const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
   for (;;) {
     try {
       const { data } = await cal.events.instances({ calendarId, eventId });
       if ((data.items ?? []).length > 0) return data.items!;
+      last = 'no instances';
     } catch (err) {
       if ((err as { status?: number }).status !== 404) throw err;
+      last = '404';
     }
-    if (Date.now() > deadline) throw new Error(`series ${eventId} never became listable`);
+    if (Date.now() > deadline) {
+      throw new Error(`series ${eventId} never became listable in ${timeoutMs} ms (last: ${last})`);
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
 }
