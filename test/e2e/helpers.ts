@@ -313,8 +313,19 @@ export async function instancesWhenListable(
   let last = 'no answer';
   for (;;) {
     try {
-      const { data } = await cal.events.instances({ calendarId, eventId });
-      if ((data.items ?? []).length > 0) return data.items!;
+      // Every page: under realism a page (the first too) can be empty with more to come.
+      const items: calendar_v3.Schema$Event[] = [];
+      let pageToken: string | undefined;
+      do {
+        const { data } = await cal.events.instances({
+          calendarId,
+          eventId,
+          ...(pageToken ? { pageToken } : {}),
+        });
+        items.push(...(data.items ?? []));
+        pageToken = data.nextPageToken ?? undefined;
+      } while (pageToken);
+      if (items.length > 0) return items;
       last = 'no instances';
     } catch (err) {
       if ((err as { status?: number }).status !== 404) throw err;
