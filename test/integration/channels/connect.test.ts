@@ -13,15 +13,8 @@ import {
 } from '../../../functions/store/calendar-list-watches.js';
 import { paths, type CredentialsDoc } from '../../../functions/store/schema.js';
 import { emulatorsMissing } from '../../harness/env.js';
-import {
-  connectAs,
-  googleUser,
-  insertEvent,
-  subscriptionOf,
-  KEY_A,
-  KEY_B,
-  worldFixture,
-} from './world.js';
+import { connectAs, googleUser, insertEvent, subscriptionOf } from './world.js';
+import { KEY_A, KEY_B, worldFixture } from './world.js';
 
 describe.skipIf(emulatorsMissing() !== '')('connect (lifecycle core)', () => {
   const w = worldFixture('connect');
