@@ -2,6 +2,7 @@
 // properties, which notify watchers but show up in no events delta.
 // References: https://developers.google.com/calendar/api/v3/reference/acl,
 // .../v3/reference/calendars/patch and /update; AclRule and Calendar schemas (discovery document).
+import { calendarResource } from './calendar-list.js';
 import type { ApiContext } from './context.js';
 import { apiError, errors } from './errors.js';
 import type { Reply } from './http.js';
@@ -106,14 +107,5 @@ export function writeCalendar(
     cal.description = typeof b.description === 'string' ? b.description : '';
   if (typeof b.timeZone === 'string') cal.timeZone = b.timeZone;
   ctx.store.calendarPropertiesChanged(cal);
-  const body: Record<string, unknown> = {
-    kind: 'calendar#calendar',
-    etag: cal.etag,
-    id: cal.id,
-    summary: cal.summary,
-    timeZone: cal.timeZone,
-    conferenceProperties: { allowedConferenceSolutionTypes: ['hangoutsMeet'] },
-  };
-  if (cal.description) body.description = cal.description;
-  return { status: 200, body };
+  return { status: 200, body: calendarResource(cal) };
 }

@@ -2,16 +2,10 @@
 // Reference: https://developers.google.com/calendar/api/v3/reference/calendarList/list
 import type { ApiContext } from './context.js';
 import { errors } from './errors.js';
-import { rejectShowDeletedFalse, tokenExpired } from './events-list.js';
+import { rejectShowDeletedFalse, resumeAfter } from './events-list.js';
 import type { Reply } from './http.js';
-import {
-  decodePageToken,
-  encodePageToken,
-  liveKeys,
-  pageSize,
-  paginate,
-  type Candidate,
-} from './paging.js';
+import type { Candidate } from './paging.js';
+import { decodePageToken, encodePageToken, liveKeys, pageSize, paginate } from './paging.js';
 import { hash32 } from './random.js';
 import type { CalendarListEntryState, CalendarState } from './types.js';
 
@@ -85,14 +79,12 @@ export function listCalendarList(ctx: ApiContext): Reply {
   const showDeleted = ctx.query.bool('showDeleted');
   const showHidden = ctx.query.bool('showHidden');
   const sfp = JSON.stringify([showDeleted, showHidden]);
-  let since = -1;
-  if (syncToken !== undefined) {
-    const st = ctx.tokens.decode<ListSync>('listsync', syncToken);
-    if (!st || st.user !== user.email || st.sfp !== sfp) throw errors.invalidSyncToken();
-    if (st.epoch !== user.listEpoch || st.seq > user.listSeq || tokenExpired(ctx, st.at))
-      throw errors.fullSyncRequired();
-    since = st.seq;
-  }
+  const since = resumeAfter<ListSync>(ctx, 'listsync', syncToken, {
+    epoch: user.listEpoch,
+    seq: user.listSeq,
+    sfp,
+    owns: (st) => st.user === user.email,
+  });
   const incremental = syncToken !== undefined;
   const size = pageSize(ctx, 100, 250);
   const fp = `calendarList|${user.email}|${JSON.stringify([...ctx.query.params.entries()].filter(([k]) => k !== 'pageToken' && k !== 'maxResults').sort())}`;
@@ -147,8 +139,8 @@ export function getCalendarListEntry(ctx: ApiContext, calendarId: string): Reply
   return { status: 200, body: entryResource(entry, cal) };
 }
 
-export function getCalendar(ctx: ApiContext, calendarId: string): Reply {
-  const cal = ctx.store.calendarFor(ctx.user, calendarId);
+/** The Calendars resource (calendars.get, and the answer of calendars.insert / update / patch). */
+export function calendarResource(cal: CalendarState): Record<string, unknown> {
   const body: Record<string, unknown> = {
     kind: 'calendar#calendar',
     etag: cal.etag,
@@ -158,5 +150,10 @@ export function getCalendar(ctx: ApiContext, calendarId: string): Reply {
     conferenceProperties: { allowedConferenceSolutionTypes: ['hangoutsMeet'] },
   };
   if (cal.description) body.description = cal.description;
-  return { status: 200, body };
+  return body;
+}
+
+export function getCalendar(ctx: ApiContext, calendarId: string): Reply {
+  const cal = ctx.store.calendarFor(ctx.user, calendarId);
+  return { status: 200, body: calendarResource(cal) };
 }

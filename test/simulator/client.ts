@@ -4,6 +4,7 @@ import { OAuth2Client } from 'google-auth-library';
 import type { RequestLogEntry } from './control.js';
 import type { FaultSpec, HeldRequest } from './faults.js';
 import type { RealismKnobs } from './realism.js';
+import type { SplitChanges } from './series-split.js';
 import type { DeliveryRecord } from './watch.js';
 
 export type { RequestLogEntry, FaultSpec, DeliveryRecord, HeldRequest, RealismKnobs };
@@ -34,6 +35,14 @@ export interface UserInfo {
     expiresAt: number | null;
     failure: 'revoked' | 'bad_request' | 'invalid_rapt' | null;
   }[];
+}
+
+/** `seedEvents`: generated timed events from `from`, `spacingMinutes` apart. */
+export interface SeedOptions {
+  from?: string;
+  spacingMinutes?: number;
+  durationMinutes?: number;
+  summaryPrefix?: string;
 }
 
 export class SimulatorClient {
@@ -123,16 +132,7 @@ export class SimulatorClient {
     });
   }
   /** Inserts `count` generated timed events through events.insert's code path, with one notification. */
-  async seedEvents(
-    calendarId: string,
-    count: number,
-    opts: {
-      from?: string;
-      spacingMinutes?: number;
-      durationMinutes?: number;
-      summaryPrefix?: string;
-    } = {},
-  ): Promise<number> {
+  async seedEvents(calendarId: string, count: number, opts: SeedOptions = {}): Promise<number> {
     const r = await this.call<{ inserted: number }>(
       'POST',
       `/calendars/${encodeURIComponent(calendarId)}/seed`,
@@ -149,12 +149,7 @@ export class SimulatorClient {
     calendarId: string,
     eventId: string,
     at: string,
-    changes: {
-      summary?: string;
-      description?: string;
-      location?: string;
-      shiftMinutes?: number;
-    } = {},
+    changes: SplitChanges = {},
   ): Promise<string> {
     const r = await this.call<{ id: string }>(
       'POST',

@@ -164,6 +164,17 @@ async function route(
   const seg = path.split('/').slice(2).map(decodeURIComponent); // ['', '_sim', ...]
   const [a, b, c] = seg;
   const key = `${method} ${a ?? ''}${b !== undefined ? '/:' : ''}${c !== undefined ? `/${c}` : ''}`;
+  // What the simulator recorded, read with GET and emptied with DELETE.
+  const recorded: Record<string, unknown[]> = {
+    requests: deps.requests,
+    notifications: notifier.deliveries,
+  };
+  const log = b === undefined && a !== undefined ? recorded[a] : undefined;
+  if (log && method === 'GET') return { status: 200, body: log };
+  if (log && method === 'DELETE') {
+    log.length = 0;
+    return { status: 204 };
+  }
   switch (key) {
     case 'GET health':
       return { status: 200, body: { ok: true, now: clock.now() } };
@@ -295,11 +306,6 @@ async function route(
       return { status: 200, body: { now: clock.now() } };
     case 'GET clock':
       return { status: 200, body: { now: clock.now() } };
-    case 'GET requests':
-      return { status: 200, body: deps.requests };
-    case 'DELETE requests':
-      deps.requests.length = 0;
-      return { status: 204 };
     case 'GET channels':
       return {
         status: 200,
@@ -317,11 +323,6 @@ async function route(
           expired: clock.now() >= ch.expiration,
         })),
       };
-    case 'GET notifications':
-      return { status: 200, body: notifier.deliveries };
-    case 'DELETE notifications':
-      notifier.deliveries.length = 0;
-      return { status: 204 };
     case 'POST latency':
       faults.latencyMs = num(body, 'ms', 0, 600_000);
       return { status: 204 };

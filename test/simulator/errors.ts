@@ -60,41 +60,53 @@ export class ApiError extends Error {
   }
 }
 
-/** Default domain/message for a reason, taken from recorded Google responses where we have one. */
-const KNOWN: Record<string, { domain: string; message: string; status: number }> = {
-  // northworld/403_user_rate_limit.json
-  userRateLimitExceeded: {
-    domain: 'usageLimits',
-    message: 'User Rate Limit Exceeded',
-    status: 403,
+/**
+ * Default message and status for a reason, by the domain Google reports it in, taken from
+ * recorded Google responses where we have one.
+ */
+const KNOWN_BY_DOMAIN: Record<string, Record<string, [message: string, status: number]>> = {
+  usageLimits: {
+    // northworld/403_user_rate_limit.json
+    userRateLimitExceeded: ['User Rate Limit Exceeded', 403],
+    // northworld/403_rate_limit.json (403); the 429 form uses the same reason and domain
+    rateLimitExceeded: ['Rate Limit Exceeded', 403],
+    // northworld/403_calendar_rate_limit.json
+    quotaExceeded: ['Calendar usage limits exceeded.', 403],
+    // northworld/403_daily_limit.json
+    dailyLimitExceeded: ['Daily Limit Exceeded', 403],
   },
-  // northworld/403_rate_limit.json (403); the 429 form uses the same reason and domain
-  rateLimitExceeded: { domain: 'usageLimits', message: 'Rate Limit Exceeded', status: 403 },
-  // northworld/403_calendar_rate_limit.json
-  quotaExceeded: { domain: 'usageLimits', message: 'Calendar usage limits exceeded.', status: 403 },
-  // northworld/403_daily_limit.json
-  dailyLimitExceeded: { domain: 'usageLimits', message: 'Daily Limit Exceeded', status: 403 },
-  forbidden: { domain: 'global', message: 'Forbidden', status: 403 },
-  // northworld/404.json
-  notFound: { domain: 'global', message: 'Not Found', status: 404 },
-  // northworld/409.json
-  duplicate: { domain: 'global', message: 'The requested identifier already exists.', status: 409 },
-  // northworld/410.json
-  deleted: { domain: 'global', message: 'Resource has been deleted', status: 410 },
-  // compass/errors__error.invalidSyncToken.json (literal text also in CALENDAR-API.md)
-  fullSyncRequired: {
-    domain: 'calendar',
-    message: 'Sync token is no longer valid, a full sync is required.',
-    status: 410,
+  calendar: {
+    // compass/errors__error.invalidSyncToken.json (literal text also in CALENDAR-API.md)
+    fullSyncRequired: ['Sync token is no longer valid, a full sync is required.', 410],
   },
-  // compass/errors__error.google.invalidValue.json
-  invalid: { domain: 'global', message: 'Invalid Value', status: 400 },
-  required: { domain: 'global', message: 'Required', status: 400 },
-  badRequest: { domain: 'global', message: 'Bad Request', status: 400 },
-  conditionNotMet: { domain: 'global', message: 'Precondition Failed', status: 412 },
-  backendError: { domain: 'global', message: 'Backend Error', status: 500 },
-  authError: { domain: 'global', message: 'Invalid Credentials', status: 401 },
+  global: {
+    forbidden: ['Forbidden', 403],
+    // northworld/404.json
+    notFound: ['Not Found', 404],
+    // northworld/409.json
+    duplicate: ['The requested identifier already exists.', 409],
+    // northworld/410.json
+    deleted: ['Resource has been deleted', 410],
+    // compass/errors__error.google.invalidValue.json
+    invalid: ['Invalid Value', 400],
+    required: ['Required', 400],
+    badRequest: ['Bad Request', 400],
+    conditionNotMet: ['Precondition Failed', 412],
+    backendError: ['Backend Error', 500],
+    authError: ['Invalid Credentials', 401],
+  },
 };
+
+/** The same, by reason. */
+const KNOWN: Record<string, { domain: string; message: string; status: number }> =
+  Object.fromEntries(
+    Object.entries(KNOWN_BY_DOMAIN).flatMap(([domain, reasons]) =>
+      Object.entries(reasons).map(([reason, [message, status]]) => [
+        reason,
+        { domain, message, status },
+      ]),
+    ),
+  );
 
 const DEFAULT_REASON_FOR_STATUS: Record<number, string> = {
   400: 'badRequest',

@@ -295,6 +295,33 @@ export function tokenExpired(ctx: ApiContext, issuedAt: number): boolean {
   return life > 0 && ctx.store.clock.now() - issuedAt >= life * 1000;
 }
 
+/** What every sync token carries: the change log it reads, where it stopped, when it was issued. */
+export interface SyncPoint {
+  epoch: number;
+  seq: number;
+  at: number;
+  sfp: string;
+}
+
+/**
+ * The change sequence a sync token resumes after, or -1 without one. A token that does not decode
+ * or belongs to another query answers 400 invalid; one from another epoch (the log was reset),
+ * from ahead of the log or past its lifetime answers 410 fullSyncRequired.
+ */
+export function resumeAfter<T extends SyncPoint>(
+  ctx: ApiContext,
+  kind: string,
+  syncToken: string | undefined,
+  log: { epoch: number; seq: number; sfp: string; owns: (st: T) => boolean },
+): number {
+  if (syncToken === undefined) return -1;
+  const st = ctx.tokens.decode<T>(kind, syncToken);
+  if (!st || !log.owns(st) || st.sfp !== log.sfp) throw errors.invalidSyncToken();
+  if (st.epoch !== log.epoch || st.seq > log.seq || tokenExpired(ctx, st.at))
+    throw errors.fullSyncRequired();
+  return st.seq;
+}
+
 /**
  * With a syncToken "it is not allowed to set showDeleted to False" (events.list reference; for
  * calendarList also showHidden). What Google answers is not documented: the hardest plausible
@@ -371,14 +398,12 @@ export function listEvents(ctx: ApiContext, cal: CalendarState): Reply {
   const fp = queryFingerprint(ctx, cal.id);
   let state = decodePageToken(ctx, fp);
   const sfp = syncFingerprint(p, ctx);
-  let since = -1;
-  if (syncToken !== undefined) {
-    const st = ctx.tokens.decode<SyncState>('sync', syncToken);
-    if (!st || st.cal !== cal.id || st.sfp !== sfp) throw errors.invalidSyncToken();
-    if (st.epoch !== cal.epoch || st.seq > cal.seq || tokenExpired(ctx, st.at))
-      throw errors.fullSyncRequired();
-    since = st.seq;
-  }
+  const since = resumeAfter<SyncState>(ctx, 'sync', syncToken, {
+    epoch: cal.epoch,
+    seq: cal.seq,
+    sfp,
+    owns: (st) => st.cal === cal.id,
+  });
   if (state && state.epoch !== cal.epoch && syncToken !== undefined)
     throw errors.fullSyncRequired();
   state ??= { fp, snap: cal.seq, since, epoch: cal.epoch, after: null, n: 0 };

@@ -31,55 +31,33 @@ interface Route {
 }
 
 const A = 'https://www.googleapis.com/auth/calendar';
-/** Scope sets per kind of method, from the discovery document's per-method `scopes`. */
+/** Scopes that grant the whole calendar, read or write: every method accepts them. */
+const WHOLE = [A, `${A}.readonly`];
+const EVENTS_WRITE = [`${A}.app.created`, `${A}.events`, `${A}.events.owned`];
+const EVENTS_READ_ONLY = [
+  `${A}.events.freebusy`,
+  `${A}.events.owned.readonly`,
+  `${A}.events.public.readonly`,
+  `${A}.events.readonly`,
+];
+const LIST = [`${A}.calendarlist`, `${A}.calendarlist.readonly`];
+const CALENDARS = [`${A}.calendars`, `${A}.calendars.readonly`];
+const ACL = [`${A}.acls`, `${A}.acls.readonly`];
+/**
+ * Scope sets per kind of method, from the discovery document's per-method `scopes` (the sets
+ * are compared as sets: order means nothing). Write methods accept no read-only scope.
+ */
 const SCOPES = {
-  eventsRead: [
-    A,
-    `${A}.app.created`,
-    `${A}.events`,
-    `${A}.events.freebusy`,
-    `${A}.events.owned`,
-    `${A}.events.owned.readonly`,
-    `${A}.events.public.readonly`,
-    `${A}.events.readonly`,
-    `${A}.readonly`,
-  ],
-  eventsWrite: [A, `${A}.app.created`, `${A}.events`, `${A}.events.owned`],
-  listRead: [A, `${A}.calendarlist`, `${A}.calendarlist.readonly`, `${A}.readonly`],
-  listGet: [
-    A,
-    `${A}.app.created`,
-    `${A}.calendarlist`,
-    `${A}.calendarlist.readonly`,
-    `${A}.readonly`,
-  ],
-  calendarsRead: [
-    A,
-    `${A}.app.created`,
-    `${A}.calendars`,
-    `${A}.calendars.readonly`,
-    `${A}.readonly`,
-  ],
+  eventsRead: [...WHOLE, ...EVENTS_WRITE, ...EVENTS_READ_ONLY],
+  eventsWrite: [A, ...EVENTS_WRITE],
+  listRead: [...WHOLE, ...LIST],
+  listGet: [...WHOLE, `${A}.app.created`, ...LIST],
+  calendarsRead: [...WHOLE, `${A}.app.created`, ...CALENDARS],
   calendarsWrite: [A, `${A}.app.created`, `${A}.calendars`],
-  aclRead: [A, `${A}.acls`, `${A}.acls.readonly`],
+  aclRead: [A, ...ACL],
   aclWrite: [A, `${A}.acls`],
   // channels.stop: every calendar scope (the discovery document lists them all).
-  any: [
-    A,
-    `${A}.acls`,
-    `${A}.acls.readonly`,
-    `${A}.app.created`,
-    `${A}.calendarlist`,
-    `${A}.calendarlist.readonly`,
-    `${A}.events`,
-    `${A}.events.freebusy`,
-    `${A}.events.owned`,
-    `${A}.events.owned.readonly`,
-    `${A}.events.public.readonly`,
-    `${A}.events.readonly`,
-    `${A}.readonly`,
-    `${A}.settings.readonly`,
-  ],
+  any: [...WHOLE, ...ACL, ...EVENTS_WRITE, ...EVENTS_READ_ONLY, ...LIST, `${A}.settings.readonly`],
 } as const;
 
 const SEG = '([^/]+)';

@@ -1,6 +1,5 @@
 // Integration: connect through the lifecycle core on the Firestore emulator + simulator — idempotence, encryption at rest, polling fallback, --all.
 import { describe, expect, it } from 'vitest';
-import { connect } from '../../../functions/cli/commands/connect.js';
 import { parseConfig } from '../../../functions/config.js';
 import { loadRefreshToken } from '../../../functions/credentials/store.js';
 import { subscriptionIdFor } from '../../../functions/ids.js';
@@ -12,52 +11,31 @@ import {
   calendarListWatchIdFor,
   calendarListWatchPath,
 } from '../../../functions/store/calendar-list-watches.js';
-import {
-  paths,
-  type CredentialsDoc,
-  type SubscriptionDoc,
-} from '../../../functions/store/schema.js';
+import { paths, type CredentialsDoc } from '../../../functions/store/schema.js';
 import { emulatorsMissing } from '../../harness/env.js';
-import { googleCalendar } from '../../simulator/client.js';
+import { connectAs, googleUser, insertEvent, subscriptionOf } from './world.js';
 import { KEY_A, KEY_B, worldFixture } from './world.js';
 
 describe.skipIf(emulatorsMissing() !== '')('connect (lifecycle core)', () => {
   const w = worldFixture('connect');
 
-  const sub = async (uid: string, calendarId: string) =>
-    (await w.db.doc(paths.subscription(subscriptionIdFor(uid, calendarId))).get()).data() as
-      SubscriptionDoc | undefined;
+  const sub = (uid: string, calendarId: string) => subscriptionOf(w, uid, calendarId);
 
   it('resolves primary, syncs, opens one channel; connecting twice leaves one subscription and one live channel', async () => {
-    const token = '1//refresh-alice-0123456789';
-    await w.simc.createUser('alice@example.com', token);
-    const { calendar } = googleCalendar(w.sim.url, token);
-    await calendar.events.insert({
-      calendarId: 'primary',
-      requestBody: {
-        summary: 'standup',
-        start: { dateTime: '2030-01-01T09:00:00Z' },
-        end: { dateTime: '2030-01-01T09:15:00Z' },
-      },
+    const token = await googleUser(w, 'alice@example.com');
+    await insertEvent(w, token, {
+      summary: 'standup',
+      start: '2030-01-01T09:00:00Z',
+      end: '2030-01-01T09:15:00Z',
     });
-    const first = await connect(w.deps(), {
-      uid: 'alice',
-      calendarId: 'primary',
-      refreshToken: token,
-      all: false,
-    });
+    const first = await connectAs(w, 'alice', token);
     expect(first.calendar.calendarId).toBe('alice@example.com');
     expect(first.calendar.sync.outcome).toBe('synced');
     expect(first.calendar.channel).not.toBeNull();
     const events = await w.db.collection(paths.events('alice', 'alice@example.com')).get();
     expect(events.size).toBe(1);
 
-    const second = await connect(w.deps(), {
-      uid: 'alice',
-      calendarId: 'alice@example.com',
-      refreshToken: token,
-      all: false,
-    });
+    const second = await connectAs(w, 'alice', token, 'alice@example.com');
     expect(second.calendar.created).toBe(false);
     expect(second.calendar.channel?.id).toBe(first.calendar.channel?.id);
     const subs = await w.db.collection('subscriptions').where('uid', '==', 'alice').get();
@@ -77,14 +55,8 @@ describe.skipIf(emulatorsMissing() !== '')('connect (lifecycle core)', () => {
   });
 
   it('stores the refresh token encrypted (no plaintext) and re-encrypts it after a key rotation', async () => {
-    const token = '1//refresh-bob-secret-value-xyz';
-    await w.simc.createUser('bob@example.com', token);
-    const r = await connect(w.deps(), {
-      uid: 'bob',
-      calendarId: 'primary',
-      refreshToken: token,
-      all: false,
-    });
+    const token = await googleUser(w, 'bob@example.com', '1//refresh-bob-secret-value-xyz');
+    const r = await connectAs(w, 'bob', token);
     // Stored per Google account (issue 15.1): credentials/{uid}/accounts/{accountId}.
     const credPath = paths.account('bob', r.account.accountId);
     const snap = await w.db.doc(credPath).get();
@@ -116,19 +88,13 @@ describe.skipIf(emulatorsMissing() !== '')('connect (lifecycle core)', () => {
   });
 
   it('connects a calendar that refuses push in polling mode, and renewal enqueues a poll sync', async () => {
-    const token = '1//refresh-carol-0123456789';
-    await w.simc.createUser('carol@example.com', token);
+    const token = await googleUser(w, 'carol@example.com');
     const holidays = await w.simc.createCalendar('carol@example.com', {
       id: 'en.usa#holiday@group.v.calendar.google.com',
       summary: 'Holidays',
     });
     await w.simc.setPushUnsupported(holidays);
-    const r = await connect(w.deps(), {
-      uid: 'carol',
-      calendarId: holidays,
-      refreshToken: token,
-      all: false,
-    });
+    const r = await connectAs(w, 'carol', token, holidays);
     expect(r.calendar.mode).toBe('poll');
     expect(r.calendar.channel).toBeNull();
     const doc = await sub('carol', holidays);
@@ -150,15 +116,9 @@ describe.skipIf(emulatorsMissing() !== '')('connect (lifecycle core)', () => {
   });
 
   it('--all watches the calendar list; renewal connects a calendar added later and removes a deleted one', async () => {
-    const token = '1//refresh-dave-0123456789';
-    await w.simc.createUser('dave@example.com', token);
+    const token = await googleUser(w, 'dave@example.com');
     const work = await w.simc.createCalendar('dave@example.com', { summary: 'Work' });
-    const r = await connect(w.deps(), {
-      uid: 'dave',
-      calendarId: 'primary',
-      refreshToken: token,
-      all: true,
-    });
+    const r = await connectAs(w, 'dave', token, 'primary', { all: true });
     expect(r.calendarList?.added).toEqual([work]);
     expect((await sub('dave', work))?.lastSyncedAt).not.toBeNull();
     const watch = (
@@ -193,14 +153,8 @@ describe.skipIf(emulatorsMissing() !== '')('connect (lifecycle core)', () => {
   });
 
   it('--all: the worker answers a calendar-list notification by connecting the calendar added', async () => {
-    const token = '1//refresh-erin-list-0123456789';
-    await w.simc.createUser('erinlist@example.com', token);
-    const connected = await connect(w.deps(), {
-      uid: 'erinlist',
-      calendarId: 'primary',
-      refreshToken: token,
-      all: true,
-    });
+    const token = await googleUser(w, 'erinlist@example.com');
+    const connected = await connectAs(w, 'erinlist', token, 'primary', { all: true });
     const watchId = calendarListWatchIdFor('erinlist', connected.account.accountId);
     const watch = (await w.db.doc(calendarListWatchPath(watchId)).get()).data();
     const added = await w.simc.createCalendar('erinlist@example.com', { summary: 'Climbing' });

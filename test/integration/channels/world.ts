@@ -13,7 +13,7 @@ import { renewChannelsCore } from '../../../functions/renewal/core.js';
 import { pubsubEnqueuer, type ClosableEnqueuer } from '../../../functions/renewal/enqueue.js';
 import { paths, type SubscriptionDoc } from '../../../functions/store/schema.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js';
-import { SimulatorClient } from '../../simulator/client.js';
+import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
 import { uniqueProjectId, useEmulators } from '../../harness/env.js';
 import { slot } from '../../harness/fixtures.js';
 import { spawnManaged, waitFor } from '../../harness/processes.js';
@@ -198,15 +198,55 @@ export function worldFixture(...args: Parameters<typeof createWorld>): World {
   return new Proxy({} as World, { get: (_target, key) => Reflect.get(world.get(), key) });
 }
 
+/** A subscription document as stored now (undefined once deleted). */
+export async function subscriptionOf(w: World, uid: string, calendarId: string) {
+  const snap = await w.db.doc(paths.subscription(subscriptionIdFor(uid, calendarId))).get();
+  return snap.data() as SubscriptionDoc | undefined;
+}
+
+/** Inserts a timed event through the real Calendar client, as the holder of `refreshToken` (one hour unless `end` is given). */
+export function insertEvent(
+  w: World,
+  refreshToken: string,
+  event: { summary: string; start: string; end?: string; calendarId?: string },
+) {
+  const { summary, start, calendarId = 'primary' } = event;
+  const end =
+    event.end ?? new Date(Date.parse(start) + 3_600_000).toISOString().replace('.000Z', 'Z');
+  return googleCalendar(w.sim.url, refreshToken).calendar.events.insert({
+    calendarId,
+    requestBody: { summary, start: { dateTime: start }, end: { dateTime: end } },
+  });
+}
+
+/** A user of the simulated Google with one refresh token (made up from the address unless given): the token. */
+export async function googleUser(
+  w: World,
+  email: string,
+  refreshToken = `1//refresh-${email}-0123456789`,
+): Promise<string> {
+  await w.simc.createUser(email, refreshToken);
+  return refreshToken;
+}
+
+/** `calsync connect` as `uid` with a refresh token: one calendar (the primary by default), or `--all`. */
+export function connectAs(
+  w: World,
+  uid: string,
+  refreshToken: string,
+  calendarId = 'primary',
+  { all = false } = {},
+) {
+  return connect(w.deps(), { uid, calendarId, refreshToken, all });
+}
+
 /**
  * A simulator user `${name}@example.com` whose primary calendar `calsync connect` connected (first
  * sync, channel); `read()` reads its subscription document as stored now.
  */
 export async function connectedUser(w: World, name: string) {
-  const token = `1//refresh-${name}-0123456789`;
   const email = `${name}@example.com`;
-  await w.simc.createUser(email, token);
-  await connect(w.deps(), { uid: name, calendarId: 'primary', refreshToken: token, all: false });
+  await connectAs(w, name, await googleUser(w, email));
   const id = subscriptionIdFor(name, email);
   const ref = w.db.doc(paths.subscription(id));
   const read = async () => (await ref.get()).data() as SubscriptionDoc;

@@ -1,7 +1,6 @@
 // Integration (emulators + simulator): credentials per user and Google account — a second account never touches the first's calendars, the migration, AES-GCM binding, key problems, revocation (issue 15).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../../functions/cli/commands/accounts.js';
-import { connect } from '../../../functions/cli/commands/connect.js';
 import { disconnect } from '../../../functions/cli/commands/disconnect.js';
 import { status } from '../../../functions/cli/commands/status.js';
 import { migrate } from '../../../functions/cli/commands/accounts.js';
@@ -15,16 +14,20 @@ import {
 } from '../../../functions/credentials/store.js';
 import { subscriptionIdFor } from '../../../functions/ids.js';
 import { renewChannelsCore } from '../../../functions/renewal/core.js';
-import {
-  paths,
-  type CredentialsDoc,
-  type SubscriptionDoc,
-} from '../../../functions/store/schema.js';
+import { paths, type CredentialsDoc } from '../../../functions/store/schema.js';
 import { runSync } from '../../../functions/sync/engine.js';
 import { handleSyncMessage } from '../../../functions/sync/handle.js';
 import { emulatorsMissing } from '../../harness/env.js';
-import { googleCalendar } from '../../simulator/client.js';
-import { createWorld, KEY_A, KEY_B, type World } from '../channels/world.js';
+import {
+  connectAs,
+  googleUser,
+  insertEvent,
+  subscriptionOf,
+  createWorld,
+  KEY_A,
+  KEY_B,
+  type World,
+} from '../channels/world.js';
 
 const KEY_C = Buffer.alloc(32, 11).toString('base64');
 
@@ -37,42 +40,21 @@ describe.skipIf(emulatorsMissing() !== '')('Google accounts (issue 15.1, 15.4, 1
     await w?.close();
   });
 
-  const sub = async (uid: string, calendarId: string) =>
-    (await w.db.doc(paths.subscription(subscriptionIdFor(uid, calendarId))).get()).data() as
-      SubscriptionDoc | undefined;
+  const sub = (uid: string, calendarId: string) => subscriptionOf(w, uid, calendarId);
   const calDoc = async (uid: string, calendarId: string) =>
     (await w.db.doc(paths.calendar(uid, calendarId)).get()).data();
   const addEvent = (token: string, calendarId: string, summary: string) =>
-    googleCalendar(w.sim.url, token).calendar.events.insert({
-      calendarId,
-      requestBody: {
-        summary,
-        start: { dateTime: '2030-03-01T09:00:00Z' },
-        end: { dateTime: '2030-03-01T10:00:00Z' },
-      },
-    });
+    insertEvent(w, token, { summary, start: '2030-03-01T09:00:00Z', calendarId });
   const sync = (uid: string, calendarId: string) =>
     runSync(syncDepsOf(w.deps()), subscriptionIdFor(uid, calendarId), { trigger: 'test' });
 
   it("connecting a second Google account never rebinds or removes the first account's calendars", async () => {
-    const work = '1//alice-work-refresh-0123456789';
-    const home = '1//alice-home-refresh-0123456789';
-    await w.simc.createUser('alice.work@example.com', work);
-    await w.simc.createUser('alice.home@example.com', home);
+    const work = await googleUser(w, 'alice.work@example.com');
+    const home = await googleUser(w, 'alice.home@example.com');
     const team = await w.simc.createCalendar('alice.work@example.com', { summary: 'Team' });
-    const a = await connect(w.deps(), {
-      uid: 'alice',
-      calendarId: 'primary',
-      refreshToken: work,
-      all: true,
-    });
+    const a = await connectAs(w, 'alice', work, 'primary', { all: true });
     expect(a.calendarList?.added).toEqual([team]);
-    const b = await connect(w.deps(), {
-      uid: 'alice',
-      calendarId: 'primary',
-      refreshToken: home,
-      all: true,
-    });
+    const b = await connectAs(w, 'alice', home, 'primary', { all: true });
     expect(a.account.accountId).not.toBe(b.account.accountId);
     expect(a.account).toMatchObject({ email: 'alice.work@example.com', identity: 'openid' });
     expect(b.account.email).toBe('alice.home@example.com');
@@ -118,35 +100,18 @@ describe.skipIf(emulatorsMissing() !== '')('Google accounts (issue 15.1, 15.4, 1
   });
 
   it('a calendar already syncing through a working account is kept; once that account is revoked, connecting moves it', async () => {
-    const one = '1//bea-one-refresh-0123456789';
-    const two = '1//bea-two-refresh-0123456789';
-    await w.simc.createUser('bea.one@example.com', one);
-    await w.simc.createUser('bea.two@example.com', two);
+    const one = await googleUser(w, 'bea.one@example.com');
+    const two = await googleUser(w, 'bea.two@example.com');
     const shared = await w.simc.createCalendar('bea.one@example.com', { summary: 'Shared' });
     await w.simc.shareCalendar(shared, 'bea.two@example.com', 'reader');
-    const first = await connect(w.deps(), {
-      uid: 'bea',
-      calendarId: shared,
-      refreshToken: one,
-      all: false,
-    });
-    const kept = await connect(w.deps(), {
-      uid: 'bea',
-      calendarId: shared,
-      refreshToken: two,
-      all: false,
-    });
+    const first = await connectAs(w, 'bea', one, shared);
+    const kept = await connectAs(w, 'bea', two, shared);
     expect(kept.calendar.keptWith).toBe('bea.one@example.com');
     expect((await sub('bea', shared))?.accountId).toBe(first.account.accountId);
 
     await w.simc.revoke('bea.one@example.com');
     expect((await sync('bea', shared)).outcome).toBe('needs_reauth');
-    const moved = await connect(w.deps(), {
-      uid: 'bea',
-      calendarId: shared,
-      refreshToken: two,
-      all: false,
-    });
+    const moved = await connectAs(w, 'bea', two, shared);
     expect(moved.calendar.keptWith).toBeUndefined();
     expect(await sub('bea', shared)).toMatchObject({
       status: 'active',
@@ -156,14 +121,8 @@ describe.skipIf(emulatorsMissing() !== '')('Google accounts (issue 15.1, 15.4, 1
   });
 
   it('the AES-GCM associated data binds uid and account: a ciphertext copied to another document does not decrypt', async () => {
-    const token = '1//carl-refresh-0123456789';
-    await w.simc.createUser('carl@example.com', token);
-    const r = await connect(w.deps(), {
-      uid: 'carl',
-      calendarId: 'primary',
-      refreshToken: token,
-      all: false,
-    });
+    const token = await googleUser(w, 'carl@example.com');
+    const r = await connectAs(w, 'carl', token);
     const original = (
       await w.db.doc(paths.account('carl', r.account.accountId)).get()
     ).data() as CredentialsDoc;
@@ -251,14 +210,8 @@ describe.skipIf(emulatorsMissing() !== '')('Google accounts (issue 15.1, 15.4, 1
   });
 
   it('an unbound subscription gets its account on first use', async () => {
-    const token = '1//fay-refresh-0123456789';
-    await w.simc.createUser('fay@example.com', token);
-    const r = await connect(w.deps(), {
-      uid: 'fay',
-      calendarId: 'primary',
-      refreshToken: token,
-      all: false,
-    });
+    const token = await googleUser(w, 'fay@example.com');
+    const r = await connectAs(w, 'fay', token);
     await w.db
       .doc(paths.subscription(subscriptionIdFor('fay', 'fay@example.com')))
       .update({ accountId: null });
@@ -267,14 +220,8 @@ describe.skipIf(emulatorsMissing() !== '')('Google accounts (issue 15.1, 15.4, 1
   });
 
   it('keys: credentials on the previous key are listed and re-sealed; one no key decrypts → needs_reauth with a clear reason, acknowledged', async () => {
-    const token = '1//gus-refresh-0123456789';
-    await w.simc.createUser('gus@example.com', token);
-    const r = await connect(w.deps(), {
-      uid: 'gus',
-      calendarId: 'primary',
-      refreshToken: token,
-      all: false,
-    });
+    const token = await googleUser(w, 'gus@example.com');
+    const r = await connectAs(w, 'gus', token);
     const rotated = parseConfig(
       { ...w.env, CALSYNC_TOKEN_KEY: KEY_B, CALSYNC_TOKEN_KEY_PREVIOUS: KEY_A },
       'cli',
@@ -330,22 +277,10 @@ describe.skipIf(emulatorsMissing() !== '')('Google accounts (issue 15.1, 15.4, 1
   });
 
   it('disconnect revokes the grant of an account whose last calendar goes, and only that one', async () => {
-    const work = '1//hal-work-refresh-0123456789';
-    const home = '1//hal-home-refresh-0123456789';
-    await w.simc.createUser('hal.work@example.com', work);
-    await w.simc.createUser('hal.home@example.com', home);
-    const a = await connect(w.deps(), {
-      uid: 'hal',
-      calendarId: 'primary',
-      refreshToken: work,
-      all: false,
-    });
-    const b = await connect(w.deps(), {
-      uid: 'hal',
-      calendarId: 'primary',
-      refreshToken: home,
-      all: false,
-    });
+    const work = await googleUser(w, 'hal.work@example.com');
+    const home = await googleUser(w, 'hal.home@example.com');
+    const a = await connectAs(w, 'hal', work);
+    const b = await connectAs(w, 'hal', home);
     const r = await disconnect(w.deps(), {
       uid: 'hal',
       calendarId: 'hal.home@example.com',

@@ -7,8 +7,7 @@ import { runCli } from '../../../functions/cli/program.js';
 import { subscriptionIdFor } from '../../../functions/ids.js';
 import { paths } from '../../../functions/store/schema.js';
 import { emulatorsMissing } from '../../harness/env.js';
-import { googleCalendar } from '../../simulator/client.js';
-import { worldFixture, type World } from '../channels/world.js';
+import { connectAs, googleUser, insertEvent, worldFixture, type World } from '../channels/world.js';
 
 /**
  * Runs the executable and waits for its exit code. (harness spawnManaged() ends its watchdog with
@@ -99,34 +98,20 @@ describe.skipIf(emulatorsMissing() !== '')('calsync CLI', () => {
   });
 
   it('connect right after a burst of edits: changes not yet listable at the full listing (visibility lag) arrive with the catch-up', async () => {
-    const token = '1//lag-refresh-token-0123456789';
-    await w.simc.createUser('lag@example.com', token);
-    const { calendar } = googleCalendar(w.sim.url, token);
+    const token = await googleUser(w, 'lag@example.com');
     // Google can list a change later than it happened (compass-calendar#1190): 4 s here, inside
     // a re-check delay of 5 s, and longer than connect takes to reach its catch-up.
     await w.simc.setRealism({ visibilityLagMs: 4_000 });
     const deps = w.deps();
     try {
       for (let i = 0; i < 4; i++) {
-        await calendar.events.insert({
-          calendarId: 'primary',
-          requestBody: {
-            summary: `lag ${i}`,
-            start: { dateTime: `2030-03-0${i + 1}T09:00:00Z` },
-            end: { dateTime: `2030-03-0${i + 1}T10:00:00Z` },
-          },
-        });
+        await insertEvent(w, token, { summary: `lag ${i}`, start: `2030-03-0${i + 1}T09:00:00Z` });
       }
       // No waiting: the full listing cannot see them yet, and no notification will follow (the
       // channel is created after the edits).
       const c = await connect(
         { ...deps, config: { ...deps.config, recheckMs: 5_000 } },
-        {
-          uid: 'lag',
-          calendarId: 'primary',
-          refreshToken: token,
-          all: false,
-        },
+        { uid: 'lag', calendarId: 'primary', refreshToken: token, all: false },
       );
       expect(c.calendar.sync.writes).toBe(4);
       const stored = await w.db.collection(paths.events('lag', 'lag@example.com')).get();
@@ -142,27 +127,12 @@ describe.skipIf(emulatorsMissing() !== '')('calsync CLI', () => {
   });
 
   it("disconnect stops the channel and deletes the subscription; --delete-data removes the events in batches; the account's grant is revoked and its credentials deleted with its last calendar", async () => {
-    const token = '1//disconnect-refresh-token-0123456789';
-    await w.simc.createUser('lee@example.com', token);
+    const token = await googleUser(w, 'lee@example.com');
     const second = await w.simc.createCalendar('lee@example.com', { summary: 'Second' });
-    const { calendar } = googleCalendar(w.sim.url, token);
-    for (let i = 0; i < 3; i++) {
-      await calendar.events.insert({
-        calendarId: 'primary',
-        requestBody: {
-          summary: `e${i}`,
-          start: { dateTime: `2030-02-0${i + 1}T09:00:00Z` },
-          end: { dateTime: `2030-02-0${i + 1}T10:00:00Z` },
-        },
-      });
-    }
-    const a = await connect(w.deps(), {
-      uid: 'lee',
-      calendarId: 'primary',
-      refreshToken: token,
-      all: false,
-    });
-    await connect(w.deps(), { uid: 'lee', calendarId: second, refreshToken: token, all: false });
+    for (let i = 0; i < 3; i++)
+      await insertEvent(w, token, { summary: `e${i}`, start: `2030-02-0${i + 1}T09:00:00Z` });
+    const a = await connectAs(w, 'lee', token);
+    await connectAs(w, 'lee', token, second);
     expect((await w.db.collection(paths.events('lee', 'lee@example.com')).get()).size).toBe(3);
 
     const first = await disconnect(w.deps(), {

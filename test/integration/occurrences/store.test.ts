@@ -2,6 +2,7 @@
 import type { QuerySnapshot } from '@google-cloud/firestore';
 import { Timestamp } from '@google-cloud/firestore';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { GoogleEvent } from '../../../functions/calendar/api.js';
 import { createLogger } from '../../../functions/log.js';
 import { occurrenceWindow } from '../../../functions/occurrences/model.js';
 import { rollOccurrenceWindow } from '../../../functions/occurrences/roll.js';
@@ -44,6 +45,20 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
       logger: createLogger({ write: () => undefined }),
     });
 
+  /** Stores series `seriesId`'s instance of `original` (New York time) moved to `[start, end]` and renamed. */
+  const moveInstance = (
+    seriesId: string,
+    original: string,
+    summary: string,
+    [start, end]: [string, string],
+    over: Partial<GoogleEvent> = {},
+  ) =>
+    putEvent(
+      fs.db,
+      cal,
+      editedInstance(seriesId, ny(original), { summary, start: ny(start), end: ny(end), ...over }),
+    );
+
   it('a weekly series fills the window; re-running with nothing changed writes nothing', async () => {
     await putEvent(fs.db, cal, weekly('wk'));
     await putEvent(fs.db, cal, {
@@ -81,16 +96,12 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
     await refresh(['wk', 'other']);
     const before = await updateTimes(fs.db, cal);
 
-    await putEvent(
-      fs.db,
-      cal,
-      editedInstance('wk', ny('2026-06-22T10:00:00-04:00'), {
-        etag: '"101"',
-        summary: 'Weekly sync (moved to Tuesday)',
-        updated: '2026-06-10T00:00:00.000Z',
-        start: ny('2026-06-23T15:00:00-04:00'),
-        end: ny('2026-06-23T15:30:00-04:00'),
-      }),
+    await moveInstance(
+      'wk',
+      '2026-06-22T10:00:00-04:00',
+      'Weekly sync (moved to Tuesday)',
+      ['2026-06-23T15:00:00-04:00', '2026-06-23T15:30:00-04:00'],
+      { etag: '"101"', updated: '2026-06-10T00:00:00.000Z' },
     );
     // The worker passes the page's ids: the exception's series.
     const edit = await refresh(['wk']);
@@ -295,30 +306,20 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
         ['fri_20260626T140000Z', 'Friday'],
       ]);
       // Friday's instance moves to Wednesday of that week.
-      await putEvent(
-        fs.db,
-        cal,
-        editedInstance('fri', ny('2026-06-26T10:00:00-04:00'), {
-          summary: 'Friday (on Wednesday)',
-          start: ny('2026-06-24T10:00:00-04:00'),
-          end: ny('2026-06-24T10:30:00-04:00'),
-        }),
-      );
+      await moveInstance('fri', '2026-06-26T10:00:00-04:00', 'Friday (on Wednesday)', [
+        '2026-06-24T10:00:00-04:00',
+        '2026-06-24T10:30:00-04:00',
+      ]);
       await refresh(['fri']);
       expect(await next(2)).toEqual([
         ['wk_20260622T140000Z', 'Weekly sync'],
         ['fri_20260626T140000Z', 'Friday (on Wednesday)'],
       ]);
       // Next week's Monday is moved into this week (Sunday), this week's Monday is cancelled.
-      await putEvent(
-        fs.db,
-        cal,
-        editedInstance('wk', ny('2026-06-29T10:00:00-04:00'), {
-          summary: 'Weekly sync (early)',
-          start: ny('2026-06-28T10:00:00-04:00'),
-          end: ny('2026-06-28T10:30:00-04:00'),
-        }),
-      );
+      await moveInstance('wk', '2026-06-29T10:00:00-04:00', 'Weekly sync (early)', [
+        '2026-06-28T10:00:00-04:00',
+        '2026-06-28T10:30:00-04:00',
+      ]);
       await putEvent(fs.db, cal, cancelledInstance('wk', ny('2026-06-22T10:00:00-04:00')));
       await refresh(['wk']);
       const deadline = Date.now() + 10_000;

@@ -42,14 +42,20 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
     expect(JSON.stringify(d.lines)).not.toContain(f.seeded.refreshToken);
   });
 
-  it('rate-limit bursts: backoff inside the budget, final state still correct', async () => {
-    const retries: number[] = [];
+  /** Deps with a retry budget that record each backoff pause, after a first sync and then `edits` new events. */
+  const syncedThenEdited = async (retryBudgetMs: number, edits: number) => {
+    const pauses: number[] = [];
     const d = f.deps({
-      config: { retryBudgetMs: 3_000 },
-      apiOptions: { onRetry: (r) => retries.push(r.delayMs) },
+      config: { retryBudgetMs },
+      apiOptions: { onRetry: (r) => pauses.push(r.delayMs) },
     });
     await runSync(d, f.seeded.subscriptionId);
-    await insertMany(f.cal, f.seeded.calendarId, 3);
+    await insertMany(f.cal, f.seeded.calendarId, edits);
+    return { d, pauses };
+  };
+
+  it('rate-limit bursts: backoff inside the budget, final state still correct', async () => {
+    const { d, pauses: retries } = await syncedThenEdited(3_000, 3);
     await failReads(403, 2, 'userRateLimitExceeded');
     await failReads(429, 1, 'rateLimitExceeded');
     await failReads(503, 1);
@@ -61,13 +67,7 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
   });
 
   it('a burst longer than the budget: the message fails (redelivery), the lease is released, the retry converges', async () => {
-    const pauses: number[] = [];
-    const d = f.deps({
-      config: { retryBudgetMs: 300 },
-      apiOptions: { onRetry: (r) => pauses.push(r.delayMs) },
-    });
-    await runSync(d, f.seeded.subscriptionId);
-    await insertMany(f.cal, f.seeded.calendarId, 2);
+    const { d, pauses } = await syncedThenEdited(300, 2);
     await failReads(429, 1000, 'rateLimitExceeded');
     const err = await handleSyncMessage(d, f.notification()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CalendarError);

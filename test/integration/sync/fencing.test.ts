@@ -1,6 +1,10 @@
 // Fencing: once another worker has taken a calendar over, no write of the old worker lands (events, sweep, occurrences).
 import { describe, expect, it } from 'vitest';
-import type { CalendarApiFactory, EventsPage } from '../../../functions/calendar/api.js';
+import type {
+  CalendarApi,
+  CalendarApiFactory,
+  EventsPage,
+} from '../../../functions/calendar/api.js';
 import { paths } from '../../../functions/store/schema.js';
 import { LeaseLostError, runSync } from '../../../functions/sync/engine.js';
 import { emulatorsMissing } from '../../harness/env.js';
@@ -21,6 +25,38 @@ describe.skipIf(emulatorsMissing() !== '')(
     const f = syncFixture({ name: 'fence', simulator: { seed: 31 } });
 
     /**
+     * Worker A on `base`'s Calendar API, but a listing `stalls` picks is read from "Google" and
+     * then withheld: `listed` opens once A holds it, A goes on when the test opens `held`.
+     */
+    const stalledWorkerA = (
+      base: ReturnType<typeof f.deps>,
+      stalls: (params: Parameters<CalendarApi['listEvents']>[0]) => boolean,
+    ) => {
+      const held = gate();
+      const listed = gate();
+      const stalled: CalendarApiFactory = (token, options) => {
+        const api = base.calendarApi(token, options);
+        return {
+          ...api,
+          async listEvents(params, signal): Promise<EventsPage> {
+            const page = await api.listEvents(params, signal);
+            if (stalls(params)) {
+              listed.open();
+              await held.wait;
+            }
+            return page;
+          },
+        };
+      };
+      const a = f.deps({
+        config: { leaseMs: LEASE_MS },
+        calendarApi: stalled,
+        holderId: 'worker-A',
+      });
+      return { a, held, listed };
+    };
+
+    /**
      * The issue's scenario: A's incremental call gets 410; A's full listing is read (before E exists)
      * but arrives late — after B took the lease over (B's clock is past A's lease), resynced, and
      * synced a new event E. A then writes its stale listing and sweeps. E must survive.
@@ -31,29 +67,8 @@ describe.skipIf(emulatorsMissing() !== '')(
       await runSync(base, f.seeded.subscriptionId);
 
       // A's full listing is computed by "Google" now and withheld until the gate opens.
-      const held = gate();
-      const listed = gate();
-      const real = base.calendarApi;
-      const slowFull: CalendarApiFactory = (token, options) => {
-        const api = real(token, options);
-        return {
-          ...api,
-          async listEvents(params, signal): Promise<EventsPage> {
-            const page = await api.listEvents(params, signal);
-            if (params.syncToken === undefined) {
-              listed.open();
-              await held.wait;
-            }
-            return page;
-          },
-        };
-      };
+      const { a, held, listed } = stalledWorkerA(base, (params) => params.syncToken === undefined);
       await f.ctl.expireSyncTokens(f.seeded.calendarId);
-      const a = f.deps({
-        config: { leaseMs: LEASE_MS },
-        calendarApi: slowFull,
-        holderId: 'worker-A',
-      });
       const runA = runSync(a, f.seeded.subscriptionId).then(
         (r) => ({ ok: true as const, r }),
         (err: unknown) => ({ ok: false as const, err }),
@@ -99,26 +114,7 @@ describe.skipIf(emulatorsMissing() !== '')(
       for (const id of [...(await f.mirror()).keys()].slice(0, 3)) {
         await f.patch(id, { summary: 'changed while A stalls' });
       }
-      const held = gate();
-      const listed = gate();
-      const real = base.calendarApi;
-      const slowDelta: CalendarApiFactory = (token, options) => {
-        const api = real(token, options);
-        return {
-          ...api,
-          async listEvents(params, signal) {
-            const page = await api.listEvents(params, signal);
-            listed.open();
-            await held.wait;
-            return page;
-          },
-        };
-      };
-      const a = f.deps({
-        config: { leaseMs: LEASE_MS },
-        calendarApi: slowDelta,
-        holderId: 'worker-A',
-      });
+      const { a, held, listed } = stalledWorkerA(base, () => true);
       const runA = runSync(a, f.seeded.subscriptionId).catch((err: unknown) => err);
       await listed.wait;
       // B takes over and syncs the same three changes; then the user deletes one of them.

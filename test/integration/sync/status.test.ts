@@ -21,6 +21,13 @@ describe.skipIf(emulatorsMissing() !== '')('sync status machine', () => {
   const calendarDoc = async () => (await f.calendarDoc())!;
   const eventsFault = (status: number, reason: string, count: number) =>
     f.ctl.addFault({ method: 'GET', path: '/\\/events$/', status, reason, count });
+  /** The worker's answer to a notification for a synced calendar whose listing then fails `count` times. */
+  const notifiedThroughFault = async (status: number, reason: string, count: number) => {
+    const d = f.deps();
+    await runSync(d, f.seeded.subscriptionId);
+    await eventsFault(status, reason, count);
+    return handleSyncMessage(d, f.notification());
+  };
 
   it('a permanent 403 is recorded, acknowledged and backed off (1 h, 2 h, … 24 h); a notification retries it', async () => {
     await insertMany(f.cal, f.seeded.calendarId, 3);
@@ -78,10 +85,7 @@ describe.skipIf(emulatorsMissing() !== '')('sync status machine', () => {
   });
 
   it('a 400 that is not about the sync token is permanent too (after one full-sync attempt)', async () => {
-    const d = f.deps();
-    await runSync(d, f.seeded.subscriptionId);
-    await eventsFault(400, 'badRequest', 2);
-    const res = await handleSyncMessage(d, f.notification());
+    const res = await notifiedThroughFault(400, 'badRequest', 2);
     expect(res.outcome).toBe('failed');
     expect(await f.readSub()).toMatchObject({
       status: 'error',
@@ -110,10 +114,7 @@ describe.skipIf(emulatorsMissing() !== '')('sync status machine', () => {
   });
 
   it('fewer scopes granted than asked: needs_reauth naming the missing scope, acknowledged', async () => {
-    const d = f.deps();
-    await runSync(d, f.seeded.subscriptionId);
-    await eventsFault(403, 'insufficientPermissions', 1);
-    const res = await handleSyncMessage(d, f.notification());
+    const res = await notifiedThroughFault(403, 'insufficientPermissions', 1);
     expect(res.outcome).toBe('needs_reauth');
     const sub = await f.readSub();
     expect(sub.status).toBe('needs_reauth');

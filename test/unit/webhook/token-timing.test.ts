@@ -12,6 +12,9 @@ const { signChannelToken, verifyChannelToken } =
 const { CHANNEL_ID, CHANNEL_EXPIRES_AT, SUBSCRIPTION_ID, TOKEN_POLICY, secrets } =
   await import('../../fixtures/notifications/notifications.js');
 const CHECK = { ...TOKEN_POLICY, now: CHANNEL_EXPIRES_AT - 60_000 };
+/** A token for the fixture channel signed with the current secret, valid at CHECK.now. */
+const validToken = () =>
+  signChannelToken(secrets.current, CHANNEL_ID, SUBSCRIPTION_ID, CHANNEL_EXPIRES_AT);
 
 const spy = vi.mocked(crypto.timingSafeEqual);
 
@@ -21,12 +24,7 @@ describe('constant-time comparison', () => {
   });
 
   it('compares 32-byte buffers with timingSafeEqual, against current and previous secret alike', () => {
-    const token = signChannelToken(
-      secrets.current,
-      CHANNEL_ID,
-      SUBSCRIPTION_ID,
-      CHANNEL_EXPIRES_AT,
-    );
+    const token = validToken();
     expect(verifyChannelToken(secrets, CHANNEL_ID, token, CHECK).ok).toBe(true);
     // Both secrets are tried even when the first matches: timing does not tell which one did.
     expect(spy).toHaveBeenCalledTimes(2);
@@ -37,12 +35,7 @@ describe('constant-time comparison', () => {
   });
 
   it('goes through the same comparison whether the first or the last byte is wrong', () => {
-    const token = signChannelToken(
-      secrets.current,
-      CHANNEL_ID,
-      SUBSCRIPTION_ID,
-      CHANNEL_EXPIRES_AT,
-    );
+    const token = validToken();
     const sig = Buffer.from(token.split('.').at(-1) as string, 'base64url');
     for (const index of [0, 31]) {
       spy.mockClear();
@@ -58,12 +51,7 @@ describe('constant-time comparison', () => {
   });
 
   it('never reaches the comparison with a buffer of the wrong length (rejected as malformed first)', () => {
-    const token = signChannelToken(
-      secrets.current,
-      CHANNEL_ID,
-      SUBSCRIPTION_ID,
-      CHANNEL_EXPIRES_AT,
-    );
+    const token = validToken();
     expect(verifyChannelToken(secrets, CHANNEL_ID, token.slice(0, -2), CHECK).ok).toBe(false);
     expect(spy).not.toHaveBeenCalled();
   });
