@@ -208,41 +208,58 @@ export async function runCli(argv: readonly string[], o: CliOptions): Promise<nu
       json(summary);
     });
 
-  program
-    .command('keys')
-    .description(
-      'list stored credentials by the key that sealed them; --reseal seals those on the previous key with the current one',
-    )
-    .option('--reseal', 're-seal credentials on the previous key (and legacy seals) now')
-    .option('--json', 'machine-readable output')
-    .action(async (f: { reseal?: boolean; json?: boolean }) => {
-      const sealed = await keys(depsFor(), f.reseal === true);
-      print(f, sealed, formatKeys);
-    });
+  /** A command with one switch and --json: runs with the switch, prints, then `check`s the report. */
+  const switchCommand = <R>(
+    name: string,
+    description: string,
+    option: { flag: string; key: string; help: string },
+    run: (on: boolean) => Promise<R>,
+    format: (r: R) => string,
+    check: (r: R) => void = () => undefined,
+  ) =>
+    program
+      .command(name)
+      .description(description)
+      .option(option.flag, option.help)
+      .option('--json', 'machine-readable output')
+      .action(async (f: Record<string, boolean | undefined>) => {
+        const report = await run(f[option.key] === true);
+        print(f, report, format);
+        check(report);
+      });
 
-  program
-    .command('migrate-accounts')
-    .description(
-      "one-off: move legacy credentials/{uid} documents to their Google account and bind the user's subscriptions to it",
-    )
-    .option('--dry-run', 'identify the accounts, change nothing')
-    .option('--json', 'machine-readable output')
-    .action(async (f: { dryRun?: boolean; json?: boolean }) => {
-      const report = await migrate(depsFor(), f.dryRun === true);
-      print(f, report, (report) =>
-        report.users.length === 0
-          ? 'nothing to migrate'
-          : report.users
-              .map(
-                (u) =>
-                  `${u.uid}: ${u.outcome}${u.account ? ` → ${u.account}` : ''}${u.bound ? `, ${u.bound} subscription(s) bound` : ''}${u.reason ? ` (${u.reason})` : ''}`,
-              )
-              .join('\n'),
-      );
+  switchCommand(
+    'keys',
+    'list stored credentials by the key that sealed them; --reseal seals those on the previous key with the current one',
+    {
+      flag: '--reseal',
+      key: 'reseal',
+      help: 're-seal credentials on the previous key (and legacy seals) now',
+    },
+    (reseal) => keys(depsFor(), reseal),
+    formatKeys,
+  );
+
+  switchCommand(
+    'migrate-accounts',
+    "one-off: move legacy credentials/{uid} documents to their Google account and bind the user's subscriptions to it",
+    { flag: '--dry-run', key: 'dryRun', help: 'identify the accounts, change nothing' },
+    (dryRun) => migrate(depsFor(), dryRun),
+    (report) =>
+      report.users.length === 0
+        ? 'nothing to migrate'
+        : report.users
+            .map(
+              (u) =>
+                `${u.uid}: ${u.outcome}${u.account ? ` → ${u.account}` : ''}${u.bound ? `, ${u.bound} subscription(s) bound` : ''}${u.reason ? ` (${u.reason})` : ''}`,
+            )
+            .join('\n'),
+    (report) => {
       if (report.users.some((u) => u.outcome === 'failed')) {
         throw new CliError('some users could not be migrated; run it again');
       }
-    });
+    },
+  );
 
   if (argv.length === 0) {
     io.stderr(program.helpInformation());

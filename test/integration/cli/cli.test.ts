@@ -95,6 +95,17 @@ describe.skipIf(emulatorsMissing() !== '')('calsync CLI', () => {
     const unknown = await run(['resync', '--user', 'nobody', '--calendar', 'x@example.com']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/no subscription/);
+
+    // The switch commands: their flag reaches the command; --json prints the report as JSON.
+    const k = await run(['keys', '--json']);
+    expect(k.code, k.stderr).toBe(0);
+    expect(JSON.parse(k.stdout)).toEqual(expect.any(Object));
+    const dry = await run(['migrate-accounts', '--dry-run', '--json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, users: expect.any(Array) });
+    const text = await run(['migrate-accounts', '--dry-run']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout.trim().length).toBeGreaterThan(0);
   });
 
   it('connect right after a burst of edits: changes not yet listable at the full listing (visibility lag) arrive with the catch-up', async () => {
