@@ -2,6 +2,7 @@
 // Reference: https://developers.google.com/calendar/api/v3/reference/calendarList/list
 import type { ApiContext } from './context.js';
 import { errors } from './errors.js';
+import { rejectShowDeletedFalse } from './events-list.js';
 import type { Reply } from './http.js';
 import { decodePageToken, encodePageToken, pageSize, paginate, type Candidate } from './paging.js';
 import { hash32 } from './random.js';
@@ -70,6 +71,7 @@ export function listCalendarList(ctx: ApiContext): Reply {
       'The parameter minAccessRole cannot be used together with syncToken.',
     );
   }
+  if (syncToken !== undefined) rejectShowDeletedFalse(ctx, ['showDeleted', 'showHidden']);
   const minRole = ctx.query.str('minAccessRole');
   if (minRole !== undefined && !(minRole in ROLE_RANK)) throw errors.invalidParam('minAccessRole');
   const showDeleted = ctx.query.bool('showDeleted');

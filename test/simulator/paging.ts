@@ -75,7 +75,8 @@ export function paginate(
     )
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   let take = size;
-  const { emptyPageRate, shortPageRate, seed } = ctx.settings;
+  const { seed } = ctx.settings;
+  const { emptyPageRate, shortPageRate } = ctx.settings.realism;
   if (visible.length > 0 && (emptyPageRate > 0 || shortPageRate > 0)) {
     const r = unitFor(`${state.fp}|${state.snap}|${state.since}|${state.after}|${state.n}`, seed);
     if (r < Math.min(emptyPageRate, 0.9)) take = 0;

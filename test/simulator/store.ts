@@ -2,6 +2,7 @@
 import { errors } from './errors.js';
 import type { SimClock } from './clock.js';
 import type { SimRandom } from './random.js';
+import { KIND, type RealismKnobs } from './realism.js';
 import type { CalendarListEntryState, CalendarState, StoredEvent, UserState } from './types.js';
 
 export interface StoreListeners {
@@ -26,6 +27,7 @@ export class Store {
   constructor(
     readonly clock: SimClock,
     readonly random: SimRandom,
+    readonly realism: RealismKnobs = { ...KIND },
   ) {}
 
   /** A quoted decimal string, strictly increasing, like Google's `"3485464646392798"`. */
@@ -34,17 +36,16 @@ export class Store {
     return `"${this.etagCounter}"`;
   }
 
-  createUser(email: string, refreshToken: string): UserState {
+  /** A user (Google account) with a primary calendar whose id is the email; existing ones are kept. */
+  createUser(email: string, sub: string): UserState {
     const existing = this.users.get(email);
-    if (existing) {
-      existing.refreshTokens.add(refreshToken);
-      existing.revoked = false;
-      return existing;
-    }
+    if (existing) return existing;
+    for (const u of this.users.values())
+      if (u.sub === sub) throw new Error(`sub ${sub} already belongs to ${u.email}`);
     const user: UserState = {
       email,
-      refreshTokens: new Set([refreshToken]),
-      revoked: false,
+      sub,
+      grants: new Map(),
       calendarList: new Map(),
       listSeq: 0,
       listEpoch: 0,

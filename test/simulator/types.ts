@@ -76,10 +76,29 @@ export interface CalendarListEntryState {
   hidden: boolean;
 }
 
+/** How a refresh grant fails at POST /token (bodies in oauth.ts). */
+export type InvalidGrantVariant = 'revoked' | 'bad_request' | 'invalid_rapt';
+
+/** One OAuth grant: a refresh token a user gave an app, with the scopes they really granted. */
+export interface GrantState {
+  refreshToken: string;
+  email: string;
+  /** Granted scopes as Google writes them in the token response (`email` -> userinfo.email). */
+  scopes: string[];
+  /** Every API call is checked against `scopes` (false: only reported, see oauth.ts). */
+  enforceScopes: boolean;
+  issuedAt: number;
+  /** Simulated-clock ms after which the refresh token is dead (apps in "testing" status: 7 days). */
+  expiresAt?: number;
+  /** Set once revoked or forced to fail: every later refresh answers this invalid_grant variant. */
+  failure?: InvalidGrantVariant;
+}
+
 export interface UserState {
   email: string;
-  refreshTokens: Set<string>;
-  revoked: boolean;
+  /** Google's stable account id (`sub` in id_token, tokeninfo, userinfo), distinct from the email. */
+  sub: string;
+  grants: Map<string, GrantState>;
   calendarList: Map<string, CalendarListEntryState>;
   listSeq: number;
   listEpoch: number;

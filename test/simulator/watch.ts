@@ -5,6 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { SimClock } from './clock.js';
 import { mulberry32 } from './random.js';
+import type { RealismKnobs } from './realism.js';
 
 export type ChannelKind = 'events' | 'calendarList';
 
@@ -38,6 +39,7 @@ export interface DeliveryRecord {
 export interface NotifierOptions {
   clock: SimClock;
   seed: number;
+  realism: RealismKnobs;
   retryBaseMs: number;
   maxAttempts: number;
   dropRate: number;
