@@ -1,5 +1,6 @@
 // Calendar edits of a history, made through Google's own endpoints (the simulator), and what the history knows about each calendar to pick targets.
 import type { calendar_v3 } from '@googleapis/calendar';
+import type { SimulatorClient } from '../simulator/client.js';
 import { formatDate, wallAt } from '../simulator/tz.js';
 import { ZONES, type CalendarOp, type PermanentKind } from './history.js';
 
@@ -46,6 +47,7 @@ export class CalendarOps {
 
   constructor(
     private readonly cal: calendar_v3.Calendar,
+    private readonly simc: SimulatorClient,
     readonly calendars: HistoryCalendar[],
     /** Midnight UTC of the history's first day (world clock): events sit around it. */
     private readonly base: number,
@@ -209,6 +211,14 @@ export class CalendarOps {
         if (!master) return false;
         await events.delete({ calendarId, eventId: master });
         c.series.splice(c.series.indexOf(master), 1);
+        return true;
+      }
+      case 'deleteCalendar': {
+        // Only secondary calendars can be deleted; the primary one lives as long as the account.
+        if (c === this.calendars[0]) return false;
+        await this.simc.deleteCalendar(calendarId);
+        c.gone = true;
+        c.permanent = undefined;
         return true;
       }
       case 'setTimeZone': {

@@ -18,7 +18,9 @@ export type CalendarOp =
   /** An event Firestore refuses as it is (its document would exceed 1 MiB). */
   | { op: 'oversize'; cal: number; day: number }
   /** The calendar's time zone changes (all-day times and occurrences depend on it). */
-  | { op: 'setTimeZone'; cal: number; zone: number };
+  | { op: 'setTimeZone'; cal: number; zone: number }
+  /** A secondary calendar is deleted at Google (its watchers get `not_exists`). */
+  | { op: 'deleteCalendar'; cal: number };
 
 /** Where a stalled worker is caught. */
 export type StallPoint =
@@ -202,6 +204,12 @@ export const calendarOp: fc.Arbitrary<CalendarOp> = fc.oneof(
   },
 );
 
+/** What may happen while a worker is stalled: any edit, or the calendar's deletion at Google. */
+const duringOp: fc.Arbitrary<CalendarOp> = fc.oneof(
+  { weight: 6, arbitrary: calendarOp },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('deleteCalendar' as const), cal }) },
+);
+
 const stallPoint = fc.constantFrom<StallPoint>('incremental', 'full', 'write', 'publish');
 
 export const fault: fc.Arbitrary<Fault> = fc.oneof(
@@ -271,7 +279,7 @@ export const fault: fc.Arbitrary<Fault> = fc.oneof(
       fault: fc.constant('stall' as const),
       cal,
       at: stallPoint,
-      during: fc.array(calendarOp, { maxLength: 3 }),
+      during: fc.array(duringOp, { maxLength: 3 }),
     }),
   },
   { weight: 1, arbitrary: fc.record({ fault: fc.constant('notifyBeforeStore' as const), cal }) },

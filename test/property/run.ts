@@ -16,7 +16,12 @@ import type { SyncDeps } from '../../functions/sync/deps.js';
 import { handleSyncMessage, mustRedeliver } from '../../functions/sync/handle.js';
 import { handleWebhook, type Publisher } from '../../functions/webhook/handler.js';
 import { calendarListNotifier } from '../../functions/worker/function.js';
-import { googleCalendar, SimulatorClient, type RequestLogEntry } from '../simulator/client.js';
+import {
+  googleCalendar,
+  SimulatorClient,
+  type FaultSpec,
+  type RequestLogEntry,
+} from '../simulator/client.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
 import { CalendarOps, type HistoryCalendar } from './calendar-ops.js';
 import { checkHistory, mirrorEvents, type Divergence, type MirrorEvent } from './checks.js';
@@ -69,8 +74,6 @@ interface Armed {
 
 /** What a worker (one delivery) is scripted to do besides its job. */
 interface WorkerPlan {
-  /** Withhold answers (or errors) of events.list calls until their gates open: each hold once, in order. */
-  holdList?: { match: (p: ListEventsParams, ok: boolean) => boolean; gate: Gate }[];
   /** Withhold the first events.watch answer for this calendar until the gate opens. */
   holdWatch?: { calendarId: string; gate: Gate };
   /** Withhold the first change feed publish until the gate opens. */
@@ -166,6 +169,9 @@ export class HistoryRun {
     const h = this.history;
     this.trace('history: starting the simulator');
     this.sim = await startSimulator({
+      // Google as hard as it is (contract D): lags, duplicates, live paging, short and empty pages,
+      // token lifetime, untidy events. CALSYNC_PROPERTY_REALISM=off runs the kind simulator.
+      ...(process.env.CALSYNC_PROPERTY_REALISM === 'off' ? {} : { realism: 'google' as const }),
       seed: h.simSeed,
       rateLimitPerMinute: 1_000_000,
       notificationRetryBaseMs: 20,
@@ -217,7 +223,7 @@ export class HistoryRun {
       forceRefreshOnFailure: true,
     }).calendar;
     const now = this.clock.now();
-    this.ops = new CalendarOps(this.cal, calendars, now - (now % DAY));
+    this.ops = new CalendarOps(this.cal, this.simc, calendars, now - (now % DAY));
     for (const [i, spec] of h.calendars.entries()) {
       for (let k = 0; k < spec.seedSingles; k++) {
         await this.ops.apply({ op: 'insert', cal: i, day: k * 3, hour: 8 + (k % 8) });
@@ -332,22 +338,10 @@ export class HistoryRun {
           throw new Error(`injected crash at events.list #${i}`);
         }
       }
-      const settled = await invoke().then(
-        (value) => ({ ok: true as const, value }),
-        (error: unknown) => ({ ok: false as const, error }),
-      );
+      const result = await invoke();
       if (call.method === 'listEvents') {
-        const params = call.args[0] as ListEventsParams;
-        const hold = plan.holdList?.[0];
-        if (hold && hold.match(params, settled.ok)) {
-          plan.holdList!.shift();
-          await hold.gate.hold();
-        }
-        if (!settled.ok) throw settled.error;
-        await this.afterList(plan, params, settled.value as EventsPage);
+        await this.afterList(plan, call.args[0] as ListEventsParams, result as EventsPage);
       }
-      if (!settled.ok) throw settled.error;
-      const result = settled.value;
       const watch = plan.holdWatch;
       if (watch && call.method === 'watchEvents' && watch.calendarId === call.args[0]) {
         if (!watch.gate.engaged) await watch.gate.hold();
@@ -459,6 +453,7 @@ export class HistoryRun {
     });
     if (!applied) this.result.skippedOps++;
     else if (op.op === 'oversize') this.effects.hit('oversize');
+    else if (op.op === 'deleteCalendar') this.effects.hit('notExists:real');
     else if (op.op === 'setTimeZone') {
       const c = this.ops.target(op.cal)!;
       if (c.allDay.length > 0 || c.allDaySeries.size > 0) this.effects.hit('setTimeZone');
@@ -683,10 +678,15 @@ export class HistoryRun {
       this.permanentChecks.delete(c);
     }
     const root = escapeRegex(calendarPath(c.id));
-    const keep = (await this.simc.faults()).filter((x) => !(x.path ?? '').includes(root));
+    await this.removeFaults((x) => !x.hold && (x.path ?? '').includes(root));
+    c.permanent = undefined;
+  }
+
+  /** Removes the simulator's pending faults that match (it clears all; the others are re-added). */
+  private async removeFaults(drop: (f: FaultSpec) => boolean): Promise<void> {
+    const keep = (await this.simc.faults()).filter((x) => !drop(x));
     await this.simc.clearFaults();
     for (const x of keep) await this.simc.addFault(x);
-    c.permanent = undefined;
   }
 
   private async leaseExpiry(): Promise<void> {
@@ -753,16 +753,9 @@ export class HistoryRun {
   }
 
   private async deleteCalendar(index: number): Promise<void> {
-    // Only secondary calendars can be deleted; the primary one lives as long as the account.
     if (index % this.ops.calendars.length === 0) return this.spuriousNotExists(index);
-    const c = this.ops.target(index);
-    if (!c) return;
     this.effects.draw('notExists:real');
-    await this.simc.deleteCalendar(c.id);
-    c.gone = true;
-    c.permanent = undefined;
-    this.effects.hit('notExists:real');
-    await this.sim.idle();
+    await this.apply({ op: 'deleteCalendar', cal: index });
   }
 
   /** A `not_exists` for a calendar Google still has (replayed, or spurious), through the real webhook. */
@@ -802,53 +795,45 @@ export class HistoryRun {
 
   /**
    * A worker stalls past its lease; another worker takes over and commits; then it resumes.
-   * `full` is issue 13's scenario: the incremental call stalls and then answers 410; another worker
-   * resyncs; the stalled worker's full listing is read before a new event E exists and is withheld
-   * while E is created and synced; then it arrives, and its writes and sweep must not land.
+   * `incremental`: Google withholds its delta (computed when the request arrived). `full` is issue
+   * 13's scenario: the incremental call stalls and then answers 410; another worker resyncs; the
+   * stalled worker's full listing is read before a new event E exists and withheld while E is
+   * created and synced; then it arrives, and none of its writes (nor its sweep) may land.
+   * `write`: its first event batch is held in its Firestore lane. `publish`: its change feed
+   * publish, after its token commit, waits while others commit and publish.
    */
   private async stall(f: Extract<Fault, { fault: 'stall' }>): Promise<void> {
     const c = this.served(f.cal);
     if (!c) return;
     const cls = `stall:${f.at}` as FaultClass;
     this.effects.draw(cls);
+    // A controlled experiment: nothing else runs beside it.
+    await Promise.all(this.background);
     const index = this.ops.calendars.indexOf(c);
     const gate = new Gate();
-    const second = new Gate();
     const plan: WorkerPlan = {};
     let lane = this.world.shared;
     let armed: HoldHandle | undefined;
-    const mine = (p: ListEventsParams) => p.calendarId === c.id;
-    switch (f.at) {
-      case 'incremental':
-        plan.holdList = [{ match: (p, ok) => ok && !!p.syncToken && mine(p), gate }];
-        break;
-      case 'full':
-        await this.simc.expireSyncTokens(c.id);
-        plan.holdList = [
-          { match: (p, ok) => !ok && !!p.syncToken && mine(p), gate },
-          { match: (p, ok) => ok && !p.syncToken && !p.pageToken && mine(p), gate: second },
-        ];
-        break;
-      case 'write':
-        lane = this.world.stalled;
-        plan.onItems = () => {
-          armed = lane.proxy.holdNext((m) => /\/(Commit|BatchWrite)$/.test(m));
-          void armed.caught.then((call) => gate.hold().then(() => call.release()));
-        };
-        break;
-      case 'publish':
-        plan.holdPublish = gate;
-        break;
+    if (f.at === 'full') await this.simc.expireSyncTokens(c.id);
+    if (f.at === 'incremental' || f.at === 'full') await this.holdNextList(c);
+    if (f.at === 'write') {
+      lane = this.world.stalled;
+      plan.onItems = () => {
+        armed = lane.proxy.holdNext((m) => /\/(Commit|BatchWrite)$/.test(m));
+        void armed.caught.then((call) => gate.hold().then(() => call.release()));
+      };
     }
+    if (f.at === 'publish') plan.holdPublish = gate;
     // Something for the stalled worker to write, and its notification.
     await this.apply({ op: 'insert', cal: index, day: 3, hour: 10 });
     const before = await this.syncsOf(c);
     const run = this.deliver(this.messageFor(c), plan, lane);
-    await Promise.race([gate.reached, run]);
-    if (!gate.engaged) {
+    const stalled = await this.stalledOrDone(f.at, gate, run);
+    if (!stalled) {
       this.trace(`  stall ${f.at}: the worker never reached the stall point`);
       await run;
       armed?.cancel();
+      await this.removeFaults((x) => x.hold === true);
       return;
     }
     this.trace(`  stall ${f.at}: worker stalled; its lease runs out and the world moves on`);
@@ -857,14 +842,19 @@ export class HistoryRun {
     for (const op of f.during) await this.apply(op);
     await this.syncNow(c);
     let tookOver = (await this.syncsOf(c)) > before;
+    let release = stalled;
     if (f.at === 'full') {
-      gate.release();
-      await Promise.race([second.reached, run]);
-      if (!second.engaged) {
+      // The 410 reaches the stalled worker; its full listing is read now and withheld.
+      await this.holdNextList(c);
+      await stalled();
+      const listing = await this.stalledOrDone(f.at, gate, run);
+      if (!listing) {
         this.trace('  stall full: the full listing never came');
+        await this.removeFaults((x) => x.hold === true);
         await run;
         return;
       }
+      release = listing;
       this.trace('  stall full: the full listing is withheld while E is created and synced');
     }
     // A new event after the takeover, synced by yet another worker.
@@ -872,13 +862,43 @@ export class HistoryRun {
     await this.apply({ op: 'insert', cal: index, day: 4, hour: 11 });
     await this.syncNow(c);
     if (f.at === 'full') tookOver &&= (await this.syncsOf(c)) > mid;
+    // A removal meanwhile (the calendar deleted at Google) is a takeover too.
+    tookOver ||= c.gone;
     this.trace(
       `  stall ${f.at}: released (${tookOver ? 'others committed meanwhile' : 'nobody committed meanwhile'})`,
     );
-    gate.release();
-    second.release();
+    await release();
     await run;
     if (tookOver) this.effects.hit(cls);
+  }
+
+  /** Google will withhold its answer to the next events.list on this calendar (computed on arrival). */
+  private async holdNextList(c: HistoryCalendar): Promise<void> {
+    const root = escapeRegex(calendarPath(c.id));
+    await this.simc.addFault({ method: 'GET', path: `/^${root}\\/events$/`, hold: true, count: 1 });
+  }
+
+  /**
+   * Waits until the worker is stalled — Google holds an answer for it, or it reached the gate —
+   * or its delivery ended first. Resolves with the way to let it go on, or undefined.
+   */
+  private async stalledOrDone(
+    at: string,
+    gate: Gate,
+    run: Promise<unknown>,
+  ): Promise<(() => Promise<void>) | undefined> {
+    let done = false;
+    void run.finally(() => (done = true));
+    if (at === 'write' || at === 'publish') {
+      await Promise.race([gate.reached, run]);
+      return gate.engaged ? () => Promise.resolve(gate.release()) : undefined;
+    }
+    for (;;) {
+      const [held] = await this.simc.heldRequests();
+      if (held) return () => this.simc.releaseHeld(held.id);
+      if (done) return undefined;
+      await sleep(20);
+    }
   }
 
   /** Delivers the calendar's queued messages now (a resync when Google's notification was lost). */
