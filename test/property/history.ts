@@ -112,7 +112,7 @@ const cal = fc.nat(5);
 
 export const calendarOp: fc.Arbitrary<CalendarOp> = fc.oneof(
   {
-    weight: 4,
+    weight: 12,
     arbitrary: fc.record({
       op: fc.constant('insert' as const),
       cal,
@@ -121,7 +121,7 @@ export const calendarOp: fc.Arbitrary<CalendarOp> = fc.oneof(
     }),
   },
   {
-    weight: 1,
+    weight: 3,
     arbitrary: fc.record({
       op: fc.constant('insertAllDay' as const),
       cal,
@@ -129,9 +129,9 @@ export const calendarOp: fc.Arbitrary<CalendarOp> = fc.oneof(
       days: fc.integer({ min: 1, max: 3 }),
     }),
   },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('update' as const), cal, pick: fc.nat() }) },
+  { weight: 9, arbitrary: fc.record({ op: fc.constant('update' as const), cal, pick: fc.nat() }) },
   {
-    weight: 2,
+    weight: 6,
     arbitrary: fc.record({
       op: fc.constant('move' as const),
       cal,
@@ -139,10 +139,10 @@ export const calendarOp: fc.Arbitrary<CalendarOp> = fc.oneof(
       hours: fc.integer({ min: -48, max: 48 }),
     }),
   },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), cal, pick: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('restore' as const), cal, pick: fc.nat() }) },
+  { weight: 6, arbitrary: fc.record({ op: fc.constant('delete' as const), cal, pick: fc.nat() }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('restore' as const), cal, pick: fc.nat() }) },
   {
-    weight: 2,
+    weight: 6,
     arbitrary: fc.record({
       op: fc.constant('createSeries' as const),
       cal,
@@ -152,7 +152,7 @@ export const calendarOp: fc.Arbitrary<CalendarOp> = fc.oneof(
     }),
   },
   {
-    weight: 2,
+    weight: 6,
     arbitrary: fc.record({
       op: fc.constant('editInstance' as const),
       cal,
@@ -161,7 +161,7 @@ export const calendarOp: fc.Arbitrary<CalendarOp> = fc.oneof(
     }),
   },
   {
-    weight: 2,
+    weight: 6,
     arbitrary: fc.record({
       op: fc.constant('cancelInstance' as const),
       cal,
@@ -170,7 +170,7 @@ export const calendarOp: fc.Arbitrary<CalendarOp> = fc.oneof(
     }),
   },
   {
-    weight: 1,
+    weight: 3,
     arbitrary: fc.record({
       op: fc.constant('thisAndFollowing' as const),
       cal,
@@ -179,11 +179,11 @@ export const calendarOp: fc.Arbitrary<CalendarOp> = fc.oneof(
     }),
   },
   {
-    weight: 1,
+    weight: 3,
     arbitrary: fc.record({ op: fc.constant('editSeries' as const), cal, pick: fc.nat() }),
   },
   {
-    weight: 1,
+    weight: 3,
     arbitrary: fc.record({ op: fc.constant('deleteSeries' as const), cal, pick: fc.nat() }),
   },
   {
@@ -195,7 +195,7 @@ export const calendarOp: fc.Arbitrary<CalendarOp> = fc.oneof(
     }),
   },
   {
-    weight: 1,
+    weight: 2,
     arbitrary: fc.record({
       op: fc.constant('setTimeZone' as const),
       cal,
@@ -260,21 +260,21 @@ export const fault: fc.Arbitrary<Fault> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ fault: fc.constant('lift' as const), cal }) },
   {
-    weight: 1,
+    weight: 2,
     arbitrary: fc.record({
       fault: fc.constant('crash' as const),
       at: fc.integer({ min: 0, max: 2 }),
     }),
   },
   {
-    weight: 1,
+    weight: 2,
     arbitrary: fc.record({
       fault: fc.constant('kill' as const),
       at: fc.integer({ min: 0, max: 2 }),
     }),
   },
   {
-    weight: 2,
+    weight: 4,
     arbitrary: fc.record({
       fault: fc.constant('stall' as const),
       cal,

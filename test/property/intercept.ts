@@ -75,6 +75,14 @@ export function drawLatency(rnd: () => number): number {
   return 100 + Math.floor(rnd() * 150);
 }
 
+/** Latency of one Firestore call (ms): mostly none, sometimes a few ms, rarely tens. */
+export function drawStoreLatency(rnd: () => number): number {
+  const r = rnd();
+  if (r < 0.85) return 0;
+  if (r < 0.98) return 2 + Math.floor(rnd() * 10);
+  return 30 + Math.floor(rnd() * 50);
+}
+
 export const sleep = (ms: number) =>
   ms <= 0 ? Promise.resolve() : new Promise<void>((r) => setTimeout(r, ms));
 

@@ -31,6 +31,7 @@ import { isFault, ZONES, type CalendarOp, type Fault, type History, type Step } 
 import {
   capturePublisher,
   drawLatency,
+  drawStoreLatency,
   Gate,
   interceptApi,
   never,
@@ -156,6 +157,7 @@ export class HistoryRun {
       this.result.error = err instanceof Error ? (err.stack ?? err.message) : String(err);
     } finally {
       this.world.route.handle = undefined;
+      for (const lane of [this.world.shared, this.world.stalled]) lane.proxy.latency = () => 0;
       await this.sim?.close();
       this.result.seconds = (Date.now() - started) / 1000;
     }
@@ -200,6 +202,11 @@ export class HistoryRun {
     });
     this.queue = new PubSubModel(this.clock.now, this.uid);
     this.routeWebhook();
+    // Firestore latency per call, in both lanes (one stream per history).
+    const storeRnd = prng(h.rngSeed ^ 0x5f3759df);
+    for (const lane of [this.world.shared, this.world.stalled]) {
+      lane.proxy.latency = () => drawStoreLatency(storeRnd);
+    }
 
     const calendars: HistoryCalendar[] = [];
     for (const [i, spec] of h.calendars.entries()) {
