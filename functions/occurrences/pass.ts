@@ -4,6 +4,7 @@ import type { GoogleEvent } from '../calendar/api.js';
 import { ChangeSet, decodeDocId } from '../changes/collect.js';
 import type { Logger } from '../log.js';
 import type { CalendarRef, EventOp, StoredEventState } from '../store/events.js';
+import type { WriteFence } from '../store/fence.js';
 import { encodeDocId } from '../store/schema.js';
 import { DEFAULT_WINDOW, occurrenceWindow, type OccurrenceWindow } from './model.js';
 import { rebuildOccurrences } from './rebuild.js';
@@ -34,15 +35,17 @@ export class SyncPass {
   readonly changes: ChangeSet;
   readonly occurrences = { writes: 0, deletes: 0 };
   private readonly full: boolean;
+  private readonly fence: WriteFence;
 
   constructor(
     private readonly db: Firestore,
     private readonly cal: CalendarRef,
     private readonly window: OccurrenceWindow,
     private readonly logger: Logger,
-    options: { full: boolean; changes?: ChangeSet },
+    options: { full: boolean; fence: WriteFence; changes?: ChangeSet },
   ) {
     this.full = options.full;
+    this.fence = options.fence;
     this.changes = options.changes ?? new ChangeSet();
   }
 
@@ -77,6 +80,7 @@ export class SyncPass {
       window: this.window,
       calendarTimeZone: timeZone,
       logger: this.logger,
+      fence: this.fence,
     });
     this.occurrences.writes += stats.writes;
     this.occurrences.deletes += stats.deletes;
@@ -88,6 +92,7 @@ export class SyncPass {
       window: this.window,
       calendarTimeZone: timeZone,
       logger: this.logger,
+      fence: this.fence,
     });
     this.occurrences.writes += stats.writes;
     this.occurrences.deletes += stats.deletes;

@@ -9,8 +9,10 @@ import {
 } from '@google-cloud/firestore';
 import type { GoogleEvent } from '../calendar/api.js';
 import { log, type Logger } from '../log.js';
+import { runLimited } from '../run-limited.js';
 import { readCalendarDoc } from '../store/calendars.js';
 import type { CalendarRef } from '../store/events.js';
+import { commitFenced, MAX_FENCED_BATCH, type WriteFence } from '../store/fence.js';
 import { encodeDocId, paths } from '../store/schema.js';
 import { occurrenceDocument, sameDocument } from './document.js';
 import { occurrencesOf } from './expand.js';
@@ -31,6 +33,8 @@ export interface RefreshOptions {
    * (the window roll), so a concurrent sync's writes are never overwritten with older state.
    */
   transactional?: boolean;
+  /** The sync's write fence: every batch fails atomically once the lease was taken over. */
+  fence?: WriteFence;
   logger?: Logger;
 }
 
@@ -117,7 +121,7 @@ export async function refreshOccurrences(
     } else {
       planned = await plan(plainReader(db));
     }
-    await commitOps(db, planned.ops);
+    await commitOps(db, planned.ops, options.fence);
     stats.roots += chunk.length;
     stats.writes += planned.writes;
     stats.deletes += planned.deletes;
@@ -138,18 +142,6 @@ export async function refreshOccurrences(
     round = [...new Set(next)];
   }
   return stats;
-}
-
-export async function runLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  });
-  await Promise.all(workers);
 }
 
 interface Planned {
@@ -233,13 +225,20 @@ async function planChunk(
   return out;
 }
 
-export async function commitOps(db: Firestore, ops: readonly Op[]): Promise<void> {
-  for (let i = 0; i < ops.length; i += MAX_BATCH) {
-    const batch = db.batch();
-    for (const op of ops.slice(i, i + MAX_BATCH)) {
+/** Writes ops in batches; with a fence, each batch carries its guard (see store/fence.ts). */
+export async function commitOps(
+  db: Firestore,
+  ops: readonly Op[],
+  fence?: WriteFence,
+): Promise<void> {
+  const size = fence ? MAX_FENCED_BATCH : MAX_BATCH;
+  for (let i = 0; i < ops.length; i += size) {
+    const batch = fence ? fence.batch() : db.batch();
+    for (const op of ops.slice(i, i + size)) {
       if (op.type === 'set') batch.set(op.ref, op.data);
       else batch.delete(op.ref);
     }
-    await batch.commit();
+    if (fence) await commitFenced(fence, batch);
+    else await batch.commit();
   }
 }

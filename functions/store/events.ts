@@ -6,6 +6,8 @@ import {
   type Firestore,
 } from '@google-cloud/firestore';
 import type { GoogleEvent } from '../calendar/api.js';
+import { runLimited } from '../run-limited.js';
+import { commitFenced, MAX_FENCED_BATCH, type WriteFence } from './fence.js';
 import { paths } from './schema.js';
 
 /** What the mirror holds for one event (read before deciding). */
@@ -27,11 +29,7 @@ export type EventOp =
     }
   | { type: 'delete'; docId: string };
 
-export type WriteStrategy = 'batch' | 'bulk';
-
-/** Firestore's limit of writes per WriteBatch / commit. */
-export const MAX_BATCH = 500;
-/** Batches committed at once with the 'batch' strategy. */
+/** Batches committed at once. */
 const BATCH_CONCURRENCY = 4;
 /** Stored versions are read in batchGets of this size, this many at once. */
 const READ_CHUNK = 250;
@@ -93,12 +91,16 @@ export function eventDocument(op: Extract<EventOp, { type: 'set' }>): Record<str
   };
 }
 
-/** Applies ops (not atomically across chunks: every op is idempotent). Returns writes and deletes. */
+/**
+ * Applies ops in fenced batches (not atomic across batches: every op is idempotent). The first
+ * failure stops new batches; those in flight are awaited before it is rethrown, so nothing of this
+ * call is still on its way when the caller gives the lease up. Returns writes and deletes.
+ */
 export async function writeEventOps(
   db: Firestore,
   cal: CalendarRef,
   ops: readonly EventOp[],
-  strategy: WriteStrategy = 'batch',
+  fence: WriteFence,
 ): Promise<{ writes: number; deletes: number }> {
   const col = eventsCollection(db, cal);
   let writes = 0;
@@ -107,34 +109,18 @@ export async function writeEventOps(
     if (op.type === 'set') writes++;
     else deletes++;
   }
-  if (ops.length === 0) return { writes, deletes };
-  if (strategy === 'bulk') {
-    const writer = db.bulkWriter({ throttling: false });
-    let failure: unknown;
-    writer.onWriteError((err) => {
-      if (err.failedAttempts < 5) return true; // BulkWriter retries with its own backoff
-      failure = err;
-      return false;
-    });
-    for (const op of ops) {
-      const ref = col.doc(op.docId);
-      if (op.type === 'set') void writer.set(ref, eventDocument(op)).catch(() => undefined);
-      else void writer.delete(ref).catch(() => undefined);
-    }
-    await writer.close();
-    if (failure) throw failure;
-    return { writes, deletes };
-  }
   const chunks: EventOp[][] = [];
-  for (let i = 0; i < ops.length; i += MAX_BATCH) chunks.push(ops.slice(i, i + MAX_BATCH));
+  for (let i = 0; i < ops.length; i += MAX_FENCED_BATCH) {
+    chunks.push(ops.slice(i, i + MAX_FENCED_BATCH));
+  }
   await runLimited(chunks, BATCH_CONCURRENCY, async (chunk) => {
-    const batch = db.batch();
+    const batch = fence.batch();
     for (const op of chunk) {
       const ref = col.doc(op.docId);
       if (op.type === 'set') batch.set(ref, eventDocument(op));
       else batch.delete(ref);
     }
-    await batch.commit();
+    await commitFenced(fence, batch);
   });
   return { writes, deletes };
 }
@@ -144,7 +130,7 @@ export async function deleteExceptionsOf(
   db: Firestore,
   cal: CalendarRef,
   masterIds: readonly string[],
-  strategy: WriteStrategy = 'batch',
+  fence: WriteFence,
   onDeleted?: (docIds: string[]) => void,
 ): Promise<number> {
   if (masterIds.length === 0) return 0;
@@ -155,7 +141,7 @@ export async function deleteExceptionsOf(
     const snap = await col.where('recurringEventId', 'in', chunk).select().get();
     for (const doc of snap.docs) ops.push({ type: 'delete', docId: doc.id });
   }
-  const { deletes } = await writeEventOps(db, cal, ops, strategy);
+  const { deletes } = await writeEventOps(db, cal, ops, fence);
   if (ops.length > 0) onDeleted?.(ops.map((op) => op.docId));
   return deletes;
 }
@@ -190,36 +176,41 @@ export async function sweepUnseen(
   db: Firestore,
   cal: CalendarRef,
   seen: ReadonlySet<string>,
-  strategy: WriteStrategy = 'batch',
+  fence: WriteFence,
   onDeleted?: (docIds: string[]) => void | Promise<void>,
 ): Promise<number> {
   let deleted = 0;
   let pendingOps: EventOp[] = [];
   const flush = async () => {
-    deleted += (await writeEventOps(db, cal, pendingOps, strategy)).deletes;
+    deleted += (await writeEventOps(db, cal, pendingOps, fence)).deletes;
     if (pendingOps.length > 0) await onDeleted?.(pendingOps.map((op) => op.docId));
     pendingOps = [];
   };
   for await (const ids of storedEventIds(db, cal)) {
     for (const id of ids) if (!seen.has(id)) pendingOps.push({ type: 'delete', docId: id });
-    if (pendingOps.length >= MAX_BATCH) await flush();
+    if (pendingOps.length >= MAX_FENCED_BATCH) await flush();
   }
   await flush();
   return deleted;
 }
 
-/** Live events and tombstones stored for a calendar (aggregation queries: no document reads). */
+/** Live events, tombstones and quarantined stubs stored for a calendar (aggregation queries: no document reads). */
 export async function countEvents(
   db: Firestore,
   cal: CalendarRef,
-): Promise<{ events: number; tombstones: number }> {
+): Promise<{ events: number; tombstones: number; quarantined: number }> {
   const col = eventsCollection(db, cal);
-  const [all, cancelled] = await Promise.all([
+  const [all, cancelled, quarantined] = await Promise.all([
     col.count().get(),
     col.where('status', '==', 'cancelled').count().get(),
+    col.where('calsync.quarantine.at', '>', Timestamp.fromMillis(0)).count().get(),
   ]);
   const tombstones = cancelled.data().count;
-  return { events: all.data().count - tombstones, tombstones };
+  return {
+    events: all.data().count - tombstones,
+    tombstones,
+    quarantined: quarantined.data().count,
+  };
 }
 
 /** Deletes the calendar's events and occurrences (calendar removed, data not kept). */
@@ -228,19 +219,4 @@ export async function deleteCalendarData(db: Firestore, cal: CalendarRef): Promi
   await db.recursiveDelete(eventsCollection(db, cal), writer);
   await db.recursiveDelete(db.collection(paths.occurrences(cal.uid, cal.calendarId)), writer);
   await writer.close();
-}
-
-async function runLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item);
-    }
-  });
-  await Promise.all(workers);
 }

@@ -7,7 +7,7 @@
 import type { calendar_v3 } from '@googleapis/calendar';
 import type { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquireLease } from '../../../functions/store/subscriptions.js';
+import { acquireLease } from '../../../functions/store/lease.js';
 import { runSync } from '../../../functions/sync/engine.js';
 import { handleSyncMessage, mustRedeliver } from '../../../functions/sync/handle.js';
 import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
@@ -68,7 +68,7 @@ describe.skipIf(emulatorsMissing() !== '')('crash window of the lease', () => {
       now: Date.now() + offset.ms,
       leaseMs: d.config.leaseMs,
       clockSkewMs: d.config.clockSkewMs,
-      publishedAt: Date.parse(m.publishTime),
+      trigger: { kind: 'notification', channelId: CHANNEL.id, messageNumber: 7 },
     });
 
     // Pub/Sub redelivers M before the lease runs out: busy, and NOT acknowledged.

@@ -169,14 +169,32 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
     expect((await mirror(db, seeded.uid, seeded.calendarId)).size).toBe(5);
   });
 
-  it('not_exists: removed and channel stopped without listing', async () => {
+  it('not_exists is a hint: removed only once Google confirms the calendar is gone', async () => {
     const d = testDeps(db, sim.url);
     await runSync(d, seeded.subscriptionId);
+    const before = (await mirror(db, seeded.uid, seeded.calendarId)).size;
+    // A spurious (or replayed) not_exists for a calendar Google still serves: synced, nothing wiped.
     await ctl.clearRequests();
-    const res = await handleSyncMessage(d, notification(seeded, channel, { state: 'not_exists' }));
-    expect(res.outcome).toBe('removed');
+    const spurious = await handleSyncMessage(
+      d,
+      notification(seeded, channel, { state: 'not_exists' }),
+    );
+    expect(spurious.outcome).toBe('synced');
+    expect((await readSub(db, seeded.subscriptionId)).status).toBe('active');
+    expect((await mirror(db, seeded.uid, seeded.calendarId)).size).toBe(before);
+    expect(await stops()).toHaveLength(0);
+    expect(
+      (await ctl.requests()).some((r) => r.method === 'GET' && /\/calendars\/[^/]+$/.test(r.path)),
+    ).toBe(true);
+    // Really deleted: calendars.get answers 404 → removed, channel stopped, data gone, no listing.
+    await ctl.deleteCalendar(seeded.calendarId);
+    await ctl.clearRequests();
+    const gone = await handleSyncMessage(d, notification(seeded, channel, { state: 'not_exists' }));
+    expect(gone.outcome).toBe('removed');
     expect((await ctl.requests()).filter((r) => r.path.endsWith('/events'))).toHaveLength(0);
     expect((await stops()).length).toBe(1);
+    expect((await readSub(db, seeded.subscriptionId)).status).toBe('removed');
+    expect((await mirror(db, seeded.uid, seeded.calendarId)).size).toBe(0);
   });
 
   it('malformed messages are acknowledged and logged as errors', async () => {
@@ -226,23 +244,36 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
     expect((await handleSyncMessage(d, notification(seeded, channel))).outcome).toBe('synced');
   });
 
-  it('a message published before the last completed sync started (minus skew) is skipped', async () => {
+  it('a notification numbered at or below what a completed run covered is skipped; resyncs by publish time', async () => {
     const d = testDeps(db, sim.url, { config: { clockSkewMs: 2_000 } });
-    await runSync(d, seeded.subscriptionId);
+    const first = notification(seeded, channel, { messageNumber: 50 });
+    expect((await handleSyncMessage(d, first)).outcome).toBe('synced');
     await ctl.clearRequests();
-    const old = new Date(Date.now() - 10_000).toISOString();
+    // Google's own counter, no clocks: #50 again (redelivery) and #40 (late) were covered.
+    expect((await handleSyncMessage(d, first)).outcome).toBe('covered');
     expect(
-      (await handleSyncMessage(d, notification(seeded, channel, { receivedAt: old }))).outcome,
+      (await handleSyncMessage(d, notification(seeded, channel, { messageNumber: 40 }))).outcome,
     ).toBe('covered');
+    // A resync published before the last completed sync started (minus skew): covered.
+    const old = new Date(Date.now() - 10_000).toISOString();
     expect((await handleSyncMessage(d, resync(seeded, { requestedAt: old }))).outcome).toBe(
       'covered',
     );
     expect(await ctl.requests()).toHaveLength(0);
-    // Within the skew margin it is not skipped: syncing once too often is the safe side.
-    const recent = new Date(Date.now() - 1_000).toISOString();
+    // A newer message number syncs, whatever its timestamps say.
     expect(
-      (await handleSyncMessage(d, notification(seeded, channel, { receivedAt: recent }))).outcome,
+      (
+        await handleSyncMessage(
+          d,
+          notification(seeded, channel, { messageNumber: 51, receivedAt: old }),
+        )
+      ).outcome,
     ).toBe('synced');
+    // Within the skew margin a resync is not skipped: syncing once too often is the safe side.
+    const recent = new Date(Date.now() + 1_000).toISOString();
+    expect((await handleSyncMessage(d, resync(seeded, { requestedAt: recent }))).outcome).toBe(
+      'synced',
+    );
     // A requested full resync is never skipped.
     expect(
       (await handleSyncMessage(d, resync(seeded, { requestedAt: old, full: true }))).outcome,

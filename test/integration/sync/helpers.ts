@@ -29,6 +29,10 @@ export const TEST_CONFIG: SyncConfig = {
   fullSyncDaysBack: undefined,
   keepDataOnRemove: false,
   tokenKeys: TOKEN_KEYS,
+  // No pauses unless a test asks: settle window, minimum interval and re-check are tested on their own.
+  settleMs: 0,
+  minSyncIntervalMs: 0,
+  recheckMs: 0,
 };
 
 export interface LogSink {
@@ -166,6 +170,9 @@ export function etags(map: Map<string, { etag?: unknown }>): Record<string, unkn
   return Object.fromEntries([...map].map(([id, v]) => [id, v.etag]).sort());
 }
 
+/** Google's X-Goog-Message-Number increases per channel: each notification built here gets a new one. */
+let messageNumbers = 1;
+
 export function notification(
   s: Seeded,
   channel: { id: string; resourceId: string },
@@ -180,7 +187,7 @@ export function notification(
       channelId: channel.id,
       resourceId: channel.resourceId,
       state: 'exists',
-      messageNumber: 2,
+      messageNumber: ++messageNumbers,
       receivedAt: at,
       ...over,
     },
