@@ -107,7 +107,7 @@ export class SimulatorClient {
   async shareCalendar(
     calendarId: string,
     email: string,
-    role: 'owner' | 'writer' | 'reader' = 'writer',
+    role: 'owner' | 'writer' | 'reader' | 'freeBusyReader' = 'writer',
   ): Promise<void> {
     await this.call('POST', `/calendars/${encodeURIComponent(calendarId)}/share`, { email, role });
   }
@@ -139,6 +139,29 @@ export class SimulatorClient {
       { count, ...opts },
     );
     return r.inserted;
+  }
+  /**
+   * Google's UI "this and following" edit: the series ends before occurrence `at` (key like
+   * 20250409T120000Z, an instance id, or the RFC 3339 original start) and a new master
+   * `<base>_R<YYYYMMDDTHHMMSS>` continues with the changes. Returns the new master's id.
+   */
+  async splitSeries(
+    calendarId: string,
+    eventId: string,
+    at: string,
+    changes: {
+      summary?: string;
+      description?: string;
+      location?: string;
+      shiftMinutes?: number;
+    } = {},
+  ): Promise<string> {
+    const r = await this.call<{ id: string }>(
+      'POST',
+      `/calendars/${encodeURIComponent(calendarId)}/split`,
+      { eventId, at, ...changes },
+    );
+    return r.id;
   }
   async expireSyncTokens(calendarId: string): Promise<void> {
     await this.call('POST', `/calendars/${encodeURIComponent(calendarId)}/expire-sync-tokens`);

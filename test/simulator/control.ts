@@ -24,13 +24,24 @@
 //   POST   /_sim/users/{email}/expire-sync-tokens-> 204; calendarList sync tokens answer 410
 //   POST   /_sim/calendars {owner, id?, summary?, timeZone?, description?}
 //                                                -> 201 {id}; secondary calendar in owner's calendarList
-//   POST   /_sim/calendars/{id}/share {email, role?}   -> 204; adds it to another user's calendarList
-//   POST   /_sim/calendars/{id}/unshare {email}  -> 204; removed from that user's list (their calls 404)
+//   POST   /_sim/calendars/{id}/share {email, role?='writer'} -> 204; an ACL change, as in Google's
+//                                                   UI: adds it to the user's calendarList (role
+//                                                   owner|writer|reader|freeBusyReader), notifies the
+//                                                   calendar's watchers without a delta, and with
+//                                                   aclChangesInvalidateSyncTokens its sync tokens 410
+//   POST   /_sim/calendars/{id}/unshare {email}  -> 204; the same, removing it (their calls 404)
 //   POST   /_sim/calendars/{id}/delete           -> 204; calendar gone for everyone (404), watchers
 //   DELETE /_sim/calendars/{id}                     get `not_exists`
 //   POST   /_sim/calendars/{id}/push-unsupported {value?=true} -> 204; watch answers 400
 //                                                   pushNotSupportedForRequestedResource
 //   POST   /_sim/calendars/{id}/expire-sync-tokens -> 204; its events sync tokens answer 410
+//   POST   /_sim/calendars/{id}/split {eventId, at, summary?, description?, location?, shiftMinutes?}
+//                                                -> 201 {id, event}; Google's UI "this and following":
+//                                                   the series `eventId` ends before the occurrence
+//                                                   `at` (key, instance id or RFC 3339 start), a new
+//                                                   master `<base>_R<YYYYMMDDTHHMMSS>` (new iCalUID)
+//                                                   continues with the changes; its instances keep
+//                                                   `<base>_<YYYYMMDDTHHMMSSZ>` ids (series-split.ts)
 //   POST   /_sim/calendars/{id}/seed {count, from?, spacingMinutes?=60, durationMinutes?=30, summaryPrefix?}
 //                                                -> 201 {inserted}; `count` (≤ 50,000) timed single events
 //                                                   inserted through events.insert's own code path,
@@ -67,6 +78,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ApiContext, SimSettings } from './context.js';
 import { insertEvent } from './events.js';
 import { applyRealism } from './realism.js';
+import { splitSeries } from './series-split.js';
 import { TokenCodec } from './tokens.js';
 import type { Faults, FaultSpec, HeldRequests } from './faults.js';
 import { parseJsonObject, Query, readBody, type Reply } from './http.js';
@@ -218,15 +230,25 @@ async function route(
       return { status: 201, body: { id: cal.id } };
     }
     case 'POST calendars/:/share': {
+      // Sharing in Google's UI is an ACL change (store.setAcl): the user's calendarList gains it.
       const cal = calendar(store, b!);
-      const role = (str(body, 'role', false) ?? 'writer') as 'owner' | 'writer' | 'reader';
-      store.addToList(store.user(str(body, 'email')!), cal, role);
+      const role = str(body, 'role', false) ?? 'writer';
+      if (!['owner', 'writer', 'reader', 'freeBusyReader'].includes(role))
+        throw new ControlError(400, 'role must be owner, writer, reader or freeBusyReader');
+      const email = store.user(str(body, 'email')!).email;
+      store.setAcl(cal, {
+        id: `user:${email}`,
+        role: role as 'owner' | 'writer' | 'reader' | 'freeBusyReader',
+        scope: { type: 'user', value: email },
+      });
       return { status: 204 };
     }
-    case 'POST calendars/:/unshare':
-      calendar(store, b!);
-      store.removeFromList(store.user(str(body, 'email')!), b!);
+    case 'POST calendars/:/unshare': {
+      const cal = calendar(store, b!);
+      const email = store.user(str(body, 'email')!).email;
+      store.setAcl(cal, { id: `user:${email}`, role: 'none' });
       return { status: 204 };
+    }
     case 'POST calendars/:/delete':
     case 'DELETE calendars/:':
       calendar(store, b!);
@@ -237,6 +259,19 @@ async function route(
       return { status: 204 };
     case 'POST calendars/:/seed':
       return seedEvents(deps, b!, body);
+    case 'POST calendars/:/split': {
+      const c = calendar(store, b!);
+      const shift = body.shiftMinutes;
+      if (shift !== undefined && (typeof shift !== 'number' || !Number.isInteger(shift)))
+        throw new ControlError(400, 'shiftMinutes must be a whole number');
+      const event = splitSeries(store, c, str(body, 'eventId')!, str(body, 'at')!, {
+        summary: str(body, 'summary', false),
+        description: str(body, 'description', false),
+        location: str(body, 'location', false),
+        shiftMinutes: shift,
+      });
+      return { status: 201, body: { id: event.id, event } };
+    }
     case 'POST calendars/:/expire-sync-tokens':
       calendar(store, b!).epoch++;
       return { status: 204 };

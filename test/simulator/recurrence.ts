@@ -224,6 +224,14 @@ export function validateRecurrence(master: EventResource): void {
   }
 }
 
+/**
+ * The base id of a series: a `_R<date>` master made by a "this and following" split names its
+ * instances after the base (`<base>_<key>`), not after itself (series-split.ts).
+ */
+export function seriesBase(masterId: string): string {
+  return masterId.replace(/_R\d{8}(?:T\d{6})?$/, '');
+}
+
 /** Split an instance id into master id and occurrence key, or undefined if it is not one. */
 export function splitInstanceId(id: string): { masterId: string; key: string } | undefined {
   const m = /^(.+)_(\d{8}(?:T\d{6}Z)?)$/.exec(id);

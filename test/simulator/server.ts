@@ -1,12 +1,13 @@
 // node:http request handling: request log, latency, faults, auth, rate limit, then Google's routes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { deleteAcl, insertAcl, listAcl, writeCalendar } from './acl.js';
 import { getCalendar, getCalendarListEntry, listCalendarList } from './calendar-list.js';
 import { stopChannel, watchCalendarList, watchEvents } from './channels.js';
 import type { ApiContext } from './context.js';
 import { handleControl, type ControlDeps } from './control.js';
 import { ApiError, errors } from './errors.js';
 import { Faults } from './faults.js';
-import { deleteEvent, getEvent, insertEvent, writeEvent } from './events.js';
+import { deleteEvent, getEvent, importEvent, insertEvent, writeEvent } from './events.js';
 import { listEvents, listInstances } from './events-list.js';
 import { errorReply, parseJsonObject, Query, readBody, send, type Reply } from './http.js';
 import { insufficientScopes } from './oauth.js';
@@ -108,6 +109,9 @@ on('GET', '/calendars/:p/events', 'Events.List', S.eventsRead, (ctx, [c]) =>
 on('POST', '/calendars/:p/events', 'Events.Insert', S.eventsWrite, (ctx, [c]) =>
   insertEvent(ctx, cal(ctx, c!)),
 );
+on('POST', '/calendars/:p/events/import', 'Events.Import', S.eventsWrite, (ctx, [c]) =>
+  importEvent(ctx, cal(ctx, c!)),
+);
 on('POST', '/calendars/:p/events/watch', 'Events.Watch', S.eventsRead, (ctx, [c], d) =>
   watchEvents(ctx, d.notifier, cal(ctx, c!), c!),
 );
@@ -127,6 +131,19 @@ on('DELETE', '/calendars/:p/events/:p', 'Events.Delete', S.eventsWrite, (ctx, [c
   deleteEvent(ctx, cal(ctx, c!), e!),
 );
 on('GET', '/calendars/:p', 'Calendars.Get', S.calendarsRead, (ctx, [c]) => getCalendar(ctx, c!));
+on('PATCH', '/calendars/:p', 'Calendars.Patch', S.calendarsWrite, (ctx, [c]) =>
+  writeCalendar(ctx, cal(ctx, c!), 'patch'),
+);
+on('PUT', '/calendars/:p', 'Calendars.Update', S.calendarsWrite, (ctx, [c]) =>
+  writeCalendar(ctx, cal(ctx, c!), 'update'),
+);
+on('GET', '/calendars/:p/acl', 'Acl.List', S.aclRead, (ctx, [c]) => listAcl(ctx, cal(ctx, c!)));
+on('POST', '/calendars/:p/acl', 'Acl.Insert', S.aclWrite, (ctx, [c]) =>
+  insertAcl(ctx, cal(ctx, c!)),
+);
+on('DELETE', '/calendars/:p/acl/:p', 'Acl.Delete', S.aclWrite, (ctx, [c, r]) =>
+  deleteAcl(ctx, cal(ctx, c!), r!),
+);
 on('GET', '/users/me/calendarList', 'CalendarList.List', S.listRead, (ctx) =>
   listCalendarList(ctx),
 );

@@ -39,13 +39,28 @@ export interface EventResource {
 
 export interface StoredEvent {
   resource: EventResource;
-  /** Per-calendar change sequence of the last write that touched this event. */
+  /** Per-calendar change sequence of the last write that touched this event (once listable). */
   changeSeq: number;
   /**
    * Deleted: gone for good; listed (incremental / showDeleted) as an id-only cancelled item.
    * A cancelled exception of a live series is NOT deleted: its resource.status is 'cancelled'.
    */
   deleted: boolean;
+  /** Present while a change of this event is not yet listable (visibility lag, store.ts). */
+  shadow?: { visible: EventSnapshot | null; pending: EventSnapshot[] };
+}
+
+/** An event as listings show it at some point in time. */
+export interface EventSnapshot {
+  resource: EventResource;
+  deleted: boolean;
+  changeSeq: number;
+}
+
+/** One write operation whose changes become listable together at `visibleAt`. */
+export interface PendingChange {
+  visibleAt: number;
+  entries: { ev: StoredEvent; bump: boolean }[];
 }
 
 export interface CalendarState {
@@ -63,6 +78,25 @@ export interface CalendarState {
   epoch: number;
   etag: string;
   updatedMs: number;
+  /** Changes written but not yet listable, oldest first (visibility lag). */
+  pendingChanges: PendingChange[];
+  /** When the newest pending change becomes listable (changes become listable in order). */
+  lastVisibleAt: number;
+  /** Events the operation in progress touched, with whether it bumps their change sequence. */
+  op: Map<StoredEvent, boolean>;
+  /** Counts operations, for seeded per-change lags. */
+  opCount: number;
+  /** Access control rules by id (`user:<email>`, `default`). */
+  acl: Map<string, AclRuleState>;
+}
+
+export type AccessRole = 'none' | 'freeBusyReader' | 'reader' | 'writer' | 'owner';
+
+export interface AclRuleState {
+  id: string;
+  role: AccessRole;
+  scope: { type: 'user' | 'group' | 'domain' | 'default'; value?: string };
+  etag: string;
 }
 
 export interface CalendarListEntryState {
