@@ -26,6 +26,7 @@ export const FAULT_CLASSES = [
   'permanent:badRequest',
   'lift',
   'googleDrops',
+  'visibilityLag',
   'notExists:spurious',
   'notExists:real',
   'oversize',

@@ -1,5 +1,6 @@
 // Seeded histories for the convergence property: calendar edits on several calendars interleaved with faults, and the fast-check arbitraries that draw them.
 import fc from 'fast-check';
+import type { RealismKnobs } from '../simulator/realism.js';
 
 /** Calendar edits, made through Google's own endpoints (the simulator). `cal` picks a calendar. */
 export type CalendarOp =
@@ -71,6 +72,8 @@ export type Fault =
   | { fault: 'leaseExpiry' }
   /** The clock moves near (or past) channel expiry and the scheduled renewChannels runs. */
   | { fault: 'renewal'; pastExpiry: boolean; stragglers: boolean }
+  /** Changes become listable only this long after they are made (0: back to realism's lags). */
+  | { fault: 'visibilityLag'; ms: 0 | 1500 }
   /** Google drops this share of notifications for a while. */
   | { fault: 'googleDrops'; rate: number }
   /** `not_exists` for a calendar: a spurious one (Google still has it) or a real deletion. */
@@ -96,6 +99,11 @@ export interface History {
   /** The user's calendars: the primary first, then secondaries (connect --all subscribes all). */
   calendars: CalendarSpec[];
   steps: Step[];
+  /**
+   * Realism knobs over `realism: 'google'` (hand-written histories only: e.g. no short pages, so
+   * a page holds what the case needs).
+   */
+  realism?: Partial<RealismKnobs>;
 }
 
 /** Time zones the calendars use and change to (DST, half-hour and 45-minute offsets). */
@@ -309,6 +317,11 @@ export const fault: fc.Arbitrary<Fault> = fc.oneof(
   },
 );
 
+export const lagFault: fc.Arbitrary<Fault> = fc.record({
+  fault: fc.constant('visibilityLag' as const),
+  ms: fc.constantFrom(0 as const, 1500 as const),
+});
+
 const calendarSpec: fc.Arbitrary<CalendarSpec> = fc.record({
   zone: fc.nat(ZONES.length - 1),
   seedSingles: fc.integer({ min: 0, max: 7 }),
@@ -322,7 +335,11 @@ export function historyArbitrary(maxSteps = 40): fc.Arbitrary<History> {
     rngSeed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
     calendars: fc.array(calendarSpec, { minLength: 1, maxLength: 3 }),
     steps: fc.array(
-      fc.oneof({ weight: 3, arbitrary: calendarOp }, { weight: 2, arbitrary: fault }),
+      fc.oneof(
+        { weight: 30, arbitrary: calendarOp },
+        { weight: 20, arbitrary: fault },
+        { weight: 1, arbitrary: lagFault },
+      ),
       { minLength: 10, maxLength: maxSteps, size: 'medium' },
     ),
   });

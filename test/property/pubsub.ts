@@ -70,6 +70,13 @@ export class PubSubModel {
     return i < 0 ? undefined : this.queue.splice(i, 1)[0];
   }
 
+  /** Takes a message out of the queue (to deliver it now). */
+  remove(q: Queued): Queued {
+    const i = this.queue.indexOf(q);
+    if (i >= 0) this.queue.splice(i, 1);
+    return q;
+  }
+
   /** The message was not acknowledged: back to the queue after the backoff, or dead-lettered. */
   nack(q: Queued): 'requeued' | 'deadLettered' {
     if (q.attempts >= MAX_DELIVERY_ATTEMPTS) {

@@ -23,6 +23,7 @@ import {
   type RequestLogEntry,
 } from '../simulator/client.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
+import type { RealismKnobs } from '../simulator/realism.js';
 import { CalendarOps, type HistoryCalendar } from './calendar-ops.js';
 import { checkHistory, mirrorEvents, type Divergence, type MirrorEvent } from './checks.js';
 import { WorldClock } from './clock.js';
@@ -126,6 +127,10 @@ export class HistoryRun {
   /** A loss only the safety net can cover happened (Google dropped a notification, a message was lost). */
   private needsSafetyNet = false;
   private baseline = new Map<string, Map<string, MirrorEvent>>();
+  /** A fixed lag is set and no change was made under it yet. */
+  private lagging = false;
+  /** The simulator's own visibility lag (realism), restored when a fixed one ends. */
+  private realismLag: RealismKnobs['visibilityLagMs'] | undefined;
 
   constructor(
     private readonly world: PropertyWorld,
@@ -174,6 +179,7 @@ export class HistoryRun {
       // Google as hard as it is (contract D): lags, duplicates, live paging, short and empty pages,
       // token lifetime, untidy events. CALSYNC_PROPERTY_REALISM=off runs the kind simulator.
       ...(process.env.CALSYNC_PROPERTY_REALISM === 'off' ? {} : { realism: 'google' as const }),
+      ...h.realism,
       seed: h.simSeed,
       rateLimitPerMinute: 1_000_000,
       notificationRetryBaseMs: 20,
@@ -181,6 +187,7 @@ export class HistoryRun {
     });
     this.simc = new SimulatorClient(this.sim.url);
     this.clock = await WorldClock.of(this.simc);
+    this.realismLag = (await this.simc.realism()).visibilityLagMs;
     this.config = parseConfig(
       {
         GOOGLE_CLOUD_PROJECT: this.world.projectId,
@@ -314,6 +321,8 @@ export class HistoryRun {
       logger: this.logger,
       clock: this.clock.now,
       holderId: `w${id}`,
+      // A worker's pauses (re-check, spacing) pass on the world clock, not in real time.
+      sleep: (ms) => this.clock.advance(ms),
       changes: capturePublisher(id, this.feed, async () => {
         await sleep(drawLatency(prng(this.history.rngSeed ^ (id * 7919))));
         const gate = plan.holdPublish;
@@ -433,9 +442,12 @@ export class HistoryRun {
     return this.queue.takeFor(c.subscriptionId!) ?? this.resync(c.subscriptionId!);
   }
 
-  private resync(subscriptionId: string): Queued {
-    const q = this.queue.publish(resyncMessage(subscriptionId, 'safety-net', this.clock.now()));
-    return this.queue.takeFor(subscriptionId) ?? q;
+  /** A resync message (as the safety net, or `calsync resync --full`, would publish it). */
+  private resync(subscriptionId: string, full = false): Queued {
+    const reason = full ? 'manual' : 'safety-net';
+    return this.queue.remove(
+      this.queue.publish(resyncMessage(subscriptionId, reason, this.clock.now(), full)),
+    );
   }
 
   // -------------------------------------------------------------------------------------------
@@ -459,7 +471,10 @@ export class HistoryRun {
       return false;
     });
     if (!applied) this.result.skippedOps++;
-    else if (op.op === 'oversize') this.effects.hit('oversize');
+    else if (this.lagging) {
+      this.effects.hit('visibilityLag');
+      this.lagging = false;
+    } else if (op.op === 'oversize') this.effects.hit('oversize');
     else if (op.op === 'deleteCalendar') this.effects.hit('notExists:real');
     else if (op.op === 'setTimeZone') {
       const c = this.ops.target(op.cal)!;
@@ -467,6 +482,14 @@ export class HistoryRun {
     }
     await this.sim.idle();
     return applied;
+  }
+
+  /** A fixed visibility lag (ms), or realism's own lags again (0). */
+  private async setLag(ms: number): Promise<void> {
+    this.lagging = ms > 0;
+    await this.simc.setRealism({
+      visibilityLagMs: ms > 0 ? ms : (this.realismLag ?? 0),
+    });
   }
 
   private served(index: number): HistoryCalendar | undefined {
@@ -530,6 +553,10 @@ export class HistoryRun {
         return this.leaseExpiry();
       case 'renewal':
         return this.renewal(f.pastExpiry, f.stragglers);
+      case 'visibilityLag':
+        this.effects.draw('visibilityLag');
+        await this.setLag(f.ms);
+        return;
       case 'googleDrops':
         this.effects.draw('googleDrops');
         await this.simc.setDropRate(f.rate);
@@ -803,11 +830,11 @@ export class HistoryRun {
   /**
    * A worker stalls past its lease; another worker takes over and commits; then it resumes.
    * `incremental`: Google withholds its delta (computed when the request arrived). `full` is issue
-   * 13's scenario: the incremental call stalls and then answers 410; another worker resyncs; the
-   * stalled worker's full listing is read before a new event E exists and withheld while E is
-   * created and synced; then it arrives, and none of its writes (nor its sweep) may land.
-   * `write`: its first event batch is held in its Firestore lane. `publish`: its change feed
-   * publish, after its token commit, waits while others commit and publish.
+   * 13's scenario: a full listing (`resync --full`) is read, withheld while another worker takes
+   * over and commits and a new event E is created and synced, then arrives: none of its writes,
+   * nor its sweep (which would delete E), may land. `write`: its first event batch is held in its
+   * Firestore lane. `publish`: its change feed publish, after its token commit, waits while others
+   * commit and publish.
    */
   private async stall(f: Extract<Fault, { fault: 'stall' }>): Promise<void> {
     const c = this.served(f.cal);
@@ -821,7 +848,6 @@ export class HistoryRun {
     const plan: WorkerPlan = {};
     let lane = this.world.shared;
     let armed: HoldHandle | undefined;
-    if (f.at === 'full') await this.simc.expireSyncTokens(c.id);
     if (f.at === 'incremental' || f.at === 'full') await this.holdNextList(c);
     if (f.at === 'write') {
       lane = this.world.stalled;
@@ -834,9 +860,10 @@ export class HistoryRun {
     // Something for the stalled worker to write, and its notification.
     await this.apply({ op: 'insert', cal: index, day: 3, hour: 10 });
     const before = await this.syncsOf(c);
-    const run = this.deliver(this.messageFor(c), plan, lane);
-    const stalled = await this.stalledOrDone(f.at, gate, run);
-    if (!stalled) {
+    const message = f.at === 'full' ? this.resync(c.subscriptionId!, true) : this.messageFor(c);
+    const run = this.deliver(message, plan, lane);
+    const release = await this.stalledOrDone(f.at, gate, run);
+    if (!release) {
       this.trace(`  stall ${f.at}: the worker never reached the stall point`);
       await run;
       armed?.cancel();
@@ -849,26 +876,9 @@ export class HistoryRun {
     for (const op of f.during) await this.apply(op);
     await this.syncNow(c);
     let tookOver = (await this.syncsOf(c)) > before;
-    let release = stalled;
-    if (f.at === 'full') {
-      // The 410 reaches the stalled worker; its full listing is read now and withheld.
-      await this.holdNextList(c);
-      await stalled();
-      const listing = await this.stalledOrDone(f.at, gate, run);
-      if (!listing) {
-        this.trace('  stall full: the full listing never came');
-        await this.removeFaults((x) => x.hold === true);
-        await run;
-        return;
-      }
-      release = listing;
-      this.trace('  stall full: the full listing is withheld while E is created and synced');
-    }
     // A new event after the takeover, synced by yet another worker.
-    const mid = await this.syncsOf(c);
     await this.apply({ op: 'insert', cal: index, day: 4, hour: 11 });
     await this.syncNow(c);
-    if (f.at === 'full') tookOver &&= (await this.syncsOf(c)) > mid;
     // A removal meanwhile (the calendar deleted at Google) is a takeover too.
     tookOver ||= c.gone;
     this.trace(
@@ -963,6 +973,7 @@ export class HistoryRun {
     this.trace('quiescence: faults end');
     this.armed = {};
     await this.simc.setDropRate(0);
+    await this.setLag(0);
     for (const c of this.ops.calendars) {
       if (c.permanent?.lift === 'later') await this.liftPermanent(c);
     }
