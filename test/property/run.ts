@@ -802,6 +802,12 @@ export class HistoryRun {
     );
     if (!ch) return;
     this.effects.draw('notExists:spurious');
+    // A replay carries a number Google already used on this channel (numbers only grow; a forged
+    // larger one would claim changes not made yet).
+    const numbers = (await this.simc.notifications())
+      .filter((n) => n.channelId === ch.id)
+      .map((n) => n.messageNumber);
+    const number = Math.max(1, ...numbers);
     const before = this.queue.last;
     const res = await fetch(this.world.webhookUrl, {
       method: 'POST',
@@ -812,7 +818,7 @@ export class HistoryRun {
         'X-Goog-Resource-ID': ch.resourceId,
         'X-Goog-Resource-URI': ch.resourceUri,
         'X-Goog-Resource-State': 'not_exists',
-        'X-Goog-Message-Number': String(1_000_000 + this.result.ops),
+        'X-Goog-Message-Number': String(number),
         'Content-Length': '0',
       },
     });

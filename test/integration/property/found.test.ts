@@ -174,6 +174,26 @@ describe.skipIf(emulatorsMissing() !== '')('bugs found by the convergence world'
     ),
   );
 
+  // Issue 13 path 6 (fixed). A calendar's time zone changes (calendars.patch): no event delta comes,
+  // but all-day events' startAt/endAt and all-day occurrences are midnight in the calendar's zone.
+  it('path 6: a time-zone change moves all-day instants and occurrences', () =>
+    converges(
+      {
+        simSeed: 41,
+        rngSeed: 41,
+        realism: STEADY,
+        calendars: [{ zone: 1, seedSingles: 1, seedSeries: 0, seedAllDay: 2 }],
+        steps: [
+          { op: 'createSeries', cal: 0, day: 2, count: 4, allDay: true },
+          { fault: 'deliver', n: 2 },
+          { op: 'setTimeZone', cal: 0, zone: 3 },
+          { fault: 'deliver', n: 2 },
+        ],
+      },
+      'setTimeZone',
+      ['times', 'occurrence', 'status'],
+    ));
+
   // Issue 13 path 9 (fixed by quarantine). An event whose document would exceed 1 MiB failed its
   // batch on every try: the token never advanced, later changes never arrived.
   it('path 9: an event Firestore refuses is quarantined and the calendar goes on', () =>
