@@ -11,8 +11,6 @@ export const FAULT_CLASSES = [
   'duplicate',
   'delay',
   'reorder',
-  'redelivery',
-  'deadLetter',
   // Google
   'expireTokens',
   'expireMidPaging',
@@ -45,7 +43,10 @@ export const FAULT_CLASSES = [
   'stragglers',
 ] as const;
 
-export type FaultClass = (typeof FAULT_CLASSES)[number];
+/** Consequences counted beside the faults (not required: a correct product may never dead-letter). */
+export const CONSEQUENCES = ['redelivery', 'deadLetter'] as const;
+
+export type FaultClass = (typeof FAULT_CLASSES)[number] | (typeof CONSEQUENCES)[number];
 
 export class Effects {
   readonly drawn = new Map<FaultClass, number>();
@@ -63,11 +64,9 @@ export class Effects {
     return this.effective.get(c) ?? 0;
   }
 
-  /** Effective faults in total (the classes that are faults, not plain deliveries). */
+  /** Faults that took effect, in total (consequences not included). */
   get total(): number {
-    let n = 0;
-    for (const v of this.effective.values()) n += v;
-    return n;
+    return FAULT_CLASSES.reduce((n, c) => n + this.count(c), 0);
   }
 
   add(other: Effects): void {
@@ -80,14 +79,17 @@ export class Effects {
     return FAULT_CLASSES.filter((c) => this.count(c) === 0);
   }
 
-  /** One line per class: effective / drawn. */
+  /** One line per class: effective / drawn (then the consequences). */
   table(): string {
-    const width = Math.max(...FAULT_CLASSES.map((c) => c.length));
-    return FAULT_CLASSES.map((c) => {
-      const drawn = this.drawn.get(c);
-      return `  ${c.padEnd(width)}  ${String(this.count(c)).padStart(6)} effective${
-        drawn !== undefined ? ` / ${drawn} drawn` : ''
-      }`;
-    }).join('\n');
+    const all = [...FAULT_CLASSES, ...CONSEQUENCES];
+    const width = Math.max(...all.map((c) => c.length));
+    return all
+      .map((c) => {
+        const drawn = this.drawn.get(c);
+        return `  ${c.padEnd(width)}  ${String(this.count(c)).padStart(6)} effective${
+          drawn !== undefined ? ` / ${drawn} drawn` : ''
+        }`;
+      })
+      .join('\n');
   }
 }

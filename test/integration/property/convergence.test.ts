@@ -42,7 +42,7 @@ describe.skipIf(emulatorsMissing() !== '')('convergence under faults (property)'
     const effects = new Effects();
     const totals = { histories: 0, ops: 0, deliveries: 0, deadLettered: 0, events: 0 };
     await fc.assert(
-      fc.asyncProperty(historyArbitrary(), async (history) => {
+      fc.asyncProperty(historyArbitrary(30), async (history) => {
         const r = await runHistory(world, history, TRACE ? { trace: TRACE } : {});
         totals.histories++;
         totals.ops += r.ops;
