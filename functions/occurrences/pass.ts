@@ -57,7 +57,9 @@ export class SyncPass {
     timeZone: string,
   ): Promise<void> {
     this.changes.recordPage(items, ops, stored, encodeDocId);
-    if (!this.full) await this.refresh([...rootIdsOf(items), ...cascadeMasters], timeZone);
+    if (this.full) return;
+    const parentOf = (id: string) => stored.get(encodeDocId(id))?.recurringEventId;
+    await this.refresh([...rootIdsOf(items, parentOf), ...cascadeMasters], timeZone);
   }
 
   /** Event documents deleted without an item of their own: the cascade of a deleted series. */

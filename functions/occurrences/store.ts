@@ -67,17 +67,25 @@ const txReader = (tx: Transaction): Reader => ({
 
 /**
  * The event ids whose occurrences a batch of Google items may change: a master or single is its
- * own root; an exception or tombstone belongs to its recurringEventId; an id-only deletion that
- * looks like an instance id (`<master>_<date>`) may belong to that master.
+ * own root; an exception or tombstone belongs to its recurringEventId. An id-only deletion names
+ * its series only through what was stored for it (`parentOf`): after a "this and following" split
+ * the instance `<base>_<date>` belongs to the `<base>_R<date>` master, so a master is never derived
+ * from an instance id alone — the `<base>` guess is added only as a harmless extra recompute.
  */
-export function rootIdsOf(items: readonly GoogleEvent[]): string[] {
+export function rootIdsOf(
+  items: readonly GoogleEvent[],
+  parentOf: (id: string) => string | undefined = () => undefined,
+): string[] {
   const out = new Set<string>();
   for (const item of items) {
     if (item.recurringEventId) out.add(item.recurringEventId);
     if (!item.id) continue;
-    if (!item.recurringEventId) out.add(item.id);
+    if (item.recurringEventId) continue;
+    out.add(item.id);
+    const parent = parentOf(item.id);
+    if (parent) out.add(parent);
     const instance = /^(.+)_\d{8}(T\d{6}Z?)?$/.exec(item.id);
-    if (instance && !item.recurringEventId) out.add(instance[1]!);
+    if (instance) out.add(instance[1]!);
   }
   return [...out];
 }

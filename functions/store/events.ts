@@ -17,6 +17,8 @@ export interface StoredEventState {
   status: string | undefined;
   startAt: number | undefined;
   endAt: number | undefined;
+  /** The series an exception or tombstone belongs to (its master may be a `_R` split master). */
+  recurringEventId?: string | undefined;
 }
 
 export type EventOp =
@@ -66,7 +68,7 @@ export async function readEventStates(
   // Several smaller batchGets in parallel: measured ~3x faster than one large one on the emulator.
   await runLimited(chunks, READ_CONCURRENCY, async (ids) => {
     const snaps = await db.getAll(...ids.map((id) => col.doc(id)), {
-      fieldMask: ['etag', 'updated', 'status', 'startAt', 'endAt'],
+      fieldMask: ['etag', 'updated', 'status', 'startAt', 'endAt', 'recurringEventId'],
     });
     for (const snap of snaps) {
       if (!snap.exists) continue;
@@ -76,6 +78,7 @@ export async function readEventStates(
         status: str(snap.get('status')),
         startAt: toMs(snap.get('startAt')),
         endAt: toMs(snap.get('endAt')),
+        recurringEventId: str(snap.get('recurringEventId')),
       });
     }
   });

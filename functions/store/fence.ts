@@ -5,7 +5,7 @@
 // batch, since a WriteBatch is atomic — as soon as the revocation marker exists. The marker is
 // written in the same atomic commit that ends the lease: a takeover by another worker, a release
 // on an error path, a removal of the calendar. So once another worker has taken over, no write of
-// the old one can land, however late it arrives (docs/decisions/005-write-fencing.md).
+// the old one can land, however late it arrives (docs/decisions/006-write-fencing.md).
 import { createHash } from 'node:crypto';
 import {
   Timestamp,

@@ -223,7 +223,7 @@ export async function commitSync(
         pending: false,
         ...coverage(sub),
         lease: again ? { ...sub.lease, expiresAt: Timestamp.fromMillis(c.now + c.leaseMs) } : null,
-        // Fields of the publish-time watermark this replaced (decision 006): gone at first commit.
+        // Fields of the publish-time watermark this replaced (decision 007): gone at first commit.
         pendingPublishedAt: FieldValue.delete(),
         rerunCovers: FieldValue.delete(),
         coveredThrough: FieldValue.delete(),

@@ -286,16 +286,20 @@ class SyncSession {
     });
   }
 
-  /** Settle window (first run of a notification) and minimum interval since the last listing. */
+  /**
+   * Settle window (first run of a notification) and minimum interval since the last listing. The
+   * lease is renewed between pauses, so a long interval never outlives it.
+   */
   private async waitBeforeListing(): Promise<void> {
     const { config } = this.deps;
     const settle =
       this.runs === 1 && this.opts.receivedAt !== undefined
         ? this.opts.receivedAt + (config.settleMs ?? 300)
         : 0;
-    const interval = this.lastListStart + (config.minSyncIntervalMs ?? 1_000);
-    const wait = Math.min(Math.max(settle, interval) - this.now(), config.leaseMs / 3);
-    if (wait > 0) await this.pause(wait);
+    const until = Math.max(settle, this.lastListStart + (config.minSyncIntervalMs ?? 1_000));
+    for (let wait = until - this.now(); wait > 0; wait = until - this.now()) {
+      await this.pause(Math.min(wait, config.leaseMs / 3));
+    }
   }
 
   private async pause(ms: number): Promise<void> {

@@ -87,7 +87,7 @@ export async function syncOnce(ctx: RunContext, input: RunInput): Promise<RunOut
 interface Listing {
   input: RunInput;
   storedBefore: boolean;
-  /** Full listings of a calendar with stored events: every id seen, for the sweep. */
+  /** Full listings: every id seen (the sweep's keep-list; a repeat on a first sync is read back). */
   seen: Set<string> | undefined;
   cancelledMasters: Set<string>;
   timeZone: string | undefined;
@@ -137,7 +137,7 @@ async function openListing(ctx: RunContext, input: RunInput): Promise<Listing> {
   return {
     input,
     storedBefore,
-    seen: input.full && storedBefore ? new Set<string>() : undefined,
+    seen: input.full ? new Set<string>() : undefined,
     cancelledMasters: new Set<string>(),
     timeZone,
     summary,
@@ -202,7 +202,10 @@ async function applyPage(ctx: RunContext, l: Listing, page: EventsPage): Promise
   ).timeZone;
   const timeZone = l.timeZone ?? 'UTC';
   const ids = page.items.flatMap((i) => (i.id ? [encodeDocId(i.id)] : []));
-  const stored = l.storedBefore ? await readEventStates(deps.db, cal, ids) : new Map();
+  // Paging runs over live data: an id may come twice in one listing. A first sync (nothing stored
+  // before) reads back only those, so an older copy never overwrites a newer one.
+  const toRead = l.storedBefore ? ids : ids.filter((id) => l.seen?.has(id));
+  const stored = toRead.length > 0 ? await readEventStates(deps.db, cal, toRead) : new Map();
   const plan = planPage(page.items, stored, { timeZone, cancelledMasters: l.cancelledMasters });
   const now = deps.clock ?? Date.now;
   const stubs: EventOp[] = plan.unhandled.map((u) => {
@@ -247,7 +250,7 @@ async function finishListing(ctx: RunContext, l: Listing): Promise<void> {
   const { deps, cal, keeper } = ctx;
   const timeZone = l.timeZone ?? 'UTC';
   // Deleting what was not seen is safe only now, after the last page.
-  if (l.seen) {
+  if (l.seen && l.storedBefore) {
     l.totals.deletes += await sweepUnseen(deps.db, cal, l.seen, keeper.fence, (docIds) =>
       l.pass.deleted(docIds, timeZone),
     );

@@ -1,24 +1,10 @@
 // Fencing: once another worker has taken a calendar over, no write of the old worker lands (events, sweep, occurrences).
-import type { calendar_v3 } from '@googleapis/calendar';
-import type { Firestore } from '@google-cloud/firestore';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CalendarApiFactory, EventsPage } from '../../../functions/calendar/api.js';
 import { paths } from '../../../functions/store/schema.js';
 import { LeaseLostError, runSync } from '../../../functions/sync/engine.js';
-import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
-import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
-import { startSimulator, type Simulator } from '../../simulator/index.js';
-import {
-  etags,
-  googleState,
-  insertMany,
-  mirror,
-  newFirestore,
-  readSub,
-  seedSubscription,
-  testDeps,
-  type Seeded,
-} from './helpers.js';
+import { emulatorsMissing } from '../../harness/env.js';
+import { etags, googleState, insertMany, syncFixture } from './helpers.js';
 
 const LEASE_MS = 60_000;
 
@@ -32,31 +18,7 @@ function gate(): { wait: Promise<void>; open(): void } {
 describe.skipIf(emulatorsMissing() !== '')(
   'fencing: a worker that lost its lease writes nothing',
   () => {
-    let db: Firestore;
-    let sim: Simulator;
-    let ctl: SimulatorClient;
-    let cal: calendar_v3.Calendar;
-    let seeded: Seeded;
-    let n = 0;
-
-    beforeAll(() => {
-      expect(useEmulators()).toBe(true);
-      db = newFirestore(uniqueProjectId('fence'));
-    });
-    afterAll(() => db.terminate());
-    beforeEach(async () => {
-      sim = await startSimulator({ seed: 31, rateLimitPerMinute: 1_000_000 });
-      ctl = new SimulatorClient(sim.url);
-      const email = `fence${++n}@example.com`;
-      await ctl.createUser(email, `rt-f${n}`);
-      cal = googleCalendar(sim.url, `rt-f${n}`).calendar;
-      seeded = await seedSubscription(db, {
-        uid: `f${n}`,
-        calendarId: email,
-        refreshToken: `rt-f${n}`,
-      });
-    });
-    afterEach(() => sim.close());
+    const f = syncFixture({ name: 'fence', simulator: { seed: 31 } });
 
     /**
      * The issue's scenario: A's incremental call gets 410; A's full listing is read (before E exists)
@@ -64,9 +26,9 @@ describe.skipIf(emulatorsMissing() !== '')(
      * synced a new event E. A then writes its stale listing and sweeps. E must survive.
      */
     it('a stale full listing delivered after a takeover neither writes nor sweeps', async () => {
-      await insertMany(cal, seeded.calendarId, 12);
-      const base = testDeps(db, sim.url, { config: { leaseMs: LEASE_MS } });
-      await runSync(base, seeded.subscriptionId);
+      await insertMany(f.cal, f.seeded.calendarId, 12);
+      const base = f.deps({ config: { leaseMs: LEASE_MS } });
+      await runSync(base, f.seeded.subscriptionId);
 
       // A's full listing is computed by "Google" now and withheld until the gate opens.
       const held = gate();
@@ -86,13 +48,13 @@ describe.skipIf(emulatorsMissing() !== '')(
           },
         };
       };
-      await ctl.expireSyncTokens(seeded.calendarId);
-      const a = testDeps(db, sim.url, {
+      await f.ctl.expireSyncTokens(f.seeded.calendarId);
+      const a = f.deps({
         config: { leaseMs: LEASE_MS },
         calendarApi: slowFull,
         holderId: 'worker-A',
       });
-      const runA = runSync(a, seeded.subscriptionId).then(
+      const runA = runSync(a, f.seeded.subscriptionId).then(
         (r) => ({ ok: true as const, r }),
         (err: unknown) => ({ ok: false as const, err }),
       );
@@ -100,24 +62,24 @@ describe.skipIf(emulatorsMissing() !== '')(
 
       // B lives past A's lease: it takes over, resyncs (token expired), then syncs E.
       const later = () => Date.now() + LEASE_MS + 5_000;
-      const b = testDeps(db, sim.url, {
+      const b = f.deps({
         config: { leaseMs: LEASE_MS },
         clock: later,
         holderId: 'worker-B',
       });
-      expect((await runSync(b, seeded.subscriptionId)).outcome).toBe('synced');
+      expect((await runSync(b, f.seeded.subscriptionId)).outcome).toBe('synced');
       const inTenDays = Date.now() + 10 * 86_400_000; // inside the occurrence window
-      const { data: e } = await cal.events.insert({
-        calendarId: seeded.calendarId,
+      const { data: e } = await f.cal.events.insert({
+        calendarId: f.seeded.calendarId,
         requestBody: {
           summary: 'E, created after A listed',
           start: { dateTime: new Date(inTenDays).toISOString() },
           end: { dateTime: new Date(inTenDays + 3_600_000).toISOString() },
         },
       });
-      expect((await runSync(b, seeded.subscriptionId)).outcome).toBe('synced');
-      expect((await mirror(db, seeded.uid, seeded.calendarId)).has(e.id!)).toBe(true);
-      const tokenOfB = (await readSub(db, seeded.subscriptionId)).syncToken;
+      expect((await runSync(b, f.seeded.subscriptionId)).outcome).toBe('synced');
+      expect((await f.mirror()).has(e.id!)).toBe(true);
+      const tokenOfB = (await f.readSub()).syncToken;
 
       // A's stale listing arrives now.
       held.open();
@@ -125,22 +87,22 @@ describe.skipIf(emulatorsMissing() !== '')(
       expect(outcome.ok).toBe(false);
       if (!outcome.ok) expect(outcome.err).toBeInstanceOf(LeaseLostError);
 
-      const m = await mirror(db, seeded.uid, seeded.calendarId);
+      const m = await f.mirror();
       expect(m.has(e.id!)).toBe(true);
-      expect(etags(m)).toEqual(etags(await googleState(cal, seeded.calendarId)));
+      expect(etags(m)).toEqual(etags(await googleState(f.cal, f.seeded.calendarId)));
       // E's occurrence too: A's occurrence rebuild did not land either.
-      const occ = await db.collection(paths.occurrences(seeded.uid, seeded.calendarId)).get();
+      const occ = await f.db.collection(paths.occurrences(f.seeded.uid, f.seeded.calendarId)).get();
       expect(occ.docs.map((d) => d.get('eventId'))).toContain(e.id);
-      expect((await readSub(db, seeded.subscriptionId)).syncToken).toBe(tokenOfB);
+      expect((await f.readSub()).syncToken).toBe(tokenOfB);
     });
 
     it('a worker whose lease was taken over has even its first page refused, atomically', async () => {
-      await insertMany(cal, seeded.calendarId, 6);
-      const base = testDeps(db, sim.url, { config: { leaseMs: LEASE_MS } });
-      await runSync(base, seeded.subscriptionId);
-      for (const id of [...(await mirror(db, seeded.uid, seeded.calendarId)).keys()].slice(0, 3)) {
-        await cal.events.patch({
-          calendarId: seeded.calendarId,
+      await insertMany(f.cal, f.seeded.calendarId, 6);
+      const base = f.deps({ config: { leaseMs: LEASE_MS } });
+      await runSync(base, f.seeded.subscriptionId);
+      for (const id of [...(await f.mirror()).keys()].slice(0, 3)) {
+        await f.cal.events.patch({
+          calendarId: f.seeded.calendarId,
           eventId: id,
           requestBody: { summary: 'changed while A stalls' },
         });
@@ -160,31 +122,31 @@ describe.skipIf(emulatorsMissing() !== '')(
           },
         };
       };
-      const a = testDeps(db, sim.url, {
+      const a = f.deps({
         config: { leaseMs: LEASE_MS },
         calendarApi: slowDelta,
         holderId: 'worker-A',
       });
-      const runA = runSync(a, seeded.subscriptionId).catch((err: unknown) => err);
+      const runA = runSync(a, f.seeded.subscriptionId).catch((err: unknown) => err);
       await listed.wait;
       // B takes over and syncs the same three changes; then the user deletes one of them.
-      const b = testDeps(db, sim.url, {
+      const b = f.deps({
         config: { leaseMs: LEASE_MS },
         clock: () => Date.now() + LEASE_MS + 5_000,
         holderId: 'worker-B',
       });
-      expect((await runSync(b, seeded.subscriptionId)).outcome).toBe('synced');
-      const gone = [...(await mirror(db, seeded.uid, seeded.calendarId)).values()].find(
+      expect((await runSync(b, f.seeded.subscriptionId)).outcome).toBe('synced');
+      const gone = [...(await f.mirror()).values()].find(
         (d) => d.summary === 'changed while A stalls',
       )!;
-      await cal.events.delete({ calendarId: seeded.calendarId, eventId: gone.id as string });
-      expect((await runSync(b, seeded.subscriptionId)).outcome).toBe('synced');
+      await f.cal.events.delete({ calendarId: f.seeded.calendarId, eventId: gone.id as string });
+      expect((await runSync(b, f.seeded.subscriptionId)).outcome).toBe('synced');
       held.open();
       expect(await runA).toBeInstanceOf(LeaseLostError);
       // A's page would have resurrected the deleted event.
-      const m = await mirror(db, seeded.uid, seeded.calendarId);
+      const m = await f.mirror();
       expect(m.has(gone.id as string)).toBe(false);
-      expect(etags(m)).toEqual(etags(await googleState(cal, seeded.calendarId)));
+      expect(etags(m)).toEqual(etags(await googleState(f.cal, f.seeded.calendarId)));
     });
   },
 );

@@ -1,7 +1,6 @@
 // The status machine on the worker side: permanent answers acknowledged and backed off, transient streaks end in `error`, scopes, removal wins, quarantine.
-import type { calendar_v3 } from '@googleapis/calendar';
-import { Timestamp, type Firestore } from '@google-cloud/firestore';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Timestamp } from '@google-cloud/firestore';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../functions/log.js';
 import { leaseFence } from '../../../functions/store/fence.js';
 import { paths } from '../../../functions/store/schema.js';
@@ -9,68 +8,29 @@ import { writeQuarantining } from '../../../functions/sync/quarantine.js';
 import { runSync } from '../../../functions/sync/engine.js';
 import { handleSyncMessage } from '../../../functions/sync/handle.js';
 import { markCalendarRemoved } from '../../../functions/sync/remove.js';
-import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
-import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
-import { startSimulator, type Simulator } from '../../simulator/index.js';
-import {
-  etags,
-  googleState,
-  insertMany,
-  mirror,
-  newFirestore,
-  notification,
-  readSub,
-  resync,
-  seedSubscription,
-  testDeps,
-  type Seeded,
-} from './helpers.js';
+import { emulatorsMissing } from '../../harness/env.js';
+import { firestoreFixture } from '../../harness/fixtures.js';
+import { etags, googleState, insertMany, mirror, resync, syncFixture } from './helpers.js';
 
 const CHANNEL = { id: 'ch-status', resourceId: 'res-status' };
 const HOUR = 3_600_000;
 
 describe.skipIf(emulatorsMissing() !== '')('sync status machine', () => {
-  let db: Firestore;
-  let sim: Simulator;
-  let ctl: SimulatorClient;
-  let cal: calendar_v3.Calendar;
-  let seeded: Seeded;
-  let n = 0;
+  const f = syncFixture({ name: 'status', simulator: { seed: 17 }, channel: CHANNEL });
 
-  beforeAll(() => {
-    expect(useEmulators()).toBe(true);
-    db = newFirestore(uniqueProjectId('status'));
-  });
-  afterAll(() => db.terminate());
-  beforeEach(async () => {
-    sim = await startSimulator({ seed: 17, rateLimitPerMinute: 1_000_000 });
-    ctl = new SimulatorClient(sim.url);
-    const email = `status${++n}@example.com`;
-    await ctl.createUser(email, `rt-s${n}`);
-    cal = googleCalendar(sim.url, `rt-s${n}`).calendar;
-    seeded = await seedSubscription(db, {
-      uid: `st${n}`,
-      calendarId: email,
-      refreshToken: `rt-s${n}`,
-      channel: CHANNEL,
-    });
-  });
-  afterEach(() => sim.close());
-
-  const calendarDoc = async () =>
-    (await db.doc(paths.calendar(seeded.uid, seeded.calendarId)).get()).data()!;
+  const calendarDoc = async () => (await f.calendarDoc())!;
   const eventsFault = (status: number, reason: string, count: number) =>
-    ctl.addFault({ method: 'GET', path: '/\\/events$/', status, reason, count });
+    f.ctl.addFault({ method: 'GET', path: '/\\/events$/', status, reason, count });
 
   it('a permanent 403 is recorded, acknowledged and backed off (1 h, 2 h, … 24 h); a notification retries it', async () => {
-    await insertMany(cal, seeded.calendarId, 3);
-    const d = testDeps(db, sim.url);
-    await runSync(d, seeded.subscriptionId);
+    await insertMany(f.cal, f.seeded.calendarId, 3);
+    const d = f.deps();
+    await runSync(d, f.seeded.subscriptionId);
     await eventsFault(403, 'forbidden', 1);
     const t0 = Date.now();
-    const first = await handleSyncMessage(d, notification(seeded, CHANNEL)); // resolves: acknowledged
+    const first = await handleSyncMessage(d, f.notification()); // resolves: acknowledged
     expect(first.outcome).toBe('failed');
-    let sub = await readSub(db, seeded.subscriptionId);
+    let sub = await f.readSub();
     expect(sub.status).toBe('error');
     expect(sub.lastError).toMatchObject({ code: 'forbidden' });
     expect(sub.failures).toBe(1);
@@ -84,28 +44,28 @@ describe.skipIf(emulatorsMissing() !== '')('sync status machine', () => {
 
     // Still refused: the backoff doubles; after many failures it is capped at 24 h.
     await eventsFault(403, 'forbidden', 1);
-    await handleSyncMessage(d, notification(seeded, CHANNEL));
-    sub = await readSub(db, seeded.subscriptionId);
+    await handleSyncMessage(d, f.notification());
+    sub = await f.readSub();
     expect(sub.failures).toBe(2);
     expect(sub.nextRetryAt!.toMillis() - Date.now()).toBeGreaterThan(2 * HOUR - 60_000);
-    await db.doc(paths.subscription(seeded.subscriptionId)).update({ failures: 9 });
+    await f.db.doc(paths.subscription(f.seeded.subscriptionId)).update({ failures: 9 });
     await eventsFault(403, 'forbidden', 1);
-    await handleSyncMessage(d, notification(seeded, CHANNEL));
-    sub = await readSub(db, seeded.subscriptionId);
+    await handleSyncMessage(d, f.notification());
+    sub = await f.readSub();
     expect(sub.nextRetryAt!.toMillis() - Date.now()).toBeLessThanOrEqual(24 * HOUR);
     expect(sub.nextRetryAt!.toMillis() - Date.now()).toBeGreaterThan(23 * HOUR);
 
     // The permission is back: the next notification syncs and clears everything.
-    await cal.events.insert({
-      calendarId: seeded.calendarId,
+    await f.cal.events.insert({
+      calendarId: f.seeded.calendarId,
       requestBody: {
         summary: 'after the error',
         start: { dateTime: '2026-05-01T10:00:00Z' },
         end: { dateTime: '2026-05-01T11:00:00Z' },
       },
     });
-    expect((await handleSyncMessage(d, notification(seeded, CHANNEL))).outcome).toBe('synced');
-    sub = await readSub(db, seeded.subscriptionId);
+    expect((await handleSyncMessage(d, f.notification())).outcome).toBe('synced');
+    sub = await f.readSub();
     expect(sub).toMatchObject({
       status: 'active',
       failures: 0,
@@ -117,50 +77,48 @@ describe.skipIf(emulatorsMissing() !== '')('sync status machine', () => {
       lastError: null,
       nextRetryAt: null,
     });
-    expect(etags(await mirror(db, seeded.uid, seeded.calendarId))).toEqual(
-      etags(await googleState(cal, seeded.calendarId)),
-    );
+    expect(etags(await f.mirror())).toEqual(etags(await googleState(f.cal, f.seeded.calendarId)));
   });
 
   it('a 400 that is not about the sync token is permanent too (after one full-sync attempt)', async () => {
-    const d = testDeps(db, sim.url);
-    await runSync(d, seeded.subscriptionId);
+    const d = f.deps();
+    await runSync(d, f.seeded.subscriptionId);
     await eventsFault(400, 'badRequest', 2);
-    const res = await handleSyncMessage(d, notification(seeded, CHANNEL));
+    const res = await handleSyncMessage(d, f.notification());
     expect(res.outcome).toBe('failed');
-    expect(await readSub(db, seeded.subscriptionId)).toMatchObject({
+    expect(await f.readSub()).toMatchObject({
       status: 'error',
       lastError: { code: 'bad_request' },
     });
   });
 
   it('transient failures are redelivered; a streak of them ends in error with a scheduled retry', async () => {
-    const d = testDeps(db, sim.url, {
+    const d = f.deps({
       config: { retryBudgetMs: 0, transientFailuresBeforeError: 3 },
     });
-    await runSync(d, seeded.subscriptionId);
+    await runSync(d, f.seeded.subscriptionId);
     await eventsFault(503, 'backendError', 1000);
-    const m = notification(seeded, CHANNEL);
+    const m = f.notification();
     for (let i = 1; i <= 3; i++) {
       await expect(handleSyncMessage(d, m)).rejects.toThrow();
-      const sub = await readSub(db, seeded.subscriptionId);
+      const sub = await f.readSub();
       expect(sub.failures).toBe(i);
       expect(sub.status).toBe(i < 3 ? 'active' : 'error');
       expect(sub.lastError).toMatchObject({ code: 'transient' });
     }
-    expect((await readSub(db, seeded.subscriptionId)).nextRetryAt).not.toBeNull();
-    await ctl.clearFaults();
+    expect((await f.readSub()).nextRetryAt).not.toBeNull();
+    await f.ctl.clearFaults();
     expect((await handleSyncMessage(d, m)).outcome).toBe('synced');
-    expect((await readSub(db, seeded.subscriptionId)).status).toBe('active');
+    expect((await f.readSub()).status).toBe('active');
   });
 
   it('fewer scopes granted than asked: needs_reauth naming the missing scope, acknowledged', async () => {
-    const d = testDeps(db, sim.url);
-    await runSync(d, seeded.subscriptionId);
+    const d = f.deps();
+    await runSync(d, f.seeded.subscriptionId);
     await eventsFault(403, 'insufficientPermissions', 1);
-    const res = await handleSyncMessage(d, notification(seeded, CHANNEL));
+    const res = await handleSyncMessage(d, f.notification());
     expect(res.outcome).toBe('needs_reauth');
-    const sub = await readSub(db, seeded.subscriptionId);
+    const sub = await f.readSub();
     expect(sub.status).toBe('needs_reauth');
     expect(sub.lastError).toMatchObject({ code: 'insufficient_scope' });
     expect(sub.lastError!.reason).toContain('https://www.googleapis.com/auth/calendar.readonly');
@@ -168,37 +126,37 @@ describe.skipIf(emulatorsMissing() !== '')('sync status machine', () => {
   });
 
   it('a removal during a sync wins: the sync writes nothing more and does not set active again', async () => {
-    await insertMany(cal, seeded.calendarId, 30);
-    const base = testDeps(db, sim.url);
-    await runSync(base, seeded.subscriptionId);
-    await ctl.expireSyncTokens(seeded.calendarId);
-    const d = testDeps(db, sim.url, {
+    await insertMany(f.cal, f.seeded.calendarId, 30);
+    const base = f.deps();
+    await runSync(base, f.seeded.subscriptionId);
+    await f.ctl.expireSyncTokens(f.seeded.calendarId);
+    const d = f.deps({
       config: { maxResults: 10 },
       hooks: {
         async afterPage(i) {
           if (i !== 0) return;
           // The calendar-list reconcile (or a disconnect) removes the calendar right now.
-          const sub = await readSub(db, seeded.subscriptionId);
-          await markCalendarRemoved(base, seeded.subscriptionId, sub, undefined, 'test removal');
+          const sub = await f.readSub();
+          await markCalendarRemoved(base, f.seeded.subscriptionId, sub, undefined, 'test removal');
         },
       },
     });
-    await expect(handleSyncMessage(d, notification(seeded, CHANNEL))).rejects.toThrow();
-    const sub = await readSub(db, seeded.subscriptionId);
+    await expect(handleSyncMessage(d, f.notification())).rejects.toThrow();
+    const sub = await f.readSub();
     expect(sub.status).toBe('removed');
     expect((await calendarDoc()).sync.status).toBe('removed');
-    expect((await mirror(db, seeded.uid, seeded.calendarId)).size).toBe(0);
+    expect((await f.mirror()).size).toBe(0);
     // Any later sync request is acknowledged as inactive, nothing is written.
-    expect((await handleSyncMessage(base, resync(seeded))).outcome).toBe('inactive');
-    expect((await mirror(db, seeded.uid, seeded.calendarId)).size).toBe(0);
+    expect((await handleSyncMessage(base, resync(f.seeded))).outcome).toBe('inactive');
+    expect((await f.mirror()).size).toBe(0);
   });
 
   it('an event Firestore refuses (over 1 MiB) is stored as a flagged stub; the sync goes on and counts it', async () => {
-    await insertMany(cal, seeded.calendarId, 3);
-    const d = testDeps(db, sim.url);
-    await runSync(d, seeded.subscriptionId);
-    const { data: big } = await cal.events.insert({
-      calendarId: seeded.calendarId,
+    await insertMany(f.cal, f.seeded.calendarId, 3);
+    const d = f.deps();
+    await runSync(d, f.seeded.subscriptionId);
+    const { data: big } = await f.cal.events.insert({
+      calendarId: f.seeded.calendarId,
       requestBody: {
         summary: 'a huge description',
         // Under the simulator's 1 MiB request cap, over what calsync lets through untrimmed.
@@ -207,19 +165,19 @@ describe.skipIf(emulatorsMissing() !== '')('sync status machine', () => {
         end: { dateTime: '2026-06-01T11:00:00Z' },
       },
     });
-    const { data: small } = await cal.events.insert({
-      calendarId: seeded.calendarId,
+    const { data: small } = await f.cal.events.insert({
+      calendarId: f.seeded.calendarId,
       requestBody: {
         summary: 'an ordinary one',
         start: { dateTime: '2026-06-02T10:00:00Z' },
         end: { dateTime: '2026-06-02T11:00:00Z' },
       },
     });
-    const tokenBefore = (await readSub(db, seeded.subscriptionId)).syncToken;
-    const res = await handleSyncMessage(d, notification(seeded, CHANNEL));
+    const tokenBefore = (await f.readSub()).syncToken;
+    const res = await handleSyncMessage(d, f.notification());
     expect(res.outcome).toBe('synced');
     expect(res.sync!.quarantined).toBe(1);
-    const m = await mirror(db, seeded.uid, seeded.calendarId);
+    const m = await f.mirror();
     expect(m.get(small.id!)?.summary).toBe('an ordinary one');
     const stub = m.get(big.id!)!;
     expect(stub.etag).toBe(big.etag);
@@ -232,7 +190,7 @@ describe.skipIf(emulatorsMissing() !== '')('sync status machine', () => {
       },
     });
     expect((stub.startAt as Timestamp).toDate().toISOString()).toBe('2026-06-01T10:00:00.000Z');
-    expect((await readSub(db, seeded.subscriptionId)).syncToken).not.toBe(tokenBefore);
+    expect((await f.readSub()).syncToken).not.toBe(tokenBefore);
     expect((await calendarDoc()).sync.quarantined).toBe(1);
     expect(d.lines.some((l) => l.message === 'event quarantined' && l.eventId === big.id)).toBe(
       true,
@@ -241,14 +199,10 @@ describe.skipIf(emulatorsMissing() !== '')('sync status machine', () => {
 });
 
 describe.skipIf(emulatorsMissing() !== '')('quarantine at the store', () => {
-  let db: Firestore;
-  beforeAll(() => {
-    expect(useEmulators()).toBe(true);
-    db = newFirestore(uniqueProjectId('quar'));
-  });
-  afterAll(() => db.terminate());
+  const fs = firestoreFixture('quar');
 
   it('a batch Firestore refuses is written one by one; the refused event becomes a stub, the rest land', async () => {
+    const db = fs.db;
     const cal = { uid: 'q', calendarId: 'q@example.com' };
     let deep: Record<string, unknown> = { v: 'x' };
     for (let i = 0; i < 25; i++) deep = { d: deep };

@@ -1,6 +1,5 @@
 // Fenced event writes on the emulator: every op lands (asserted in Firestore, not from the input), and the diff's read path.
-import type { Firestore } from '@google-cloud/firestore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   readEventStates,
   sweepUnseen,
@@ -9,8 +8,8 @@ import {
 } from '../../../functions/store/events.js';
 import { leaseFence } from '../../../functions/store/fence.js';
 import { paths } from '../../../functions/store/schema.js';
-import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
-import { newFirestore } from './helpers.js';
+import { emulatorsMissing } from '../../harness/env.js';
+import { firestoreFixture } from '../../harness/fixtures.js';
 
 const N = 1200; // three fenced batches (499 each) and a partial one
 const ops = (tag: string): EventOp[] =>
@@ -31,14 +30,10 @@ const ops = (tag: string): EventOp[] =>
   }));
 
 describe.skipIf(emulatorsMissing() !== '')('fenced event writes', () => {
-  let db: Firestore;
-  beforeAll(() => {
-    expect(useEmulators()).toBe(true);
-    db = newFirestore(uniqueProjectId('writes'));
-  });
-  afterAll(() => db.terminate());
+  const fs = firestoreFixture('writes');
 
   it(`${N} upserts in fenced batches all land; the read path and an empty sweep see them`, async () => {
+    const db = fs.db;
     const cal = { uid: 'writer', calendarId: 'c' };
     const fence = leaseFence(db, { subscriptionId: 's_writes', fence: 1, holder: 'writer' });
     const r = await writeEventOps(db, cal, ops('v1'), fence);
