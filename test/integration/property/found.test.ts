@@ -132,10 +132,10 @@ describe.skipIf(emulatorsMissing() !== '')('bugs found by the convergence world'
       ['status'],
     ));
 
-  // Issue 13 path 3 (open). A 400 marks the calendar `error` with `sync.nextRetryAt`; once Google
-  // serves it again, the scheduled run at that time does not retry it (enqueues nothing): only a
-  // new notification would.
-  it.fails('path 3: an error calendar is never retried after Google serves it again', () =>
+  // Issue 13 path 3 (fixed). A 400 marks the calendar `error` with `sync.nextRetryAt`; once Google
+  // serves it again, the scheduled run at that time retries it: before, renewal, the safety net and
+  // recovery all skipped `error`, and only a new notification brought it back.
+  it('path 3: an error calendar is retried by the scheduled run once Google serves it again', () =>
     converges(
       {
         simSeed: 27,
@@ -151,8 +151,7 @@ describe.skipIf(emulatorsMissing() !== '')('bugs found by the convergence world'
       },
       'permanent:badRequest',
       ['status', 'missing'],
-    ),
-  );
+    ));
 
   // Issue 13 path 4 (open). Renewal opened a channel and has not stored it yet; a notification on it
   // reaches a worker, which takes it for a stale channel and stops it; renewal then stores the
