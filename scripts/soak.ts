@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { startEmulator, type RunningEmulator } from '../test/harness/emulators.js';
 import {
   createPropertyWorld,
+  DEFAULT_MAX_STEPS,
   describeDivergences,
   Effects,
   historyArbitrary,
@@ -19,7 +20,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     path: { type: 'string' },
     trace: { type: 'boolean', default: false },
-    'max-steps': { type: 'string', default: '60' },
+    'max-steps': { type: 'string', default: String(DEFAULT_MAX_STEPS) },
   },
 });
 
@@ -120,7 +121,8 @@ async function main(): Promise<void> {
   for (const f of failures) {
     console.log(`\nfailing history: seed ${f.seed}, path ${f.path}\n  ${f.why}`);
     console.log(`  history: ${JSON.stringify(f.history)}`);
-    console.log(`  replay: npm run test:soak -- --seed ${f.seed} --path ${f.path} --trace`);
+    const steps = maxSteps === DEFAULT_MAX_STEPS ? '' : ` --max-steps ${maxSteps}`;
+    console.log(`  replay: npm run test:soak -- --seed ${f.seed} --path ${f.path}${steps} --trace`);
   }
   process.exit(failures.length > 0 || missing.length > 0 ? 1 : 0);
 }

@@ -4,6 +4,7 @@ import type { calendar_v3 } from '@googleapis/calendar';
 import { paths } from '../../functions/store/schema.js';
 import type { ChannelInfo } from '../simulator/client.js';
 import type { HistoryCalendar } from './calendar-ops.js';
+import type { PermanentKind } from './history.js';
 import type { FeedEntry } from './intercept.js';
 import {
   exceedsFirestore,
@@ -114,7 +115,7 @@ export async function checkHistory(
     }
     checkFeed(input.baseline.get(c.id) ?? new Map(), feedOf(input.feed, c.id), mirror, found);
     if (c.permanent?.lift === 'never') {
-      checkStalled(sub, calDoc, input.now, found);
+      checkStalled(sub, calDoc, input.now, c.permanent.kind, found);
       continue;
     }
     events += await checkServed(input, c, sub, calDoc, mirror, found);
@@ -146,19 +147,28 @@ function checkRemoved(
   void c;
 }
 
-/** A calendar Google keeps refusing: it must say why, and when it is tried again. */
-function checkStalled(sub: Doc, calDoc: Doc, now: number, found: Found): void {
+/**
+ * A calendar Google keeps refusing: it must say why, and when it is tried again — or, for a grant
+ * without the calendar scope, that it waits for a person (`needs_reauth`, README status machine).
+ */
+function checkStalled(sub: Doc, calDoc: Doc, now: number, kind: PermanentKind, found: Found): void {
   const sync = syncOf(calDoc);
+  const lastError = sync.lastError as { code?: unknown; reason?: unknown } | null | undefined;
+  const says =
+    !!lastError && typeof lastError.code === 'string' && typeof lastError.reason === 'string';
+  if (kind === 'insufficientPermissions' && sub.status === 'needs_reauth') {
+    if (sync.status !== 'needs_reauth')
+      found('status', `subscription needs_reauth, calendar ${String(sync.status)}`);
+    if (!says) found('status', 'needs_reauth without sync.lastError {code, reason}');
+    return;
+  }
   if (sub.status !== 'error' || sync.status !== 'error') {
     found(
       'status',
       `permanently refused by Google: subscription ${String(sub.status)}, calendar ${String(sync.status)} (want error)`,
     );
   }
-  const lastError = sync.lastError as { code?: unknown; reason?: unknown } | null | undefined;
-  if (!lastError || typeof lastError.code !== 'string' || typeof lastError.reason !== 'string') {
-    found('status', 'stalled calendar without sync.lastError {code, reason}');
-  }
+  if (!says) found('status', 'stalled calendar without sync.lastError {code, reason}');
   const next = ms(sync.nextRetryAt);
   if (next === null)
     found('status', 'stalled calendar without sync.nextRetryAt: nothing will retry it');

@@ -13,7 +13,7 @@
 // (through gRPC proxies that add latency and can hold one worker's writes). Pub/Sub is an in-test
 // queue (test/property/pubsub.ts) with the production retry policy and dead-letter limit.
 export { createPropertyWorld, type PropertyWorld } from './world.js';
-export { historyArbitrary, type History } from './history.js';
+export { DEFAULT_MAX_STEPS, historyArbitrary, type History } from './history.js';
 export { runHistory, type HistoryResult } from './run.js';
 export { Effects, FAULT_CLASSES } from './effects.js';
 import type { Divergence } from './checks.js';

@@ -329,7 +329,10 @@ const calendarSpec: fc.Arbitrary<CalendarSpec> = fc.record({
   seedAllDay: fc.integer({ min: 0, max: 2 }),
 });
 
-export function historyArbitrary(maxSteps = 40): fc.Arbitrary<History> {
+/** Steps per history by default (the vitest suite and the soak: `--path` replays need the same). */
+export const DEFAULT_MAX_STEPS = 30;
+
+export function historyArbitrary(maxSteps = DEFAULT_MAX_STEPS): fc.Arbitrary<History> {
   return fc.record({
     simSeed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
     rngSeed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),

@@ -713,7 +713,25 @@ export class HistoryRun {
     }
     const root = escapeRegex(calendarPath(c.id));
     await this.removeFaults((x) => !x.hold && (x.path ?? '').includes(root));
+    const kind = c.permanent?.kind;
     c.permanent = undefined;
+    if (kind === 'insufficientPermissions') await this.reconnectIfWaiting(c);
+  }
+
+  /**
+   * The user granted the missing scope again: a calendar waiting in `needs_reauth` comes back only
+   * through a person running `calsync connect` (README status machine) — the harness does it.
+   */
+  private async reconnectIfWaiting(c: HistoryCalendar): Promise<void> {
+    const sub = await this.world.db.doc(paths.subscription(c.subscriptionId!)).get();
+    if (sub.get('status') !== 'needs_reauth') return;
+    this.trace(`  a person runs calsync connect again for ${c.id}`);
+    await connect(this.cliDeps(), {
+      uid: this.uid,
+      calendarId: c.id,
+      refreshToken: this.refreshToken,
+      all: false,
+    }).catch((err: unknown) => this.trace(`  connect failed: ${String(err)}`));
   }
 
   /** Removes the simulator's pending faults that match (it clears all; the others are re-added). */

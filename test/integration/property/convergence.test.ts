@@ -41,8 +41,8 @@ describe.skipIf(emulatorsMissing() !== '')('convergence under faults (property)'
   it(`mirror == Google after ${RUNS} seeded histories (seed ${SEED})`, async () => {
     const effects = new Effects();
     const totals = { histories: 0, ops: 0, deliveries: 0, deadLettered: 0, events: 0 };
-    await fc.assert(
-      fc.asyncProperty(historyArbitrary(30), async (history) => {
+    const details = await fc.check(
+      fc.asyncProperty(historyArbitrary(), async (history) => {
         const r = await runHistory(world, history, TRACE ? { trace: TRACE } : {});
         totals.histories++;
         totals.ops += r.ops;
@@ -63,6 +63,13 @@ describe.skipIf(emulatorsMissing() !== '')('convergence under faults (property)'
         endOnFailure: true,
       },
     );
+    if (details.failed) {
+      const path = details.counterexamplePath ?? PATH ?? '0';
+      const why = details.errorInstance instanceof Error ? details.errorInstance.message : 'failed';
+      throw new Error(
+        `${why}\n  history: ${JSON.stringify(details.counterexample?.[0])}\n  replay: npm run test:soak -- --seed ${SEED} --path ${path} --trace`,
+      );
+    }
     console.log(
       `convergence: ${totals.histories} histories, ${totals.ops} operations, ${effects.total} faults took effect, ${totals.deliveries} deliveries (${totals.deadLettered} dead-lettered), ${totals.events} events at the end, 0 divergences\n${effects.table()}`,
     );
