@@ -56,7 +56,12 @@ function covers(sub: SubscriptionDoc, t: Trigger, o: AcquireOptions, running: bo
 function noted(sub: SubscriptionDoc, t: Trigger): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (t.kind === 'notification') {
-    out[`seenMessages.${t.channelId}`] = maxOf(sub.seenMessages?.[t.channelId], t.messageNumber);
+    const seen = sub.seenMessages?.[t.channelId];
+    out[`seenMessages.${t.channelId}`] = maxOf(seen, t.messageNumber);
+    // How many notifications the next listing answers (a redelivery or duplicate is not counted).
+    if (seen === undefined || t.messageNumber > seen) {
+      out.notifiedSinceListing = FieldValue.increment(1);
+    }
   } else if (t.full) {
     out.fullSyncRequested = true;
   }
@@ -121,7 +126,15 @@ function holds(sub: SubscriptionDoc | undefined, lease: HeldLease): boolean {
 }
 
 export type BeginResult =
-  { kind: 'begun'; full: boolean; expiresAt: number; sub: SubscriptionDoc } | { kind: 'lost' };
+  | {
+      kind: 'begun';
+      full: boolean;
+      expiresAt: number;
+      /** Notifications received since the previous listing began (this listing answers them). */
+      notified: number;
+      sub: SubscriptionDoc;
+    }
+  | { kind: 'lost' };
 
 /**
  * Marks the start of a listing: everything received so far (message numbers, `pending`) is
@@ -141,11 +154,19 @@ export async function beginListing(
     const update = {
       runCovers: { ...(sub.seenMessages ?? {}) },
       pending: false,
+      notifiedSinceListing: 0,
       lastListStartedAt: Timestamp.fromMillis(now),
       'lease.expiresAt': Timestamp.fromMillis(expiresAt),
     };
     write({ update });
-    return { kind: 'begun', full: sub.fullSyncRequested === true, expiresAt, sub } as const;
+    const notified = sub.notifiedSinceListing ?? 0;
+    return {
+      kind: 'begun',
+      full: sub.fullSyncRequested === true,
+      expiresAt,
+      notified,
+      sub,
+    } as const;
   });
 }
 
@@ -171,6 +192,8 @@ export interface CommitInput {
   now: number;
   leaseMs: number;
   stats: { pages: number; items: number; writes: number };
+  /** Keep the lease after the commit (the change feed is published under it, then `finishCommit`). */
+  keepLease?: boolean;
   /** Merged into users/{uid}/calendars/{calendarId} in the same atomic commit. */
   calendar: {
     counts: { events: number; tombstones: number };
@@ -183,6 +206,8 @@ export interface CommitInput {
 export type CommitResult =
   /** Token stored, lease released. */
   | { kind: 'released' }
+  /** Token stored, lease kept as asked (keepLease): call finishCommit. */
+  | { kind: 'kept' }
   /** Token stored; something arrived meanwhile: the lease is kept, run again. */
   | { kind: 'again'; full: boolean }
   /** The fence moved: nothing was stored. */
@@ -205,6 +230,7 @@ export async function commitSync(
     const sub = snap.data() as SubscriptionDoc | undefined;
     if (!sub || !holds(sub, lease)) return { kind: 'lost' } as const;
     const again = sub.pending === true;
+    const keep = again || c.keepLease === true;
     const fullRequestedMeanwhile = c.full ? false : sub.fullSyncRequested === true;
     const status: SyncStatus = INACTIVE.has(sub.status) ? sub.status : 'active';
     const at = Timestamp.fromMillis(c.now);
@@ -222,7 +248,7 @@ export async function commitSync(
         stats: nextStats(sub, c),
         pending: false,
         ...coverage(sub),
-        lease: again ? { ...sub.lease, expiresAt: Timestamp.fromMillis(c.now + c.leaseMs) } : null,
+        lease: keep ? { ...sub.lease, expiresAt: Timestamp.fromMillis(c.now + c.leaseMs) } : null,
         // Fields of the publish-time watermark this replaced (decision 007): gone at first commit.
         pendingPublishedAt: FieldValue.delete(),
         rerunCovers: FieldValue.delete(),
@@ -231,9 +257,32 @@ export async function commitSync(
       },
       sets: [calendarStatusWrite(db, sub, status, c)],
     });
-    return again
-      ? ({ kind: 'again', full: fullRequestedMeanwhile } as const)
-      : ({ kind: 'released' } as const);
+    if (again) return { kind: 'again', full: fullRequestedMeanwhile } as const;
+    return keep ? ({ kind: 'kept' } as const) : ({ kind: 'released' } as const);
+  });
+}
+
+/**
+ * After a commit that kept the lease (the change feed published under it, so a later run of
+ * another worker cannot announce a newer version first): release it, or run again if something
+ * arrived meanwhile. `lost` means the lease ran out meanwhile — the token was stored anyway.
+ */
+export async function finishCommit(
+  db: Firestore,
+  lease: HeldLease,
+  now: number,
+  leaseMs: number,
+): Promise<Exclude<CommitResult, { kind: 'kept' }>> {
+  const ref = db.doc(paths.subscription(lease.subscriptionId));
+  return compareAndSet(ref, (snap, write) => {
+    const sub = snap.data() as SubscriptionDoc | undefined;
+    if (!sub || !holds(sub, lease)) return { kind: 'lost' } as const;
+    if (sub.pending === true) {
+      write({ update: { 'lease.expiresAt': Timestamp.fromMillis(now + leaseMs) } });
+      return { kind: 'again', full: sub.fullSyncRequested === true } as const;
+    }
+    write({ update: { lease: null, updatedAt: Timestamp.fromMillis(now) } });
+    return { kind: 'released' } as const;
   });
 }
 

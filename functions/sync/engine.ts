@@ -4,6 +4,7 @@ import type { CalendarApi } from '../calendar/api.js';
 import { sleep as realSleep } from '../calendar/backoff.js';
 import { announceChanges } from '../changes/announce.js';
 import { ChangeSet } from '../changes/collect.js';
+import { clearOutbox, collectOutbox, Outbox } from '../changes/outbox.js';
 import { loadRefreshToken } from '../credentials/store.js';
 import type { Logger } from '../log.js';
 import { readCalendarDoc } from '../store/calendars.js';
@@ -11,6 +12,7 @@ import { countEvents, type CalendarRef } from '../store/events.js';
 import {
   acquireLease,
   commitSync,
+  finishCommit,
   releaseLease,
   type AcquireResult,
   type Trigger,
@@ -166,7 +168,12 @@ class SyncSession {
 
   private async loop(): Promise<SyncOutcome> {
     const { deps } = this;
-    const refreshToken = await loadRefreshToken(deps.db, deps.config.tokenKeys, this.sub.uid);
+    // Contract C: the subscription's Google account; an unbound (legacy) one is bound on first use.
+    const refreshToken = await loadRefreshToken(deps.db, deps.config.tokenKeys, {
+      uid: this.sub.uid,
+      accountId: this.sub.accountId ?? null,
+      subscriptionId: this.subscriptionId,
+    });
     if (refreshToken === null) {
       throw new NoCredentialsError();
     }
@@ -212,27 +219,50 @@ class SyncSession {
     this.lastListStart = this.now();
     const started = this.now();
     const ctx = this.context();
-    const run = await this.listWithRecheck(ctx, {
-      ...input,
-      full: input.full || begun.fullRequested,
-    });
+    const full = input.full || begun.fullRequested;
+    const run = await this.listWithRecheck(ctx, { ...input, full }, begun.notified);
     this.anyFull ||= run.full;
     addTotals(this.totals, run.totals);
-    const commit = await this.commit(run);
+    // With a change feed the lease is kept through the publish: a later run (of any worker) cannot
+    // announce a newer version before this one's announcement is out (per-calendar order).
+    const feed = this.deps.changes !== undefined;
+    const commit = await this.commit(run, feed);
     if (commit.kind === 'lost') throw new LeaseLostError(this.subscriptionId);
-    this.released = commit.kind === 'released';
     // The change feed: only now that the token (and so every page before it) is committed.
+    const announced = feed ? await this.announce(run) : 0;
+    const settled =
+      commit.kind === 'kept'
+        ? await finishCommit(this.deps.db, this.keeper.lease, this.now(), this.deps.config.leaseMs)
+        : commit;
+    this.released = settled.kind !== 'again';
+    this.logRun(run, started, announced);
+    return settled.kind === 'again' ? { run, again: { full: settled.full } } : { run };
+  }
+
+  /**
+   * Publishes the run's changes with whatever a crashed run left in the outbox (merged per event),
+   * then clears the outbox. A publish failure is logged, and the outbox kept for the next run.
+   */
+  private async announce(run: RunOutput): Promise<number> {
+    const { db } = this.deps;
+    const waiting = await collectOutbox(db, this.subscriptionId, run.pass.changes);
     const announced = await announceChanges(
       this.deps.changes,
       run.pass.changes,
       this.cal,
       this.logger,
     );
-    this.logRun(run, started, announced);
-    return commit.kind === 'again' ? { run, again: { full: commit.full } } : { run };
+    if (announced.ok && waiting.length > 0) {
+      await clearOutbox(db, this.keeper.fence, waiting).catch((err: unknown) =>
+        this.logger.warn('outbox not cleared; its changes will be announced again', { error: err }),
+      );
+    }
+    return announced.count;
   }
 
   private context(): RunContext {
+    // Outbox ids sort by run: the listing's start, then the fence.
+    const runId = `${String(this.now()).padStart(15, '0')}-${this.keeper.lease.fence}-${this.runs}`;
     return {
       deps: this.deps,
       api: this.api!,
@@ -240,20 +270,25 @@ class SyncSession {
       keeper: this.keeper,
       logger: this.logger,
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+      ...(this.deps.changes ? { outbox: new Outbox(this.deps.db, this.keeper.fence, runId) } : {}),
     };
   }
 
   /**
-   * A notification-triggered run that found nothing new has not covered its notification: Google
-   * can notify before the change is listable. One more delta follows after a short pause.
+   * Google can notify before the change is listable: a listing that answers more notifications
+   * than it found changes (nothing at all, or one change for two notifications) has not covered
+   * them all. One more delta follows after a short pause.
    */
-  private async listWithRecheck(ctx: RunContext, input: RunInput): Promise<RunOutput> {
+  private async listWithRecheck(
+    ctx: RunContext,
+    input: RunInput,
+    notified: number,
+  ): Promise<RunOutput> {
     const run = await syncOnce(ctx, input);
     const recheckMs = this.deps.config.recheckMs ?? 2_000;
-    const foundSomething = run.totals.writes + run.totals.deletes > 0;
-    if (!this.opts.notification || this.runs > 1 || run.full || foundSomething || recheckMs === 0) {
-      return run;
-    }
+    const found = run.totals.writes + run.totals.deletes;
+    const answered = Math.max(notified, this.opts.notification && this.runs === 1 ? 1 : 0);
+    if (answered === 0 || run.full || found >= answered || recheckMs === 0) return run;
     await this.pause(Math.max(recheckMs, this.deps.config.minSyncIntervalMs ?? 0));
     const again = await syncOnce(ctx, {
       ...input,
@@ -262,15 +297,18 @@ class SyncSession {
       timeZone: run.timeZone ?? input.timeZone,
     });
     addTotals(again.totals, run.totals);
-    this.logger.info('re-checked an empty delta', {
+    this.logger.info('re-checked the delta', {
+      notified: answered,
+      foundFirst: found,
       found: again.totals.writes + again.totals.deletes,
     });
     return again;
   }
 
-  private async commit(run: RunOutput) {
+  private async commit(run: RunOutput, keepLease: boolean) {
     const counts = await countEvents(this.deps.db, this.cal);
     return commitSync(this.deps.db, this.keeper.lease, {
+      keepLease,
       syncToken: run.syncToken,
       fullSyncTimeMin: run.timeMin ?? null,
       full: run.full,

@@ -45,12 +45,12 @@ export class LeaseKeeper {
     this.expiresAt = next;
   }
 
-  /** Starts a listing (see beginListing); returns whether a full sync was requested meanwhile. */
-  async begin(): Promise<{ fullRequested: boolean }> {
+  /** Starts a listing (see beginListing): whether a full sync was requested, how many notifications it answers. */
+  async begin(): Promise<{ fullRequested: boolean; notified: number }> {
     const begun = await beginListing(this.db, this.lease, this.now(), this.leaseMs);
     if (begun.kind === 'lost') throw new LeaseLostError(this.lease.subscriptionId);
     this.expiresAt = begun.expiresAt;
-    return { fullRequested: begun.full };
+    return { fullRequested: begun.full, notified: begun.notified };
   }
 
   /** Aborts when the lease is about to run out (combined with the caller's signal, if any). */

@@ -384,8 +384,8 @@ function seedEvents(deps: ControlDeps, calendarId: string, body: Record<string, 
   const fromMs = Date.parse(from);
   if (Number.isNaN(fromMs)) throw new ControlError(400, 'from must be an RFC 3339 time');
   const prefix = str(body, 'summaryPrefix', false) ?? 'Event';
-  const notify = store.listeners.eventsChanged;
-  store.listeners.eventsChanged = () => undefined;
+  // One change, one notification: the inserts share one operation (and one visibility lag).
+  store.batching = true;
   try {
     for (let i = 0; i < count; i++) {
       const start = new Date(fromMs + i * spacingMs).toISOString().replace('.000Z', 'Z');
@@ -403,8 +403,8 @@ function seedEvents(deps: ControlDeps, calendarId: string, body: Record<string, 
       insertEvent(ctx, cal);
     }
   } finally {
-    store.listeners.eventsChanged = notify;
+    store.batching = false;
   }
-  notify(cal);
+  store.changed(cal);
   return { status: 201, body: { inserted: count } };
 }

@@ -349,6 +349,9 @@ function envelope(cal: CalendarState, ctx: ApiContext): Record<string, unknown> 
 }
 
 export function listEvents(ctx: ApiContext, cal: CalendarState): Reply {
+  // Listings see only what is listable by now (visibility lag, store.ts): publish first, so the
+  // sequence numbers below (snapshots, tokens) include every change that became listable.
+  const view = ctx.store.visibleView(cal);
   const syncToken = ctx.query.str('syncToken');
   if (syncToken !== undefined) {
     for (const name of FORBIDDEN_WITH_SYNC) {
@@ -379,8 +382,6 @@ export function listEvents(ctx: ApiContext, cal: CalendarState): Reply {
   if (state && state.epoch !== cal.epoch && syncToken !== undefined)
     throw errors.fullSyncRequired();
   state ??= { fp, snap: cal.seq, since, epoch: cal.epoch, after: null, n: 0 };
-  // Listings see only what is listable by now (visibility lag, store.ts).
-  const view = ctx.store.visibleView(cal);
   const cands = candidates(ctx, view, p, syncToken !== undefined);
   if (ctx.settings.realism.livePaging && p.orderBy === undefined) liveKeys(cands);
   const page = paginate(ctx, cands, state, size);

@@ -1,4 +1,9 @@
 // Entry point: startSimulator() wires store, OAuth, faults, notifier and the HTTP server together.
+//
+// On one loopback port: Google's Calendar v3 paths (/calendar/v3/…), its OAuth and OpenID endpoints
+// (POST /token, POST /revoke, /tokeninfo, /v1/userinfo, /oauth2/v3/certs, /oauth2/v1/certs;
+// oauth.ts) and the control API under /_sim/ (every route listed in control.ts; SimulatorClient in
+// client.ts wraps them: users and grants, sharing, splits, faults and held requests, clock, realism).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SimClock } from './clock.js';
@@ -60,6 +65,9 @@ export interface SimulatorOptions extends Partial<RealismKnobs> {
   realism?: RealismPreset;
 }
 
+export type { LagSpec, RealismKnobs, RealismPreset } from './realism.js';
+export { GOOGLE as GOOGLE_REALISM } from './realism.js';
+
 export interface Simulator {
   url: string; // 'http://127.0.0.1:PORT' — the client's rootUrl is `${url}/`
   tokenUrl: string; // `${url}/token`
@@ -114,7 +122,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       clock,
       settings,
       requests,
-      tokens: new TokenCodec(),
+      tokens: new TokenCodec(seed),
       log,
     }),
   );

@@ -247,8 +247,12 @@ export class Store {
     cal.etag = ev.resource.etag;
   }
 
+  /** While set, changed() neither ends the operation nor notifies (bulk seeding). */
+  batching = false;
+
   /** End of one API operation on a calendar's events: schedule its changes, then notify. */
   changed(cal: CalendarState): void {
+    if (this.batching) return;
     this.endOperation(cal);
     this.listeners.eventsChanged(cal);
   }

@@ -11,17 +11,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
 import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { startWebhookListener, type WebhookListener } from '../../simulator/webhook-listener.js';
+import { statusOf as status } from './helpers.js';
 
 type Cal = calendar_v3.Calendar;
-
-async function status(p: Promise<unknown>): Promise<number | undefined> {
-  try {
-    await p;
-    return 200;
-  } catch (e) {
-    return (e as { status?: number }).status;
-  }
-}
 
 async function fullSync(cal: Cal, calendarId = 'primary'): Promise<string> {
   let pageToken: string | undefined;
@@ -121,10 +113,10 @@ describe('sync tokens die on sharing changes and with age; calendar properties c
     owner = googleCalendar(sim.url, 'rt-a', { forceRefreshOnFailure: true }).calendar;
     const token = await fullSync(owner);
     const listToken = (await owner.calendarList.list()).data.nextSyncToken!;
-    await ctl.advanceClock(3599_000);
+    await ctl.advanceClock(3590_000);
     const fresh = await owner.events.list({ calendarId: 'primary', syncToken: token });
     expect(fresh.status).toBe(200);
-    await ctl.advanceClock(1000);
+    await ctl.advanceClock(10_000);
     expect(await status(owner.events.list({ calendarId: 'primary', syncToken: token }))).toBe(410);
     expect(await status(owner.calendarList.list({ syncToken: listToken }))).toBe(410);
     // Each answer carries a fresh token with a full lifetime.

@@ -98,9 +98,7 @@ describe.skipIf(emulatorsMissing() !== '')('coalescing', () => {
     expect(t.pauses).toEqual([1500]);
     expect(await listStarts()).toHaveLength(2);
     expect((await f.mirror()).has(late)).toBe(true);
-    expect(d.lines.some((l) => l.message === 're-checked an empty delta' && l.found === 1)).toBe(
-      true,
-    );
+    expect(d.lines.some((l) => l.message === 're-checked the delta' && l.found === 1)).toBe(true);
     // A resync (not a notification) that finds nothing is not re-checked.
     await f.ctl.clearRequests();
     await handleSyncMessage(f.deps({ config: { recheckMs: 1500 } }), {
@@ -114,6 +112,39 @@ describe.skipIf(emulatorsMissing() !== '')('coalescing', () => {
       },
     });
     expect(await listStarts()).toHaveLength(1);
+  });
+
+  it('a listing that answers two notifications but finds one change is re-checked (the other was not listable yet)', async () => {
+    await runSync(f.deps(), f.seeded.subscriptionId);
+    await f.ctl.clearRequests();
+    const t = fakeTime();
+    const other = f.deps({ clock: t.now });
+    let x = '';
+    const y = (await change('Y, listable at once', 20)).data.id!;
+    const d = f.deps({
+      clock: t.now,
+      config: { settleMs: 1_000, recheckMs: 1_500 },
+      sleep: t.sleep(async () => {
+        if (t.pauses.length === 1) {
+          // Inside the settle window: X's notification arrives, X itself is not listable yet.
+          expect((await handleSyncMessage(other, f.notification())).outcome).toBe('busy');
+        } else {
+          x = (await change('X, listable late', 21)).data.id!;
+        }
+      }),
+    });
+    const res = await handleSyncMessage(
+      d,
+      f.notification({ receivedAt: new Date(t.now()).toISOString() }),
+    );
+    expect(res.outcome).toBe('synced');
+    expect(t.pauses).toHaveLength(2); // the settle window, then the re-check
+    const m = await f.mirror();
+    expect(m.has(y)).toBe(true);
+    expect(m.has(x)).toBe(true);
+    expect(d.lines.some((l) => l.message === 're-checked the delta' && l.notified === 2)).toBe(
+      true,
+    );
   });
 
   it('a flood of valid notifications costs at most one list per interval, across workers (lease logic)', async () => {
