@@ -4,6 +4,7 @@ import type { calendar_v3 } from '@googleapis/calendar';
 import type { ListEventsParams, EventsPage } from '../../functions/calendar/api.js';
 import { calendarApiFactory } from '../../functions/calendar/client.js';
 import type { LifecycleDeps } from '../../functions/channels/deps.js';
+import type { ChangePublisher } from '../../functions/changes/publisher.js';
 import type { CliDeps } from '../../functions/cli/deps.js';
 import { connect } from '../../functions/cli/commands/connect.js';
 import { parseConfig, type RenewalConfig } from '../../functions/config.js';
@@ -267,6 +268,7 @@ export class HistoryRun {
     for (const c of calendars) {
       this.baseline.set(c.id, await mirrorEvents(this.world.db, this.uid, c.id));
     }
+    this.feed.length = 0; // the feed is checked from the baseline on (connect announced the seeding)
     this.trace(`history ${this.uid}: ${calendars.length} calendar(s) connected`);
   }
 
@@ -288,13 +290,22 @@ export class HistoryRun {
     };
   }
 
-  private lifecycleDeps(lane: Lane = this.world.shared, intercept?: Interceptor): LifecycleDeps {
+  /**
+   * As production builds them: the CLI and renewChannels announce their syncs (connect, a calendar
+   * added by reconcile) on the change feed, like the worker (feed entries of worker 0).
+   */
+  private lifecycleDeps(
+    lane: Lane = this.world.shared,
+    intercept?: Interceptor,
+    changes: ChangePublisher = capturePublisher(0, this.feed, () => Promise.resolve()),
+  ): LifecycleDeps {
     return {
       db: lane.db,
       config: this.config,
       calendarApi: intercept ? interceptApi(this.realApi(), intercept) : this.realApi(),
       logger: this.logger,
       now: this.clock.now,
+      changes,
     };
   }
 
@@ -313,7 +324,12 @@ export class HistoryRun {
   /** One worker instance (one delivery): its own latency stream, its own script, its own lane. */
   private worker(plan: WorkerPlan, lane: Lane): SyncDeps {
     const id = ++this.workers;
-    const lifecycle = this.lifecycleDeps(lane, this.interceptor(id, plan));
+    const changes = capturePublisher(id, this.feed, async () => {
+      await sleep(drawLatency(prng(this.history.rngSeed ^ (id * 7919))));
+      const gate = plan.holdPublish;
+      if (gate && !gate.engaged) await gate.hold();
+    });
+    const lifecycle = this.lifecycleDeps(lane, this.interceptor(id, plan), changes);
     const deps: SyncDeps = {
       db: lane.db,
       calendarApi: lifecycle.calendarApi,
@@ -323,11 +339,7 @@ export class HistoryRun {
       holderId: `w${id}`,
       // A worker's pauses (re-check, spacing) pass on the world clock, not in real time.
       sleep: (ms) => this.clock.advance(ms),
-      changes: capturePublisher(id, this.feed, async () => {
-        await sleep(drawLatency(prng(this.history.rngSeed ^ (id * 7919))));
-        const gate = plan.holdPublish;
-        if (gate && !gate.engaged) await gate.hold();
-      }),
+      changes,
     };
     deps.calendarListNotification = calendarListNotifier(deps, lifecycle);
     return deps;

@@ -153,10 +153,10 @@ describe.skipIf(emulatorsMissing() !== '')('bugs found by the convergence world'
       ['status', 'missing'],
     ));
 
-  // Issue 13 path 4 (open). Renewal opened a channel and has not stored it yet; a notification on it
+  // Issue 13 path 4 (fixed: a verified channel that may be in flight is not stopped; redelivered). Renewal opened a channel and has not stored it yet; a notification on it
   // reaches a worker, which takes it for a stale channel and stops it; renewal then stores the
   // stopped channel: no notification comes any more, while the document says a channel is live.
-  it.fails('path 4: a worker stops the channel renewal has just opened', () =>
+  it('path 4: a worker stops the channel renewal has just opened', () =>
     converges(
       {
         simSeed: 11,
@@ -170,8 +170,7 @@ describe.skipIf(emulatorsMissing() !== '')('bugs found by the convergence world'
       },
       'notifyBeforeStore',
       ['channel', 'missing'],
-    ),
-  );
+    ));
 
   // Issue 13 path 6 (fixed). A calendar's time zone changes (calendars.patch): no event delta comes,
   // but all-day events' startAt/endAt and all-day occurrences are midnight in the calendar's zone.
@@ -231,10 +230,9 @@ describe.skipIf(emulatorsMissing() !== '')('bugs found by the convergence world'
       ['status', 'missing'],
     ));
 
-  // Change feed (open; README "For downstream apps" says only a crash between commit and publish
-  // loses announcements). A worker that writes a page and crashes before its commit leaves those
+  // Change feed (fixed by the outbox written before each page; README "For downstream apps"). A worker that writes a page and crashes before its commit leaves those
   // events written; the retry finds them unchanged and announces nothing: they are never announced.
-  it.fails('feed: a crash between pages loses the announcements of the written pages', () =>
+  it('feed: a crash between pages loses the announcements of the written pages', () =>
     converges(
       {
         simSeed: 28,
@@ -251,12 +249,13 @@ describe.skipIf(emulatorsMissing() !== '')('bugs found by the convergence world'
       },
       'crash',
       ['feed'],
-    ),
-  );
+    ));
 
   // Change feed (open; functions/changes/publisher.ts: "a consumer sees one calendar's changes in commit
   // order"). A commits and is slow to publish; B commits a newer version and publishes first; A's
-  // older announcement arrives last, and a consumer ends on the older version.
+  // older announcement arrives last, and a consumer ends on the older version. Main now publishes
+  // while the lease is held, but a publish that outlives the lease (the Pub/Sub client retries for
+  // minutes) is not fenced: B takes the expired lease over and publishes first.
   it.fails('feed: an announcement published after a later commit reverses the order', () =>
     converges(
       {
@@ -271,7 +270,8 @@ describe.skipIf(emulatorsMissing() !== '')('bugs found by the convergence world'
     ),
   );
 
-  // Coalescing under Google's visibility lag (open). X is updated; its notification N2 reaches a
+  // Coalescing under Google's visibility lag (open; the re-check follows only a run that found fewer
+  // changes than the notifications it answered, and N1 was not yet noted when the listing began). X is updated; its notification N2 reaches a
   // worker first, whose run finds another change (Y) but not X's, which Google does not list yet
   // (compass-calendar#1190; the simulator's visibilityLagMs). The run found something, so there is
   // no re-check, and it counts as covering every message up to N2: Y's own N1 is acknowledged as
@@ -299,11 +299,11 @@ describe.skipIf(emulatorsMissing() !== '')('bugs found by the convergence world'
       ),
   );
 
-  // Change feed (open; README: "each committed sync publishes"). A grant without the calendar scope
+  // Change feed (fixed: LifecycleDeps carries the change publisher; README: "each committed sync publishes"). A grant without the calendar scope
   // puts the calendar in `needs_reauth`; the user grants it again and a person runs `calsync
   // connect`: its syncs write the changes made meanwhile, but the CLI has no change publisher, so
-  // they are never announced.
-  it.fails('feed: the syncs of calsync connect are not announced', () =>
+  // they were never announced.
+  it('feed: the syncs of calsync connect are not announced', () =>
     converges(
       {
         simSeed: 51,
@@ -320,6 +320,5 @@ describe.skipIf(emulatorsMissing() !== '')('bugs found by the convergence world'
       },
       'permanent:insufficientPermissions',
       ['feed'],
-    ),
-  );
+    ));
 });
