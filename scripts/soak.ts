@@ -1,4 +1,8 @@
 // `npm run test:soak -- --runs N [--seed S] [--path P] [--trace]`: many convergence histories; prints divergences, how often each fault class took effect, and how to replay a failure.
+//
+// SIGINT/SIGTERM end the soak after the running history and print the summary of the histories
+// completed so far; every 100 histories the per-class table is printed as well (a long soak's log
+// keeps honest partial figures).
 import { parseArgs } from 'node:util';
 import { Firestore } from '@google-cloud/firestore';
 import fc from 'fast-check';
@@ -92,17 +96,25 @@ async function main(): Promise<void> {
     }
   };
 
+  let stop = false;
+  const onSignal = (signal: string) => {
+    console.log(`\n${signal}: stopping after the running history`);
+    stop = true;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     if (values.path !== undefined) {
       await check(baseSeed, values.path);
     } else {
-      for (let i = 0; i < runs; i++) {
+      for (let i = 0; i < runs && !stop; i++) {
         await check(baseSeed + i);
         if ((i + 1) % 10 === 0) {
           console.log(
             `… ${i + 1}/${runs} histories, ${effects.total} faults took effect, ${failures.length} diverged (${((Date.now() - started) / 1000).toFixed(0)} s)`,
           );
         }
+        if ((i + 1) % 100 === 0) console.log(`fault classes after ${i + 1}:\n${effects.table()}`);
       }
     }
   } finally {
@@ -112,19 +124,22 @@ async function main(): Promise<void> {
   }
 
   const missing = values.path === undefined ? effects.missing() : [];
+  const once = values.path === undefined ? effects.rare() : [];
   console.log(
-    `\nhistories run: ${totals.histories}, operations: ${totals.ops}, faults that took effect: ${effects.total}, deliveries: ${totals.deliveries} (${totals.deadLettered} dead-lettered), events at the end: ${totals.events}, divergent histories: ${failures.length}  [base seed ${baseSeed}, ${((Date.now() - started) / 1000).toFixed(0)} s]`,
+    `\nhistories run: ${totals.histories}${stop ? ` (stopped early; ${runs} asked)` : ''}, operations: ${totals.ops}, faults that took effect: ${effects.total}, deliveries: ${totals.deliveries} (${totals.deadLettered} dead-lettered), events at the end: ${totals.events}, divergent histories: ${failures.length}  [base seed ${baseSeed}, ${((Date.now() - started) / 1000).toFixed(0)} s]`,
   );
   console.log(`fault classes (effective / drawn):\n${effects.table()}`);
   if (missing.length > 0)
     console.log(`\nfault classes that never took effect: ${missing.join(', ')}`);
+  if (once.length > 0) console.log(`fault classes that took effect only once: ${once.join(', ')}`);
   for (const f of failures) {
     console.log(`\nfailing history: seed ${f.seed}, path ${f.path}\n  ${f.why}`);
     console.log(`  history: ${JSON.stringify(f.history)}`);
     const steps = maxSteps === DEFAULT_MAX_STEPS ? '' : ` --max-steps ${maxSteps}`;
     console.log(`  replay: npm run test:soak -- --seed ${f.seed} --path ${f.path}${steps} --trace`);
   }
-  process.exit(failures.length > 0 || missing.length > 0 ? 1 : 0);
+  // Issue 13: every class must take effect more than once.
+  process.exit(failures.length > 0 || missing.length > 0 || once.length > 0 || stop ? 1 : 0);
 }
 
 main().catch((err: unknown) => {

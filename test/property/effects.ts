@@ -79,6 +79,11 @@ export class Effects {
     return FAULT_CLASSES.filter((c) => this.count(c) === 0);
   }
 
+  /** Classes that took effect exactly once (issue 13 asks for more than once each). */
+  rare(): FaultClass[] {
+    return FAULT_CLASSES.filter((c) => this.count(c) === 1);
+  }
+
   /** One line per class: effective / drawn (then the consequences). */
   table(): string {
     const all = [...FAULT_CLASSES, ...CONSEQUENCES];
