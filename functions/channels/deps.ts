@@ -1,6 +1,7 @@
 // deps.ts of channels/ (convention: functions/index.ts): what the channel lifecycle (connect, renewal, reconcile) needs injected, and a per-run cache of users' Calendar APIs.
 import type { Firestore } from '@google-cloud/firestore';
 import type { CalendarApi, CalendarApiFactory, CalendarApiOptions } from '../calendar/api.js';
+import type { ChangePublisher } from '../changes/publisher.js';
 import type { RenewalConfig } from '../config.js';
 import { CredentialsProblem, loadRefreshToken } from '../credentials/store.js';
 import type { Logger } from '../log.js';
@@ -16,6 +17,11 @@ export interface LifecycleDeps {
   now: () => number;
   /** Passed to every CalendarApi built (tests: sleep, random). */
   apiOptions?: CalendarApiOptions;
+  /**
+   * The change feed (CALSYNC_CHANGES_TOPIC); absent = no feed. Every sync the lifecycle runs
+   * (connect's first sync and catch-up, a calendar added by reconcile) announces through it.
+   */
+  changes?: ChangePublisher;
 }
 
 /** The sync engine's dependencies, built from the lifecycle's. */
@@ -27,6 +33,7 @@ export function syncDepsOf(deps: LifecycleDeps): SyncDeps {
     logger: deps.logger,
     clock: deps.now,
     ...(deps.apiOptions ? { apiOptions: deps.apiOptions } : {}),
+    ...(deps.changes ? { changes: deps.changes } : {}),
   };
 }
 

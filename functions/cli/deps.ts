@@ -1,6 +1,7 @@
 // deps.ts of cli/ (convention: functions/index.ts): what CLI commands need (the lifecycle deps plus an enqueuer and a progress sink), and the real ones built from configuration.
 import { Firestore } from '@google-cloud/firestore';
 import { calendarApiFactory } from '../calendar/client.js';
+import { pubsubChangePublisher } from '../changes/publisher.js';
 import type { LifecycleDeps } from '../channels/deps.js';
 import type { RenewalConfig } from '../config.js';
 import { createLogger, registerSecret, type Severity } from '../log.js';
@@ -35,6 +36,10 @@ export function buildDeps(
   registerSecret(config.oauth.clientSecret);
   const db = new Firestore({ projectId: config.projectId });
   const enqueuer = pubsubEnqueuer(config);
+  // The syncs a command runs (connect) announce on the change feed, as the worker's do.
+  const changes = config.changesTopic
+    ? pubsubChangePublisher(config.projectId, config.changesTopic)
+    : undefined;
   const wanted = env.CALSYNC_LOG_LEVEL;
   const level: Severity =
     wanted === 'DEBUG' || wanted === 'INFO' || wanted === 'WARNING' || wanted === 'ERROR'
@@ -52,9 +57,11 @@ export function buildDeps(
       enqueuer,
       progress: (line) => io.stderr(`${line}\n`),
       holder: `cli:${process.pid}:${Date.now().toString(36)}`,
+      ...(changes ? { changes } : {}),
     },
     async close() {
       await enqueuer.close();
+      await changes?.close();
       await db.terminate();
     },
   };

@@ -2,6 +2,7 @@
 import type { HttpFunction, Request, Response } from '@google-cloud/functions-framework';
 import { Firestore } from '@google-cloud/firestore';
 import { calendarApiFactory } from '../calendar/client.js';
+import { pubsubChangePublisher } from '../changes/publisher.js';
 import { ConfigError, parseConfig, type RenewalConfig } from '../config.js';
 import { log as processLog, registerSecret, type Logger } from '../log.js';
 import { renewChannelsCore, type RenewalDeps } from './core.js';
@@ -40,6 +41,10 @@ export function createRenewChannels(options: RenewalFunctionOptions = {}): HttpF
           enqueuer: (options.enqueuer ?? pubsubEnqueuer)(config),
           logger,
           now: options.now ?? Date.now,
+          // A calendar added by the hourly reconcile is fully synced here: announce it.
+          ...(config.changesTopic
+            ? { changes: pubsubChangePublisher(config.projectId, config.changesTopic) }
+            : {}),
         },
       };
     } catch (err) {

@@ -52,6 +52,7 @@ function instanceDeps(): SyncDeps {
         calendarApi: built.calendarApi,
         logger,
         now: Date.now,
+        ...(built.changes ? { changes: built.changes } : {}),
       };
       built.calendarListNotification = calendarListNotifier(built, lifecycle);
     }

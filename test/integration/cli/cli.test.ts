@@ -7,6 +7,8 @@ import { runCli } from '../../../functions/cli/program.js';
 import { subscriptionIdFor } from '../../../functions/ids.js';
 import { paths } from '../../../functions/store/schema.js';
 import { emulatorsMissing } from '../../harness/env.js';
+import { googleCalendar } from '../../simulator/client.js';
+import { createFeed, drain } from '../changes/helpers.js';
 import { connectAs, googleUser, insertEvent, worldFixture, type World } from '../channels/world.js';
 
 /**
@@ -184,5 +186,47 @@ describe.skipIf(emulatorsMissing() !== '')('calsync CLI', () => {
       (c) => c.owner === 'lee@example.com' && !c.stopped,
     );
     expect(live).toEqual([]);
+  });
+
+  it("announces connect's first sync on the change feed when CALSYNC_CHANGES_TOPIC is set", async () => {
+    const token = '1//feed-refresh-token-0123456789';
+    await w.simc.createUser('mo@example.com', token);
+    const { calendar } = googleCalendar(w.sim.url, token);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { data } = await calendar.events.insert({
+        calendarId: 'primary',
+        requestBody: {
+          summary: `before connect ${i}`,
+          start: { dateTime: `2030-03-0${i + 1}T09:00:00Z` },
+          end: { dateTime: `2030-03-0${i + 1}T10:00:00Z` },
+        },
+      });
+      ids.push(data.id!);
+    }
+    const feed = await createFeed(w.projectId, 'cli-calendar-changes');
+    try {
+      let stderr = '';
+      const code = await runCli(
+        ['connect', '--user', 'mo', '--calendar', 'primary', '--refresh-token', token],
+        {
+          env: { ...process.env, ...w.env, CALSYNC_CHANGES_TOPIC: feed.topic },
+          io: { stdout: () => undefined, stderr: (t) => (stderr += t) },
+        },
+      );
+      expect(code, stderr).toBe(0);
+      const got = await drain(feed);
+      expect(got.map((r) => r.message.eventId).sort()).toEqual([...ids].sort());
+      for (const r of got) {
+        expect(r.message).toMatchObject({
+          uid: 'mo',
+          calendarId: 'mo@example.com',
+          change: 'created',
+        });
+        expect(r.orderingKey).toBe('mo/mo@example.com');
+      }
+    } finally {
+      await feed.pubsub.close();
+    }
   });
 });
