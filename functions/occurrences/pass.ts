@@ -1,13 +1,21 @@
-// What a sync run derives beside the event documents: occurrences (before the token commit) and the change feed's set.
+// What a sync run writes for each page beside the token: event documents, the occurrence view (before the token commit) and the change feed's set.
 import type { Firestore } from '@google-cloud/firestore';
 import type { GoogleEvent } from '../calendar/api.js';
 import { ChangeSet, decodeDocId } from '../changes/collect.js';
 import type { Logger } from '../log.js';
-import type { CalendarRef, EventOp, StoredEventState } from '../store/events.js';
-import { encodeDocId } from '../store/schema.js';
+import { BatchQueue, type NewBatch } from '../store/batches.js';
+import {
+  deleteExceptionsOf,
+  writeEventOps,
+  type CalendarRef,
+  type EventOp,
+  type StoredEventState,
+  type WriteStrategy,
+} from '../store/events.js';
+import { encodeDocId, paths } from '../store/schema.js';
+import { FullRun } from './full.js';
 import { DEFAULT_WINDOW, occurrenceWindow, type OccurrenceWindow } from './model.js';
-import { rebuildOccurrences } from './rebuild.js';
-import { refreshOccurrences, rootIdsOf } from './store.js';
+import { addStats, emptyStats, refreshOccurrences, rootIdsOf, type RefreshStats } from './store.js';
 
 export interface OccurrenceSettings {
   occurrenceDaysBack?: number;
@@ -22,44 +30,97 @@ export function windowFor(now: number, settings: OccurrenceSettings): Occurrence
   });
 }
 
+export interface SyncPassOptions {
+  full: boolean;
+  changes?: ChangeSet;
+  /** Whether the mirror held any event when the run started (a first sync: false). */
+  storedBefore?: boolean;
+  strategy?: WriteStrategy;
+  /** Where write batches come from (default db.batch()). */
+  newBatch?: NewBatch;
+}
+
+/** A planned page: the ops and the series masters cancelled in it (sync/apply.ts planPage). */
+export interface PlannedPage {
+  ops: readonly EventOp[];
+  cascadeMasters: readonly string[];
+}
+
 /**
- * One sync run's derived work, recomputed from the stored state so that a run repeated after a
- * crash repairs whatever the crashed run left half done. An incremental run recomputes, after each
- * page's event writes (and the cascade of deleted series), the occurrences of every id in the page
- * — changed or not. A full run recomputes the whole calendar once, after its last page and sweep
- * (`finish`): cheaper than per-id queries over thousands of events. Both happen before the token
- * commit; `changes` is published after it.
+ * One sync run's writes. An incremental run writes a page's events, then recomputes from the
+ * mirror the occurrences of every id in the page — changed or not, so a run repeated after a crash
+ * repairs what the crashed run left half done. A full run (the listing holds the whole calendar)
+ * builds the occurrences from the items themselves, pipelined with the event writes in the same
+ * batches, and reconciles what the items cannot show at the end (`finish`). Both happen before
+ * the token commit; `changes` is published after it.
  */
 export class SyncPass {
   readonly changes: ChangeSet;
-  readonly occurrences = { writes: 0, deletes: 0 };
+  readonly occurrences: RefreshStats = emptyStats();
   private readonly full: boolean;
+  private readonly strategy: WriteStrategy;
+  private readonly queue: BatchQueue;
+  private readonly newBatch: NewBatch | undefined;
+  private fullRun: Promise<FullRun> | undefined;
 
   constructor(
     private readonly db: Firestore,
     private readonly cal: CalendarRef,
     private readonly window: OccurrenceWindow,
     private readonly logger: Logger,
-    options: { full: boolean; changes?: ChangeSet },
+    private readonly options: SyncPassOptions,
   ) {
     this.full = options.full;
     this.changes = options.changes ?? new ChangeSet();
+    this.strategy = options.strategy ?? 'batch';
+    this.newBatch = options.newBatch;
+    this.queue = new BatchQueue(db, options.newBatch ? { newBatch: options.newBatch } : {});
   }
 
-  async page(
+  /**
+   * Writes one planned page: its events, the cascade of cancelled series, its occurrences.
+   * Resolves once all of it is in Firestore.
+   */
+  async apply(
     items: readonly GoogleEvent[],
-    ops: readonly EventOp[],
+    plan: PlannedPage,
     stored: ReadonlyMap<string, StoredEventState>,
-    cascadeMasters: readonly string[],
     timeZone: string,
-  ): Promise<void> {
-    this.changes.recordPage(items, ops, stored, encodeDocId);
-    if (!this.full) await this.refresh([...rootIdsOf(items), ...cascadeMasters], timeZone);
+  ): Promise<{ writes: number; deletes: number }> {
+    try {
+      return await this.write(items, plan, stored, timeZone);
+    } catch (err) {
+      await this.queue.settle(); // nothing of this run may land after the caller moved on
+      throw err;
+    }
   }
 
-  /** Event documents deleted without an item of their own: the cascade of a deleted series. */
-  cascaded(docIds: readonly string[]): void {
-    this.changes.recordDeleted(docIds);
+  private async write(
+    items: readonly GoogleEvent[],
+    plan: PlannedPage,
+    stored: ReadonlyMap<string, StoredEventState>,
+    timeZone: string,
+  ): Promise<{ writes: number; deletes: number }> {
+    const run = this.full ? await this.startFull() : undefined;
+    // Events and (full runs) occurrences share the queue's batches, committed concurrently.
+    const [events, occurrences] = await Promise.allSettled([
+      writeEventOps(this.db, this.cal, plan.ops, this.strategy, this.queue),
+      run?.page(items, plan.ops, stored, timeZone),
+    ]);
+    if (events.status === 'rejected') throw events.reason;
+    if (occurrences.status === 'rejected') throw occurrences.reason;
+    this.changes.recordPage(items, plan.ops, stored, encodeDocId);
+    await this.queue.flush();
+    const cascaded = await deleteExceptionsOf(
+      this.db,
+      this.cal,
+      plan.cascadeMasters,
+      this.strategy,
+      (docIds) => this.changes.recordDeleted(docIds),
+    );
+    if (run) run.cascade(plan.cascadeMasters);
+    else await this.refresh([...rootIdsOf(items), ...plan.cascadeMasters], timeZone);
+    return { writes: events.value.writes, deletes: events.value.deletes + cascaded };
   }
 
   /** Event documents the full sync's sweep deleted. */
@@ -70,16 +131,31 @@ export class SyncPass {
     }
   }
 
-  /** After the last page (and the sweep): a full run reconciles every occurrence of the calendar. */
+  /** After the last page (and the sweep): a full run reconciles what its items could not show. */
   async finish(timeZone: string): Promise<void> {
     if (!this.full) return;
-    const stats = await rebuildOccurrences(this.db, this.cal, {
-      window: this.window,
-      calendarTimeZone: timeZone,
-      logger: this.logger,
-    });
-    this.occurrences.writes += stats.writes;
-    this.occurrences.deletes += stats.deletes;
+    const run = await this.startFull();
+    await run.finish(timeZone);
+    addStats(this.occurrences, run.stats);
+  }
+
+  private startFull(): Promise<FullRun> {
+    this.fullRun ??= (async () => {
+      const fresh = this.options.storedBefore === false && !(await this.hasOccurrences());
+      return new FullRun(this.db, this.cal, {
+        window: this.window,
+        logger: this.logger,
+        queue: this.queue,
+        fresh,
+      });
+    })();
+    return this.fullRun;
+  }
+
+  private async hasOccurrences(): Promise<boolean> {
+    const col = this.db.collection(paths.occurrences(this.cal.uid, this.cal.calendarId));
+    this.occurrences.reads++; // billed even when empty
+    return !(await col.select().limit(1).get()).empty;
   }
 
   private async refresh(ids: readonly string[], timeZone: string): Promise<void> {
@@ -88,8 +164,8 @@ export class SyncPass {
       window: this.window,
       calendarTimeZone: timeZone,
       logger: this.logger,
+      ...(this.newBatch ? { newBatch: this.newBatch } : {}),
     });
-    this.occurrences.writes += stats.writes;
-    this.occurrences.deletes += stats.deletes;
+    addStats(this.occurrences, stats);
   }
 }

@@ -39,7 +39,9 @@ export async function rebuildOccurrences(
   // 1. Which roots exist, and which are series (ids and two small fields only).
   const singles = new Set<string>();
   const series = new Set<string>();
+  let scanned = 0;
   for await (const docs of pages(events.select('id', 'recurringEventId', 'recurrence'))) {
+    scanned += docs.length;
     for (const doc of docs) {
       const parent = str(doc.get('recurringEventId'));
       const id = str(doc.get('id'));
@@ -58,6 +60,7 @@ export async function rebuildOccurrences(
     ...options,
     calendarTimeZone: timeZone,
   });
+  total.reads += scanned;
 
   // 3. Singles: the event and its one occurrence document, read by key.
   const ids = [...singles];
@@ -68,6 +71,7 @@ export async function rebuildOccurrences(
       db.getAll(...chunk.map((id) => events.doc(encodeDocId(id)))),
       db.getAll(...chunk.map((id) => occurrences.doc(encodeDocId(id)))),
     ]);
+    total.reads += 2 * chunk.length;
     const ops: Op[] = [];
     chunk.forEach((_id, i) => {
       const ev = evs[i]!;
@@ -95,6 +99,7 @@ export async function rebuildOccurrences(
   // 4. Occurrence docs no root produces: their event is gone, or a former series is now single.
   let stale: Op[] = [];
   for await (const docs of pages(occurrences.select('eventId'))) {
+    total.reads += docs.length;
     for (const doc of docs) {
       const root = str(doc.get('eventId'));
       const keep =

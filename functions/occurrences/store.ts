@@ -9,6 +9,7 @@ import {
 } from '@google-cloud/firestore';
 import type { GoogleEvent } from '../calendar/api.js';
 import { log, type Logger } from '../log.js';
+import { MAX_BATCH_WRITES, type NewBatch } from '../store/batches.js';
 import { readCalendarDoc } from '../store/calendars.js';
 import type { CalendarRef } from '../store/events.js';
 import { encodeDocId, paths } from '../store/schema.js';
@@ -18,7 +19,7 @@ import type { OccurrenceWindow } from './model.js';
 
 /** `in` queries take at most 30 values: one chunk of root ids shares three reads. */
 const CHUNK = 30;
-const MAX_BATCH = 500;
+const MAX_BATCH = MAX_BATCH_WRITES;
 /** Chunks planned and written at once (memory: CONCURRENCY × CHUNK series in flight). */
 const CONCURRENCY = 8;
 
@@ -32,6 +33,8 @@ export interface RefreshOptions {
    */
   transactional?: boolean;
   logger?: Logger;
+  /** Where write batches come from (default db.batch()). */
+  newBatch?: NewBatch;
 }
 
 export interface RefreshStats {
@@ -40,6 +43,24 @@ export interface RefreshStats {
   writes: number;
   deletes: number;
   unchanged: number;
+  /** Documents read, as Firestore bills them (a query that finds nothing costs one). */
+  reads: number;
+  /** Filtered queries run (`in` queries: the emulator answers them by scanning the collection). */
+  queries: number;
+}
+
+export const emptyStats = (): RefreshStats => ({
+  roots: 0,
+  writes: 0,
+  deletes: 0,
+  unchanged: 0,
+  reads: 0,
+  queries: 0,
+});
+
+/** Adds `more` into `into` (field by field). */
+export function addStats(into: RefreshStats, more: RefreshStats): void {
+  for (const k of Object.keys(into) as (keyof RefreshStats)[]) into[k] += more[k];
 }
 
 export type Op =
@@ -90,7 +111,7 @@ export async function refreshOccurrences(
   ids: Iterable<string>,
   options: RefreshOptions,
 ): Promise<RefreshStats> {
-  const stats: RefreshStats = { roots: 0, writes: 0, deletes: 0, unchanged: 0 };
+  const stats = emptyStats();
   const queue = [...new Set(ids)];
   if (queue.length === 0) return stats;
   const timeZone =
@@ -117,11 +138,13 @@ export async function refreshOccurrences(
     } else {
       planned = await plan(plainReader(db));
     }
-    await commitOps(db, planned.ops);
+    await commitOps(db, planned.ops, options.newBatch);
     stats.roots += chunk.length;
     stats.writes += planned.writes;
     stats.deletes += planned.deletes;
     stats.unchanged += planned.unchanged;
+    stats.reads += planned.reads;
+    stats.queries += 2;
     return planned.redirects;
   };
   // Rounds: the ids asked for, then the series reached through ids that named exceptions.
@@ -159,6 +182,7 @@ interface Planned {
   writes: number;
   deletes: number;
   unchanged: number;
+  reads: number;
 }
 
 async function planChunk(
@@ -195,7 +219,15 @@ async function planChunk(
   const stored = new Map<string, DocumentSnapshot>();
   for (const doc of existing.docs) stored.set(doc.id, doc);
 
-  const out: Planned = { ops: [], redirects, writes: 0, deletes: 0, unchanged: 0 };
+  const billed = (n: number) => Math.max(1, n);
+  const out: Planned = {
+    ops: [],
+    redirects,
+    writes: 0,
+    deletes: 0,
+    unchanged: 0,
+    reads: roots.length + billed(children.size) + billed(existing.size),
+  };
   for (const id of rootIds) {
     let wanted;
     try {
@@ -233,9 +265,13 @@ async function planChunk(
   return out;
 }
 
-export async function commitOps(db: Firestore, ops: readonly Op[]): Promise<void> {
+export async function commitOps(
+  db: Firestore,
+  ops: readonly Op[],
+  newBatch: NewBatch = () => db.batch(),
+): Promise<void> {
   for (let i = 0; i < ops.length; i += MAX_BATCH) {
-    const batch = db.batch();
+    const batch = newBatch();
     for (const op of ops.slice(i, i + MAX_BATCH)) {
       if (op.type === 'set') batch.set(op.ref, op.data);
       else batch.delete(op.ref);

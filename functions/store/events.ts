@@ -6,6 +6,7 @@ import {
   type Firestore,
 } from '@google-cloud/firestore';
 import type { GoogleEvent } from '../calendar/api.js';
+import { BatchQueue, MAX_BATCH_WRITES } from './batches.js';
 import { paths } from './schema.js';
 
 /** What the mirror holds for one event (read before deciding). */
@@ -29,9 +30,9 @@ export type EventOp =
 
 export type WriteStrategy = 'batch' | 'bulk';
 
-/** Firestore's limit of writes per WriteBatch / commit. */
-export const MAX_BATCH = 500;
-/** Batches committed at once with the 'batch' strategy. */
+/** Writes per batch (a fenced batch's limit, DESIGN.md contract B). */
+export const MAX_BATCH = MAX_BATCH_WRITES;
+/** Batches committed at once with the 'batch' strategy when the caller brings no queue. */
 const BATCH_CONCURRENCY = 4;
 /** Stored versions are read in batchGets of this size, this many at once. */
 const READ_CHUNK = 250;
@@ -93,12 +94,17 @@ export function eventDocument(op: Extract<EventOp, { type: 'set' }>): Record<str
   };
 }
 
-/** Applies ops (not atomically across chunks: every op is idempotent). Returns writes and deletes. */
+/**
+ * Applies ops (not atomically across batches: every op is idempotent). Returns writes and deletes.
+ * With `queue` (the 'batch' strategy) the writes are only queued: they land by the caller's
+ * `queue.flush()`, pipelined with whatever else the caller queues (the occurrence view).
+ */
 export async function writeEventOps(
   db: Firestore,
   cal: CalendarRef,
   ops: readonly EventOp[],
   strategy: WriteStrategy = 'batch',
+  queue?: BatchQueue,
 ): Promise<{ writes: number; deletes: number }> {
   const col = eventsCollection(db, cal);
   let writes = 0;
@@ -109,34 +115,38 @@ export async function writeEventOps(
   }
   if (ops.length === 0) return { writes, deletes };
   if (strategy === 'bulk') {
-    const writer = db.bulkWriter({ throttling: false });
-    let failure: unknown;
-    writer.onWriteError((err) => {
-      if (err.failedAttempts < 5) return true; // BulkWriter retries with its own backoff
-      failure = err;
-      return false;
-    });
-    for (const op of ops) {
-      const ref = col.doc(op.docId);
-      if (op.type === 'set') void writer.set(ref, eventDocument(op)).catch(() => undefined);
-      else void writer.delete(ref).catch(() => undefined);
-    }
-    await writer.close();
-    if (failure) throw failure;
+    await bulkWrite(db, col, ops);
     return { writes, deletes };
   }
-  const chunks: EventOp[][] = [];
-  for (let i = 0; i < ops.length; i += MAX_BATCH) chunks.push(ops.slice(i, i + MAX_BATCH));
-  await runLimited(chunks, BATCH_CONCURRENCY, async (chunk) => {
-    const batch = db.batch();
-    for (const op of chunk) {
-      const ref = col.doc(op.docId);
-      if (op.type === 'set') batch.set(ref, eventDocument(op));
-      else batch.delete(ref);
-    }
-    await batch.commit();
-  });
+  const target = queue ?? new BatchQueue(db, { maxInFlight: BATCH_CONCURRENCY });
+  for (const op of ops) {
+    const ref = col.doc(op.docId);
+    if (op.type === 'set') await target.set(ref, eventDocument(op));
+    else await target.delete(ref);
+  }
+  if (!queue) await target.flush();
   return { writes, deletes };
+}
+
+async function bulkWrite(
+  db: Firestore,
+  col: ReturnType<typeof eventsCollection>,
+  ops: readonly EventOp[],
+): Promise<void> {
+  const writer = db.bulkWriter({ throttling: false });
+  let failure: unknown;
+  writer.onWriteError((err) => {
+    if (err.failedAttempts < 5) return true; // BulkWriter retries with its own backoff
+    failure = err;
+    return false;
+  });
+  for (const op of ops) {
+    const ref = col.doc(op.docId);
+    if (op.type === 'set') void writer.set(ref, eventDocument(op)).catch(() => undefined);
+    else void writer.delete(ref).catch(() => undefined);
+  }
+  await writer.close();
+  if (failure) throw failure;
 }
 
 /** Deletes the stored exceptions and tombstones of the given series masters; returns how many. */

@@ -11,11 +11,9 @@ import { SyncPass, windowFor } from '../occurrences/pass.js';
 import { readCalendarDoc, updateCalendarStatus } from '../store/calendars.js';
 import {
   countEvents,
-  deleteExceptionsOf,
   hasStoredEvents,
   readEventStates,
   sweepUnseen,
-  writeEventOps,
   type CalendarRef,
 } from '../store/events.js';
 import { encodeDocId, type SubscriptionDoc } from '../store/schema.js';
@@ -188,6 +186,8 @@ export async function runSync(
         events: counts.events,
         occurrenceWrites: run.pass.occurrences.writes,
         occurrenceDeletes: run.pass.occurrences.deletes,
+        occurrenceReads: run.pass.occurrences.reads,
+        occurrenceQueries: run.pass.occurrences.queries,
         changesAnnounced: announced,
         durationMs: now() - started,
       });
@@ -368,12 +368,13 @@ async function listAndApply(
   const pass = new SyncPass(deps.db, cal, windowFor(startedAt, config), input.logger, {
     full: input.full,
     changes: input.changes ?? new ChangeSet(),
+    storedBefore,
+    strategy,
   });
   let lastRenewal = startedAt;
-  let pageToken: string | undefined;
-
-  for (let pageIndex = 0; ; pageIndex++) {
-    const page: EventsPage = await api.listEvents(
+  // The next page is fetched while this one is written: one page ahead at most (memory: two pages).
+  const list = (pageToken: string | undefined) => {
+    const page = api.listEvents(
       {
         calendarId: cal.calendarId,
         maxResults: config.maxResults,
@@ -390,6 +391,14 @@ async function listAndApply(
       },
       input.signal,
     );
+    page.catch(() => undefined); // awaited below, unless a write failed first
+    return page;
+  };
+  let next = list(undefined);
+
+  for (let pageIndex = 0; ; pageIndex++) {
+    const page: EventsPage = await next;
+    if (page.nextPageToken) next = list(page.nextPageToken);
     totals.pages++;
     totals.items += page.items.length;
     timeZone = page.timeZone ?? timeZone;
@@ -401,19 +410,11 @@ async function listAndApply(
         timeZone: timeZone ?? 'UTC',
         cancelledMasters,
       });
-      const written = await writeEventOps(deps.db, cal, plan.ops, strategy);
+      // Events, cascades and occurrences of the page, all in Firestore when this resolves.
+      const written = await pass.apply(page.items, plan, stored, timeZone ?? 'UTC');
       totals.writes += written.writes;
       totals.deletes += written.deletes;
       totals.skipped += plan.skipped;
-      totals.deletes += await deleteExceptionsOf(
-        deps.db,
-        cal,
-        plan.cascadeMasters,
-        strategy,
-        (docIds) => pass.cascaded(docIds),
-      );
-      // Occurrences of every id in the page, recomputed from the stored state (before the commit).
-      await pass.page(page.items, plan.ops, stored, plan.cascadeMasters, timeZone ?? 'UTC');
       if (seen) for (const id of ids) seen.add(id);
     }
     await deps.hooks?.afterPage?.(pageIndex);
@@ -423,10 +424,7 @@ async function listAndApply(
       }
       lastRenewal = now();
     }
-    if (page.nextPageToken) {
-      pageToken = page.nextPageToken;
-      continue;
-    }
+    if (page.nextPageToken) continue;
     if (!page.nextSyncToken) {
       throw new Error('events.list returned neither nextPageToken nor nextSyncToken');
     }
