@@ -75,11 +75,14 @@ export class SyncPass {
     this.strategy = options.strategy ?? 'batch';
     this.newBatch = options.newBatch;
     this.queue = new BatchQueue(db, options.newBatch ? { newBatch: options.newBatch } : {});
+    if (this.full) void this.startFull().catch(() => undefined); // its one query overlaps page 1
   }
 
   /**
    * Writes one planned page: its events, the cascade of cancelled series, its occurrences.
-   * Resolves once all of it is in Firestore.
+   * Resolves once all of it is in Firestore — except on a first sync (nothing stored, nothing read
+   * before planning the next page), whose batches stay in flight while the next page is planned
+   * and fetched; `finish` lands them before the token commit, `settle` on an error path.
    */
   async apply(
     items: readonly GoogleEvent[],
@@ -110,7 +113,7 @@ export class SyncPass {
     if (events.status === 'rejected') throw events.reason;
     if (occurrences.status === 'rejected') throw occurrences.reason;
     this.changes.recordPage(items, plan.ops, stored, encodeDocId);
-    await this.queue.flush();
+    if (!this.pipelined || plan.cascadeMasters.length > 0) await this.queue.flush();
     const cascaded = await deleteExceptionsOf(
       this.db,
       this.cal,
@@ -135,8 +138,29 @@ export class SyncPass {
   async finish(timeZone: string): Promise<void> {
     if (!this.full) return;
     const run = await this.startFull();
+    await this.queue.flush();
     await run.finish(timeZone);
     addStats(this.occurrences, run.stats);
+  }
+
+  /**
+   * The calendar's event counts when this run can tell them without a query: a first sync
+   * (nothing was stored before, so what it wrote is all there is). Undefined otherwise.
+   */
+  eventCounts(): { events: number; tombstones: number } | undefined {
+    if (!this.pipelined) return undefined;
+    const { live, tombstones } = this.changes.tally();
+    return { events: live, tombstones };
+  }
+
+  /** Error paths: waits until no write of this run is in flight any more. */
+  async settle(): Promise<void> {
+    await this.queue.settle();
+  }
+
+  /** A first full sync reads nothing before planning a page: its writes need not land page by page. */
+  private get pipelined(): boolean {
+    return this.full && this.options.storedBefore === false;
   }
 
   private startFull(): Promise<FullRun> {

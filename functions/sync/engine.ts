@@ -168,7 +168,7 @@ export async function runSync(
       }
       // The change feed: only now that the token (and so every page before it) is committed.
       const announced = await announceChanges(deps.changes, run.pass.changes, cal, logger);
-      const counts = await countEvents(deps.db, cal);
+      const counts = run.pass.eventCounts() ?? (await countEvents(deps.db, cal));
       await updateCalendarStatus(deps.db, sub.uid, sub.calendarId, {
         status: 'active',
         now: now(),
@@ -351,27 +351,10 @@ async function listAndApply(
   const startedAt = now();
   const totals = emptyTotals();
   let timeZone = input.timeZone;
-  let summary: string | undefined;
-  if (input.full) {
-    const info = await api.getCalendar(cal.calendarId, input.signal);
-    timeZone = info.timeZone ?? timeZone;
-    summary = info.summary;
-  }
   const timeMin =
     input.full && config.fullSyncDaysBack !== undefined
       ? new Date(startedAt - config.fullSyncDaysBack * durations.DAY).toISOString()
       : undefined;
-  // A first full sync (nothing stored yet) needs neither version reads nor the sweep.
-  const storedBefore = !input.full || (await hasStoredEvents(deps.db, cal));
-  const seen = input.full && storedBefore ? new Set<string>() : undefined;
-  const cancelledMasters = new Set<string>();
-  const pass = new SyncPass(deps.db, cal, windowFor(startedAt, config), input.logger, {
-    full: input.full,
-    changes: input.changes ?? new ChangeSet(),
-    storedBefore,
-    strategy,
-  });
-  let lastRenewal = startedAt;
   // The next page is fetched while this one is written: one page ahead at most (memory: two pages).
   const list = (pageToken: string | undefined) => {
     const page = api.listEvents(
@@ -395,56 +378,78 @@ async function listAndApply(
     return page;
   };
   let next = list(undefined);
+  // The calendar's details and (a full sync) whether anything is stored, while page 1 is fetched.
+  const [info, storedBefore] = await Promise.all([
+    input.full ? api.getCalendar(cal.calendarId, input.signal) : undefined,
+    // A first full sync (nothing stored yet) needs neither version reads nor the sweep.
+    !input.full || hasStoredEvents(deps.db, cal),
+  ]);
+  timeZone = info?.timeZone ?? timeZone;
+  const summary = info?.summary;
+  const seen = input.full && storedBefore ? new Set<string>() : undefined;
+  const cancelledMasters = new Set<string>();
+  const pass = new SyncPass(deps.db, cal, windowFor(startedAt, config), input.logger, {
+    full: input.full,
+    changes: input.changes ?? new ChangeSet(),
+    storedBefore,
+    strategy,
+  });
+  let lastRenewal = startedAt;
 
-  for (let pageIndex = 0; ; pageIndex++) {
-    const page: EventsPage = await next;
-    if (page.nextPageToken) next = list(page.nextPageToken);
-    totals.pages++;
-    totals.items += page.items.length;
-    timeZone = page.timeZone ?? timeZone;
-    if (page.items.length > 0) {
-      if (!timeZone) timeZone = (await api.getCalendar(cal.calendarId, input.signal)).timeZone;
-      const ids = page.items.flatMap((i) => (i.id ? [encodeDocId(i.id)] : []));
-      const stored = storedBefore ? await readEventStates(deps.db, cal, ids) : new Map();
-      const plan = planPage(page.items, stored, {
-        timeZone: timeZone ?? 'UTC',
-        cancelledMasters,
-      });
-      // Events, cascades and occurrences of the page, all in Firestore when this resolves.
-      const written = await pass.apply(page.items, plan, stored, timeZone ?? 'UTC');
-      totals.writes += written.writes;
-      totals.deletes += written.deletes;
-      totals.skipped += plan.skipped;
-      if (seen) for (const id of ids) seen.add(id);
-    }
-    await deps.hooks?.afterPage?.(pageIndex);
-    if (now() - lastRenewal > config.leaseMs / 3) {
-      if (!(await renewLease(deps.db, lease, now(), config.leaseMs))) {
-        throw new LeaseLostError(lease.subscriptionId);
+  try {
+    for (let pageIndex = 0; ; pageIndex++) {
+      const page: EventsPage = await next;
+      if (page.nextPageToken) next = list(page.nextPageToken);
+      totals.pages++;
+      totals.items += page.items.length;
+      timeZone = page.timeZone ?? timeZone;
+      if (page.items.length > 0) {
+        if (!timeZone) timeZone = (await api.getCalendar(cal.calendarId, input.signal)).timeZone;
+        const ids = page.items.flatMap((i) => (i.id ? [encodeDocId(i.id)] : []));
+        const stored = storedBefore ? await readEventStates(deps.db, cal, ids) : new Map();
+        const plan = planPage(page.items, stored, {
+          timeZone: timeZone ?? 'UTC',
+          cancelledMasters,
+        });
+        // Events, cascades and occurrences of the page (in Firestore by pass.finish at the latest).
+        const written = await pass.apply(page.items, plan, stored, timeZone ?? 'UTC');
+        totals.writes += written.writes;
+        totals.deletes += written.deletes;
+        totals.skipped += plan.skipped;
+        if (seen) for (const id of ids) seen.add(id);
       }
-      lastRenewal = now();
+      await deps.hooks?.afterPage?.(pageIndex);
+      if (now() - lastRenewal > config.leaseMs / 3) {
+        if (!(await renewLease(deps.db, lease, now(), config.leaseMs))) {
+          throw new LeaseLostError(lease.subscriptionId);
+        }
+        lastRenewal = now();
+      }
+      if (page.nextPageToken) continue;
+      if (!page.nextSyncToken) {
+        throw new Error('events.list returned neither nextPageToken nor nextSyncToken');
+      }
+      // Deleting what was not seen is safe only now, after the last page.
+      if (seen) {
+        totals.deletes += await sweepUnseen(deps.db, cal, seen, strategy, (docIds) =>
+          pass.deleted(docIds, timeZone ?? 'UTC'),
+        );
+      }
+      await pass.finish(timeZone ?? 'UTC');
+      return {
+        syncToken: page.nextSyncToken,
+        startedAt,
+        full: input.full,
+        timeMin,
+        timeZone,
+        summary,
+        totals,
+        pass,
+      };
     }
-    if (page.nextPageToken) continue;
-    if (!page.nextSyncToken) {
-      throw new Error('events.list returned neither nextPageToken nor nextSyncToken');
-    }
-    // Deleting what was not seen is safe only now, after the last page.
-    if (seen) {
-      totals.deletes += await sweepUnseen(deps.db, cal, seen, strategy, (docIds) =>
-        pass.deleted(docIds, timeZone ?? 'UTC'),
-      );
-    }
-    await pass.finish(timeZone ?? 'UTC');
-    return {
-      syncToken: page.nextSyncToken,
-      startedAt,
-      full: input.full,
-      timeMin,
-      timeZone,
-      summary,
-      totals,
-      pass,
-    };
+  } catch (err) {
+    await pass.settle(); // no write of this run lands after the failure is handled
+    throw err;
   }
 }
 

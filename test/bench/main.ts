@@ -23,9 +23,12 @@ export const KEYS = [
   'coalescing.list_sequences',
   'full_sync.events',
   'full_sync.events_per_s',
+  'full_sync.docs_per_s',
   'full_sync.raw_write_docs_per_s',
   'full_sync.ratio_vs_raw',
   'full_sync.peak_rss_mb',
+  'full_sync.big_events',
+  'full_sync.big_peak_rss_mb',
   'resync_410.events',
   'resync_410.changed',
   'resync_410.event_writes',
@@ -54,6 +57,7 @@ const TARGETS: [Key, (v: Record<string, number>) => boolean, string][] = [
   ['coalescing.list_sequences', (v) => v['coalescing.list_sequences']! <= 2, '≤ 2'],
   ['full_sync.ratio_vs_raw', (v) => v['full_sync.ratio_vs_raw']! >= 0.7, '≥ 0.7'],
   ['full_sync.peak_rss_mb', (v) => v['full_sync.peak_rss_mb']! <= 256, '≤ 256'],
+  ['full_sync.big_peak_rss_mb', (v) => v['full_sync.big_peak_rss_mb']! <= 256, '≤ 256'],
   [
     'resync_410.event_writes',
     (v) =>
