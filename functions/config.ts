@@ -59,6 +59,17 @@ export interface BaseConfig {
   readonly occurrenceDaysAhead: number;
   /** Pub/Sub topic of the change feed; undefined = no change feed is published. */
   readonly changesTopic: string | undefined;
+  /** A notification's sync lists only this long after the notification was received (a burst shares one list). */
+  readonly settleMs: number;
+  /** A notification-triggered run that found nothing new lists once more after this pause (visibility lag). */
+  readonly recheckMs: number;
+  /** At most one events.list sequence per calendar per this interval (the lease holder waits). */
+  readonly minSyncIntervalMs: number;
+  /** `error` status: first automatic retry after this, doubling per failure up to errorRetryMaxMs. */
+  readonly errorRetryBaseMs: number;
+  readonly errorRetryMaxMs: number;
+  /** Consecutive transient failures after which a calendar is put in `error` (retried by schedule). */
+  readonly transientFailuresBeforeError: number;
 }
 
 export type LogLevelName = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
@@ -311,6 +322,13 @@ export function parseConfig<R extends Role = 'all'>(env: Env, role?: R): Readonl
     occurrenceDaysBack: r.int('CALSYNC_OCCURRENCE_DAYS_BACK', 30, 0, 3650),
     occurrenceDaysAhead: r.int('CALSYNC_OCCURRENCE_DAYS_AHEAD', 365, 1, 3650),
     changesTopic,
+    settleMs: r.int('CALSYNC_SETTLE_MS', 300, 0, MINUTE),
+    recheckMs: r.int('CALSYNC_RECHECK_MS', 2 * SECOND, 0, 5 * MINUTE),
+    minSyncIntervalMs: r.int('CALSYNC_MIN_SYNC_INTERVAL_MS', SECOND, 0, 10 * MINUTE),
+    errorRetryBaseMs: r.int('CALSYNC_ERROR_RETRY_BASE_SECONDS', 3600, 1, 7 * 24 * 3600) * SECOND,
+    errorRetryMaxMs:
+      r.int('CALSYNC_ERROR_RETRY_MAX_SECONDS', 24 * 3600, 1, 30 * 24 * 3600) * SECOND,
+    transientFailuresBeforeError: r.int('CALSYNC_TRANSIENT_FAILURES_BEFORE_ERROR', 5, 1, 1000),
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return Object.freeze(config) as Readonly<ConfigFor<R>>;

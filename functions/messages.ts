@@ -19,7 +19,7 @@ export const ResyncMessage = z.object({
   v: z.literal(1),
   kind: z.literal('resync'),
   subscriptionId: z.string().min(1).max(200),
-  reason: z.enum(['safety-net', 'recovery', 'poll', 'manual', 'connect']),
+  reason: z.enum(['safety-net', 'recovery', 'poll', 'manual', 'connect', 'retry', 'stuck']),
   /** Drop the sync token and do a (diffing) full sync. */
   full: z.boolean().default(false),
   requestedAt: z.string().datetime({ offset: true }),

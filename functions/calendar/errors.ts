@@ -9,6 +9,10 @@ export type GoogleErrorKind =
   | 'not_found'
   | 'push_unsupported'
   | 'bad_request'
+  /** 403 that no retry fixes: `forbidden`, domain policy (an administrator blocked the app), … */
+  | 'forbidden'
+  /** 403 `insufficientPermissions`: the user granted fewer scopes than calsync needs. */
+  | 'insufficient_scope'
   | 'aborted'
   | 'other';
 
@@ -158,7 +162,14 @@ export function classifyGoogleError(err: unknown): GoogleErrorInfo {
   if (status === 403) {
     if (reason && RATE_LIMIT_REASONS.has(reason)) return info('rate_limited');
     if (reason && PUSH_UNSUPPORTED_REASONS.has(reason)) return info('push_unsupported');
-    return info('other');
+    // Scopes: "Request had insufficient authentication scopes." (reason insufficientPermissions,
+    // status PERMISSION_DENIED) — https://developers.google.com/workspace/calendar/api/guides/errors
+    if (reason === 'insufficientPermissions' || reason === 'ACCESS_TOKEN_SCOPE_INSUFFICIENT') {
+      return info('insufficient_scope');
+    }
+    // Every other 403 is an answer a retry would get again (forbidden, domainPolicy,
+    // requiredAccessLevel, accessNotConfigured, …): permanent (DESIGN "Errors from Google").
+    return info('forbidden');
   }
   if (status === 400) {
     if (
@@ -172,6 +183,11 @@ export function classifyGoogleError(err: unknown): GoogleErrorInfo {
     return info('bad_request');
   }
   return info('other');
+}
+
+/** Answers a retry would get again: recorded, acknowledged, retried only by the scheduled backoff. */
+export function isPermanent(kind: GoogleErrorKind): boolean {
+  return kind === 'forbidden' || kind === 'bad_request' || kind === 'push_unsupported';
 }
 
 /** Kinds worth retrying after a pause (within the per-message budget). */

@@ -194,7 +194,13 @@ export async function reconcileCalendarList(
 
   for (const cal of listed) {
     const existing = byCalendar.get(cal.id);
-    if (existing && existing.doc.status !== 'removed') continue;
+    if (existing && existing.doc.status !== 'removed') {
+      // Connected before but its first sync never completed (it failed, or its worker died): again.
+      const unsynced = existing.doc.lastSyncedAt === null && !existing.doc.lease;
+      if (unsynced && existing.doc.status !== 'needs_reauth')
+        await o.onConnected(existing.id, cal.id);
+      continue;
+    }
     const { subscriptionId } = await upsertSubscription(db, uid, cal, deps.now());
     const outcome = await ensureSubscriptionChannel(deps, subscriptionId, {
       holder: o.holder,

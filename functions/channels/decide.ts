@@ -31,7 +31,8 @@ export type ChannelNeed =
 export const RECOVERY_NEEDS: ReadonlySet<ChannelNeed> = new Set(['missing', 'expired', 'silent']);
 
 export function channelNeed(s: ChannelState, now: number, c: DecisionConfig): ChannelNeed {
-  if (s.status !== 'active' || s.mode !== 'push') return 'none';
+  // `error` calendars keep their channel: when the error clears, no notification was missed.
+  if ((s.status !== 'active' && s.status !== 'error') || s.mode !== 'push') return 'none';
   if (!s.channel) return 'missing';
   if (s.channel.expiration <= now) return 'expired';
   if (s.channel.expiration <= now + c.renewWindowMs) return 'renew';

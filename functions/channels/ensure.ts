@@ -81,14 +81,7 @@ export async function ensureSubscriptionChannel(
     const user = await o.apis.get(sub.uid);
     if (!user.ok) {
       if (user.reason === 'no_token') {
-        await markNeedsReauth(
-          db,
-          subscriptionId,
-          sub.uid,
-          sub.calendarId,
-          deps.now(),
-          user.message,
-        );
+        await markNeedsReauth(db, subscriptionId, sub.uid, deps.now(), user.message);
         released = true;
         return { kind: 'needs_reauth', message: user.message };
       }
@@ -115,7 +108,7 @@ export async function ensureSubscriptionChannel(
         if (result.stop === 'invalid_grant') {
           const message = 'refresh token rejected while stopping the old channel';
           o.apis.forget(sub.uid);
-          await markNeedsReauth(db, subscriptionId, sub.uid, sub.calendarId, deps.now(), message);
+          await markNeedsReauth(db, subscriptionId, sub.uid, deps.now(), message);
           return { kind: 'needs_reauth', message };
         }
         log.info('channel opened', {
@@ -144,14 +137,7 @@ export async function ensureSubscriptionChannel(
         }
         if (error.kind === 'invalid_grant') {
           o.apis.forget(sub.uid);
-          await markNeedsReauth(
-            db,
-            subscriptionId,
-            sub.uid,
-            sub.calendarId,
-            deps.now(),
-            error.message,
-          );
+          await markNeedsReauth(db, subscriptionId, sub.uid, deps.now(), error.message);
           released = true;
           return { kind: 'needs_reauth', message: error.message };
         }

@@ -122,7 +122,8 @@ export async function rotateChannel(
   stored ??= await db.runTransaction(async (tx) => {
     const snap = await tx.get(ref);
     const doc = snap.data() as StoredChannelFields | undefined;
-    if (!doc || doc.renewalClaim?.holder !== holder || (doc.status && doc.status !== 'active')) {
+    const live = !doc?.status || doc.status === 'active' || doc.status === 'error';
+    if (!doc || doc.renewalClaim?.holder !== holder || !live) {
       return { ok: false as const };
     }
     tx.update(ref, fields(doc));

@@ -4,6 +4,7 @@ import type { CalendarInfo } from '../calendar/api.js';
 import { markRevoked } from '../credentials/store.js';
 import { subscriptionIdFor } from '../ids.js';
 import { paths, type Mode, type SubscriptionDoc, type SyncStatus } from '../store/schema.js';
+import { setTerminalStatus } from '../store/subscriptions.js';
 
 export function newSubscriptionDoc(uid: string, calendarId: string, now: number): SubscriptionDoc {
   const t = Timestamp.fromMillis(now);
@@ -138,20 +139,18 @@ export async function markNeedsReauth(
   db: Firestore,
   subscriptionId: string,
   uid: string,
-  calendarId: string,
   now: number,
   reason: string,
 ): Promise<void> {
   const error = { code: 'invalid_grant', reason };
   await markRevoked(db, uid);
+  // Ends any live sync lease in the same commit (a running sync can then write nothing more).
+  await setTerminalStatus(db, subscriptionId, 'needs_reauth', now, error);
   await db.doc(paths.subscription(subscriptionId)).update({
-    status: 'needs_reauth',
     previousChannel: null,
     renewalClaim: null,
-    lastError: { ...error, at: Timestamp.fromMillis(now) },
     updatedAt: Timestamp.fromMillis(now),
   });
-  await writeCalendarDoc(db, uid, calendarId, { status: 'needs_reauth', lastError: error });
 }
 
 /** Records a renewal error on the subscription without changing its status. */

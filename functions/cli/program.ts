@@ -6,7 +6,7 @@ import { renewChannelsCore } from '../renewal/core.js';
 import { CALENDAR_READONLY_SCOPE, connect, type ConnectReport } from './commands/connect.js';
 import { disconnect } from './commands/disconnect.js';
 import { resync } from './commands/resync.js';
-import { formatStatus, status } from './commands/status.js';
+import { formatStale, formatStatus, staleOnly, status } from './commands/status.js';
 import { buildDeps, type BuiltDeps, type CliDeps, type CliIo } from './deps.js';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
 import { interactiveConsent } from './oauth-flow.js';
@@ -158,12 +158,18 @@ export async function runCli(argv: readonly string[], o: CliOptions): Promise<nu
       'one row per subscription: status, mode, last sync, channel expiry, last notification, last error',
     )
     .option('--user <uid>', 'only this user')
+    .option(
+      '--stale',
+      'only calendars not active or not synced within the safety-net period, with why and the next try',
+    )
     .option('--json', 'machine-readable output')
-    .action(async (f: { user?: string; json?: boolean }) => {
+    .action(async (f: { user?: string; json?: boolean; stale?: boolean }) => {
       const uid = f.user === undefined ? undefined : validUid(f.user);
-      const report = await status(depsFor(), uid);
+      const deps = depsFor();
+      const full = await status(deps, uid);
+      const report = f.stale ? staleOnly(full, deps.config.safetyNetMs) : full;
       if (f.json) json(report);
-      else out(formatStatus(report));
+      else out(f.stale ? formatStale(report) : formatStatus(report));
     });
 
   program

@@ -2,20 +2,15 @@
 import { FieldPath, type DocumentSnapshot, type Firestore } from '@google-cloud/firestore';
 import type { GoogleEvent } from '../calendar/api.js';
 import type { Logger } from '../log.js';
+import { runLimited } from '../run-limited.js';
 import type { BatchQueue } from '../store/batches.js';
 import type { CalendarRef, EventOp, StoredEventState } from '../store/events.js';
+import type { WriteFence } from '../store/fence.js';
 import { encodeDocId, paths } from '../store/schema.js';
 import { occurrenceDocument, sameDocument } from './document.js';
 import { expandSingle, occurrencesOf } from './expand.js';
 import type { Occurrence, OccurrenceWindow } from './model.js';
-import {
-  addStats,
-  emptyStats,
-  refreshOccurrences,
-  rootIdsOf,
-  runLimited,
-  type RefreshStats,
-} from './store.js';
+import { addStats, emptyStats, refreshOccurrences, rootIdsOf, type RefreshStats } from './store.js';
 
 /** Series items (masters, exceptions, tombstones) held until the last page; beyond, read back. */
 export const MAX_BUFFERED_SERIES_EVENTS = 5000;
@@ -40,7 +35,9 @@ interface SeriesItems {
 export interface FullRunOptions {
   window: OccurrenceWindow;
   logger: Logger;
+  /** The run's write queue (fenced), shared with the event writes. */
   queue: BatchQueue;
+  fence: WriteFence;
   /**
    * Nothing was stored before this sync (no event, no occurrence): occurrences are written blind,
    * with no comparison and no stale scan.
@@ -106,7 +103,8 @@ export class FullRun {
             ? item
             : undefined;
       if (again || !event) {
-        for (const root of rootIdsOf([item])) this.readBack(root);
+        const parentOf = (id: string) => stored.get(encodeDocId(id))?.recurringEventId;
+        for (const root of rootIdsOf([item], parentOf)) this.readBack(root);
         continue;
       }
       const single = this.take(docId, event, timeZone);
@@ -132,6 +130,7 @@ export class FullRun {
           window: this.options.window,
           calendarTimeZone: timeZone,
           logger: this.options.logger,
+          fence: this.options.fence,
         }),
       );
     }

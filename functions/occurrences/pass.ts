@@ -1,17 +1,11 @@
-// What a sync run writes for each page beside the token: event documents, the occurrence view (before the token commit) and the change feed's set.
+// What a sync run writes beside the token: the page's batches (events and occurrences, pipelined), the occurrence view (before the token commit) and the change feed's set.
 import type { Firestore } from '@google-cloud/firestore';
 import type { GoogleEvent } from '../calendar/api.js';
 import { ChangeSet, decodeDocId } from '../changes/collect.js';
 import type { Logger } from '../log.js';
-import { BatchQueue, type NewBatch } from '../store/batches.js';
-import {
-  deleteExceptionsOf,
-  writeEventOps,
-  type CalendarRef,
-  type EventOp,
-  type StoredEventState,
-  type WriteStrategy,
-} from '../store/events.js';
+import { BatchQueue, type RefusedHandler } from '../store/batches.js';
+import type { CalendarRef, EventOp, StoredEventState } from '../store/events.js';
+import type { WriteFence } from '../store/fence.js';
 import { encodeDocId, paths } from '../store/schema.js';
 import { FullRun } from './full.js';
 import { DEFAULT_WINDOW, occurrenceWindow, type OccurrenceWindow } from './model.js';
@@ -32,35 +26,32 @@ export function windowFor(now: number, settings: OccurrenceSettings): Occurrence
 
 export interface SyncPassOptions {
   full: boolean;
+  fence: WriteFence;
   changes?: ChangeSet;
-  /** Whether the mirror held any event when the run started (a first sync: false). */
+  /** Whether the mirror held any event when the listing started (a first sync: false). */
   storedBefore?: boolean;
-  strategy?: WriteStrategy;
-  /** Where write batches come from (default db.batch()). */
-  newBatch?: NewBatch;
-}
-
-/** A planned page: the ops and the series masters cancelled in it (sync/apply.ts planPage). */
-export interface PlannedPage {
-  ops: readonly EventOp[];
-  cascadeMasters: readonly string[];
+  /** What to do with a batch Firestore refuses (quarantine); without it the refusal fails the run. */
+  onRefused?: RefusedHandler;
 }
 
 /**
- * One sync run's writes. An incremental run writes a page's events, then recomputes from the
- * mirror the occurrences of every id in the page — changed or not, so a run repeated after a crash
- * repairs what the crashed run left half done. A full run (the listing holds the whole calendar)
- * builds the occurrences from the items themselves, pipelined with the event writes in the same
- * batches, and reconciles what the items cannot show at the end (`finish`). Both happen before
- * the token commit; `changes` is published after it.
+ * One sync run's derived work and its write queue. Event writes (the caller's) and occurrence
+ * writes share `queue`: fenced batches of ≤ 499 committed several at a time.
+ *
+ * An incremental run recomputes, after each page's event writes have landed (and the cascade of
+ * deleted series), the occurrences of every id in the page from the mirror — changed or not, so a
+ * run repeated after a crash repairs what the crashed run left half done. A full run (its listing
+ * holds the whole calendar) builds the occurrences from the items themselves, no read-back, and
+ * reconciles what the items cannot show in `finish` (see full.ts). A first sync reads nothing
+ * before planning a page, so its batches stay in flight across pages; `flush`/`finish` land them
+ * before the token commit, `settle` on an error path. `changes` is published after the commit.
  */
 export class SyncPass {
   readonly changes: ChangeSet;
   readonly occurrences: RefreshStats = emptyStats();
+  readonly queue: BatchQueue;
   private readonly full: boolean;
-  private readonly strategy: WriteStrategy;
-  private readonly queue: BatchQueue;
-  private readonly newBatch: NewBatch | undefined;
+  private readonly fence: WriteFence;
   private fullRun: Promise<FullRun> | undefined;
 
   constructor(
@@ -71,59 +62,43 @@ export class SyncPass {
     private readonly options: SyncPassOptions,
   ) {
     this.full = options.full;
+    this.fence = options.fence;
     this.changes = options.changes ?? new ChangeSet();
-    this.strategy = options.strategy ?? 'batch';
-    this.newBatch = options.newBatch;
-    this.queue = new BatchQueue(db, options.newBatch ? { newBatch: options.newBatch } : {});
+    this.queue = new BatchQueue(db, {
+      fence: options.fence,
+      ...(options.onRefused ? { onRefused: options.onRefused } : {}),
+    });
     if (this.full) void this.startFull().catch(() => undefined); // its one query overlaps page 1
   }
 
   /**
-   * Writes one planned page: its events, the cascade of cancelled series, its occurrences.
-   * Resolves once all of it is in Firestore — except on a first sync (nothing stored, nothing read
-   * before planning the next page), whose batches stay in flight while the next page is planned
-   * and fetched; `finish` lands them before the token commit, `settle` on an error path.
+   * A page whose event ops the caller has queued (and whose cascade it has applied): records its
+   * changes and maintains its occurrences. Resolves once all of it is in Firestore, except on a
+   * first sync (see the class comment).
    */
-  async apply(
+  async page(
     items: readonly GoogleEvent[],
-    plan: PlannedPage,
+    ops: readonly EventOp[],
     stored: ReadonlyMap<string, StoredEventState>,
+    cascadeMasters: readonly string[],
     timeZone: string,
-  ): Promise<{ writes: number; deletes: number }> {
-    try {
-      return await this.write(items, plan, stored, timeZone);
-    } catch (err) {
-      await this.queue.settle(); // nothing of this run may land after the caller moved on
-      throw err;
+  ): Promise<void> {
+    this.changes.recordPage(items, ops, stored, encodeDocId);
+    if (this.full) {
+      const run = await this.startFull();
+      await run.page(items, ops, stored, timeZone);
+      run.cascade(cascadeMasters);
+      if (!this.pipelined) await this.queue.flush();
+      return;
     }
+    await this.queue.flush();
+    const parentOf = (id: string) => stored.get(encodeDocId(id))?.recurringEventId;
+    await this.refresh([...rootIdsOf(items, parentOf), ...cascadeMasters], timeZone);
   }
 
-  private async write(
-    items: readonly GoogleEvent[],
-    plan: PlannedPage,
-    stored: ReadonlyMap<string, StoredEventState>,
-    timeZone: string,
-  ): Promise<{ writes: number; deletes: number }> {
-    const run = this.full ? await this.startFull() : undefined;
-    // Events and (full runs) occurrences share the queue's batches, committed concurrently.
-    const [events, occurrences] = await Promise.allSettled([
-      writeEventOps(this.db, this.cal, plan.ops, this.strategy, this.queue),
-      run?.page(items, plan.ops, stored, timeZone),
-    ]);
-    if (events.status === 'rejected') throw events.reason;
-    if (occurrences.status === 'rejected') throw occurrences.reason;
-    this.changes.recordPage(items, plan.ops, stored, encodeDocId);
-    if (!this.pipelined || plan.cascadeMasters.length > 0) await this.queue.flush();
-    const cascaded = await deleteExceptionsOf(
-      this.db,
-      this.cal,
-      plan.cascadeMasters,
-      this.strategy,
-      (docIds) => this.changes.recordDeleted(docIds),
-    );
-    if (run) run.cascade(plan.cascadeMasters);
-    else await this.refresh([...rootIdsOf(items), ...plan.cascadeMasters], timeZone);
-    return { writes: events.value.writes, deletes: events.value.deletes + cascaded };
+  /** Event documents deleted without an item of their own: the cascade of a deleted series. */
+  cascaded(docIds: readonly string[]): void {
+    this.changes.recordDeleted(docIds);
   }
 
   /** Event documents the full sync's sweep deleted. */
@@ -136,26 +111,33 @@ export class SyncPass {
 
   /** After the last page (and the sweep): a full run reconciles what its items could not show. */
   async finish(timeZone: string): Promise<void> {
+    await this.queue.flush();
     if (!this.full) return;
     const run = await this.startFull();
-    await this.queue.flush();
     await run.finish(timeZone);
     addStats(this.occurrences, run.stats);
+  }
+
+  /** Lands every queued write (before a read that must see them, e.g. a cascade's query). */
+  async flush(): Promise<void> {
+    await this.queue.flush();
+  }
+
+  /** Error paths: waits until no write of this run is in flight any more. */
+  async settle(): Promise<void> {
+    await this.queue.settle();
   }
 
   /**
    * The calendar's event counts when this run can tell them without a query: a first sync
    * (nothing was stored before, so what it wrote is all there is). Undefined otherwise.
    */
-  eventCounts(): { events: number; tombstones: number } | undefined {
+  eventCounts(
+    quarantined: number,
+  ): { events: number; tombstones: number; quarantined: number } | undefined {
     if (!this.pipelined) return undefined;
     const { live, tombstones } = this.changes.tally();
-    return { events: live, tombstones };
-  }
-
-  /** Error paths: waits until no write of this run is in flight any more. */
-  async settle(): Promise<void> {
-    await this.queue.settle();
+    return { events: live, tombstones, quarantined };
   }
 
   /** A first full sync reads nothing before planning a page: its writes need not land page by page. */
@@ -170,6 +152,7 @@ export class SyncPass {
         window: this.window,
         logger: this.logger,
         queue: this.queue,
+        fence: this.fence,
         fresh,
       });
     })();
@@ -188,7 +171,7 @@ export class SyncPass {
       window: this.window,
       calendarTimeZone: timeZone,
       logger: this.logger,
-      ...(this.newBatch ? { newBatch: this.newBatch } : {}),
+      fence: this.fence,
     });
     addStats(this.occurrences, stats);
   }

@@ -2,6 +2,7 @@
 import type { DocumentSnapshot, Firestore, Query } from '@google-cloud/firestore';
 import { FieldPath } from '@google-cloud/firestore';
 import type { GoogleEvent } from '../calendar/api.js';
+import { runLimited } from '../run-limited.js';
 import { readCalendarDoc } from '../store/calendars.js';
 import type { CalendarRef } from '../store/events.js';
 import { encodeDocId, paths } from '../store/schema.js';
@@ -10,7 +11,6 @@ import { expandSingle } from './expand.js';
 import {
   commitOps,
   refreshOccurrences,
-  runLimited,
   type Op,
   type RefreshOptions,
   type RefreshStats,
@@ -92,7 +92,7 @@ export async function rebuildOccurrences(
         total.deletes++;
       }
     });
-    await commitOps(db, ops);
+    await commitOps(db, ops, options.fence);
     total.roots += chunk.length;
   });
 
@@ -111,11 +111,11 @@ export async function rebuildOccurrences(
       }
     }
     if (stale.length >= 500) {
-      await commitOps(db, stale);
+      await commitOps(db, stale, options.fence);
       stale = [];
     }
   }
-  await commitOps(db, stale);
+  await commitOps(db, stale, options.fence);
   return total;
 }
 

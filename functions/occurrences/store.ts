@@ -9,9 +9,10 @@ import {
 } from '@google-cloud/firestore';
 import type { GoogleEvent } from '../calendar/api.js';
 import { log, type Logger } from '../log.js';
-import { MAX_BATCH_WRITES, type NewBatch } from '../store/batches.js';
+import { runLimited } from '../run-limited.js';
 import { readCalendarDoc } from '../store/calendars.js';
 import type { CalendarRef } from '../store/events.js';
+import { commitFenced, MAX_FENCED_BATCH, type WriteFence } from '../store/fence.js';
 import { encodeDocId, paths } from '../store/schema.js';
 import { occurrenceDocument, sameDocument } from './document.js';
 import { occurrencesOf } from './expand.js';
@@ -19,7 +20,7 @@ import type { OccurrenceWindow } from './model.js';
 
 /** `in` queries take at most 30 values: one chunk of root ids shares three reads. */
 const CHUNK = 30;
-const MAX_BATCH = MAX_BATCH_WRITES;
+const MAX_BATCH = 500;
 /** Chunks planned and written at once (memory: CONCURRENCY × CHUNK series in flight). */
 const CONCURRENCY = 8;
 
@@ -32,9 +33,9 @@ export interface RefreshOptions {
    * (the window roll), so a concurrent sync's writes are never overwritten with older state.
    */
   transactional?: boolean;
+  /** The sync's write fence: every batch fails atomically once the lease was taken over. */
+  fence?: WriteFence;
   logger?: Logger;
-  /** Where write batches come from (default db.batch()). */
-  newBatch?: NewBatch;
 }
 
 export interface RefreshStats {
@@ -84,17 +85,25 @@ const txReader = (tx: Transaction): Reader => ({
 
 /**
  * The event ids whose occurrences a batch of Google items may change: a master or single is its
- * own root; an exception or tombstone belongs to its recurringEventId; an id-only deletion that
- * looks like an instance id (`<master>_<date>`) may belong to that master.
+ * own root; an exception or tombstone belongs to its recurringEventId. An id-only deletion names
+ * its series only through what was stored for it (`parentOf`): after a "this and following" split
+ * the instance `<base>_<date>` belongs to the `<base>_R<date>` master, so a master is never derived
+ * from an instance id alone — the `<base>` guess is added only as a harmless extra recompute.
  */
-export function rootIdsOf(items: readonly GoogleEvent[]): string[] {
+export function rootIdsOf(
+  items: readonly GoogleEvent[],
+  parentOf: (id: string) => string | undefined = () => undefined,
+): string[] {
   const out = new Set<string>();
   for (const item of items) {
     if (item.recurringEventId) out.add(item.recurringEventId);
     if (!item.id) continue;
-    if (!item.recurringEventId) out.add(item.id);
+    if (item.recurringEventId) continue;
+    out.add(item.id);
+    const parent = parentOf(item.id);
+    if (parent) out.add(parent);
     const instance = /^(.+)_\d{8}(T\d{6}Z?)?$/.exec(item.id);
-    if (instance && !item.recurringEventId) out.add(instance[1]!);
+    if (instance) out.add(instance[1]!);
   }
   return [...out];
 }
@@ -138,7 +147,7 @@ export async function refreshOccurrences(
     } else {
       planned = await plan(plainReader(db));
     }
-    await commitOps(db, planned.ops, options.newBatch);
+    await commitOps(db, planned.ops, options.fence);
     stats.roots += chunk.length;
     stats.writes += planned.writes;
     stats.deletes += planned.deletes;
@@ -161,18 +170,6 @@ export async function refreshOccurrences(
     round = [...new Set(next)];
   }
   return stats;
-}
-
-export async function runLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  });
-  await Promise.all(workers);
 }
 
 interface Planned {
@@ -265,17 +262,20 @@ async function planChunk(
   return out;
 }
 
+/** Writes ops in batches; with a fence, each batch carries its guard (see store/fence.ts). */
 export async function commitOps(
   db: Firestore,
   ops: readonly Op[],
-  newBatch: NewBatch = () => db.batch(),
+  fence?: WriteFence,
 ): Promise<void> {
-  for (let i = 0; i < ops.length; i += MAX_BATCH) {
-    const batch = newBatch();
-    for (const op of ops.slice(i, i + MAX_BATCH)) {
+  const size = fence ? MAX_FENCED_BATCH : MAX_BATCH;
+  for (let i = 0; i < ops.length; i += size) {
+    const batch = fence ? fence.batch() : db.batch();
+    for (const op of ops.slice(i, i + size)) {
       if (op.type === 'set') batch.set(op.ref, op.data);
       else batch.delete(op.ref);
     }
-    await batch.commit();
+    if (fence) await commitFenced(fence, batch);
+    else await batch.commit();
   }
 }

@@ -1,22 +1,32 @@
-// Pipelined batched writes: documents go into WriteBatches of at most 499 writes, several commits in flight, bounded memory.
+// Pipelined fenced writes: documents go into batches of at most 499 writes (plus the fence's guard), several commits in flight, bounded memory.
 import type { DocumentReference, Firestore, WriteBatch } from '@google-cloud/firestore';
+import { commitFenced, FenceRevokedError, MAX_FENCED_BATCH, type WriteFence } from './fence.js';
 
 /**
- * Writes per batch: a fenced batch (DESIGN.md contract B) holds at most 499 writes of its own,
- * Firestore's limit of 500 minus the fence's guard.
- */
-export const MAX_BATCH_WRITES = 499;
-/**
- * Commits in flight at once. The raw-write baseline of `npm run bench` is fastest with 8 batches of
- * ~500 on the emulator; more only adds memory.
+ * Commits in flight at once. The raw-write baseline of `npm run bench` is fastest with 4–8 batches
+ * of ~500 on the emulator; more only adds memory.
  */
 export const DEFAULT_IN_FLIGHT = 8;
 
-/** Where batches come from: `db.batch()`, or the write fence's `fence.batch()` in the sync path. */
-export type NewBatch = () => WriteBatch;
+/** One queued write; `tag` is the caller's own (e.g. the event op it came from). */
+export interface QueuedWrite {
+  ref: DocumentReference;
+  /** Absent for a delete. */
+  data: Record<string, unknown> | undefined;
+  tag: unknown;
+}
+
+/**
+ * Called when a commit is refused for a reason other than the fence (e.g. INVALID_ARGUMENT: a
+ * document Firestore will not store). Resolves once the writes are dealt with some other way;
+ * rejects to fail the queue.
+ */
+export type RefusedHandler = (writes: readonly QueuedWrite[], error: unknown) => Promise<void>;
 
 export interface BatchQueueOptions {
-  newBatch?: NewBatch;
+  /** Every batch carries this fence's guard and fails atomically once the lease is revoked. */
+  fence?: WriteFence;
+  onRefused?: RefusedHandler;
   maxWrites?: number;
   maxInFlight?: number;
 }
@@ -30,32 +40,42 @@ export interface BatchQueueOptions {
  * call rejects; `flush` rejects with the first failure once nothing is in flight any more.
  */
 export class BatchQueue {
-  private readonly newBatch: NewBatch;
+  private readonly fence: WriteFence | undefined;
+  private readonly onRefused: RefusedHandler | undefined;
   private readonly maxWrites: number;
   private readonly maxInFlight: number;
-  private open: { batch: WriteBatch; paths: string[] } | undefined;
+  private open: { batch: WriteBatch; writes: QueuedWrite[] } | undefined;
   private readonly pending = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
   private failure: { error: unknown } | undefined;
   /** Writes committed (sets and deletes) and batches committed. */
   readonly committed = { writes: 0, batches: 0 };
 
-  constructor(db: Firestore, options: BatchQueueOptions = {}) {
-    this.newBatch = options.newBatch ?? (() => db.batch());
-    this.maxWrites = Math.min(options.maxWrites ?? MAX_BATCH_WRITES, MAX_BATCH_WRITES);
+  constructor(
+    private readonly db: Firestore,
+    options: BatchQueueOptions = {},
+  ) {
+    this.fence = options.fence;
+    this.onRefused = options.onRefused;
+    this.maxWrites = Math.min(options.maxWrites ?? MAX_FENCED_BATCH, MAX_FENCED_BATCH);
     this.maxInFlight = Math.max(1, options.maxInFlight ?? DEFAULT_IN_FLIGHT);
   }
 
-  async set(ref: DocumentReference, data: Record<string, unknown>): Promise<void> {
+  async set(ref: DocumentReference, data: Record<string, unknown>, tag?: unknown): Promise<void> {
     await this.room(ref);
-    this.add(ref).set(ref, data);
+    this.add({ ref, data, tag }).set(ref, data);
     await this.sendIfFull();
   }
 
-  async delete(ref: DocumentReference): Promise<void> {
+  async delete(ref: DocumentReference, tag?: unknown): Promise<void> {
     await this.room(ref);
-    this.add(ref).delete(ref);
+    this.add({ ref, data: undefined, tag }).delete(ref);
     await this.sendIfFull();
+  }
+
+  /** Whether a write to this document is queued or in flight. */
+  has(ref: DocumentReference): boolean {
+    return this.pending.has(ref.path);
   }
 
   /** Commits what is open and waits for every commit in flight; rejects with the first failure. */
@@ -75,15 +95,15 @@ export class BatchQueue {
     if (this.pending.has(ref.path)) await this.flush();
   }
 
-  private add(ref: DocumentReference): WriteBatch {
-    this.open ??= { batch: this.newBatch(), paths: [] };
-    this.open.paths.push(ref.path);
-    this.pending.add(ref.path);
+  private add(write: QueuedWrite): WriteBatch {
+    this.open ??= { batch: this.fence ? this.fence.batch() : this.db.batch(), writes: [] };
+    this.open.writes.push(write);
+    this.pending.add(write.ref.path);
     return this.open.batch;
   }
 
   private async sendIfFull(): Promise<void> {
-    if (this.open && this.open.paths.length >= this.maxWrites) await this.send();
+    if (this.open && this.open.writes.length >= this.maxWrites) await this.send();
   }
 
   private async send(): Promise<void> {
@@ -91,9 +111,9 @@ export class BatchQueue {
     if (!open) return;
     this.open = undefined;
     while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
-    const done = open.batch.commit().then(
+    const done = this.commit(open.batch, open.writes).then(
       () => {
-        this.committed.writes += open.paths.length;
+        this.committed.writes += open.writes.length;
         this.committed.batches++;
       },
       (error: unknown) => {
@@ -102,9 +122,19 @@ export class BatchQueue {
     );
     const tracked = done.finally(() => {
       this.inFlight.delete(tracked);
-      for (const path of open.paths) this.pending.delete(path);
+      for (const w of open.writes) this.pending.delete(w.ref.path);
     });
     this.inFlight.add(tracked);
+  }
+
+  private async commit(batch: WriteBatch, writes: readonly QueuedWrite[]): Promise<void> {
+    try {
+      if (this.fence) await commitFenced(this.fence, batch);
+      else await batch.commit();
+    } catch (err) {
+      if (err instanceof FenceRevokedError || !this.onRefused) throw err;
+      await this.onRefused(writes, err);
+    }
   }
 
   private throwIfFailed(): void {

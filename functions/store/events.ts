@@ -6,7 +6,9 @@ import {
   type Firestore,
 } from '@google-cloud/firestore';
 import type { GoogleEvent } from '../calendar/api.js';
-import { BatchQueue, MAX_BATCH_WRITES } from './batches.js';
+import { runLimited } from '../run-limited.js';
+import type { BatchQueue } from './batches.js';
+import { commitFenced, MAX_FENCED_BATCH, type WriteFence } from './fence.js';
 import { paths } from './schema.js';
 
 /** What the mirror holds for one event (read before deciding). */
@@ -16,6 +18,8 @@ export interface StoredEventState {
   status: string | undefined;
   startAt: number | undefined;
   endAt: number | undefined;
+  /** The series an exception or tombstone belongs to (its master may be a `_R` split master). */
+  recurringEventId?: string | undefined;
 }
 
 export type EventOp =
@@ -28,11 +32,7 @@ export type EventOp =
     }
   | { type: 'delete'; docId: string };
 
-export type WriteStrategy = 'batch' | 'bulk';
-
-/** Writes per batch (a fenced batch's limit, DESIGN.md contract B). */
-export const MAX_BATCH = MAX_BATCH_WRITES;
-/** Batches committed at once with the 'batch' strategy when the caller brings no queue. */
+/** Batches committed at once. */
 const BATCH_CONCURRENCY = 4;
 /** Stored versions are read in batchGets of this size, this many at once. */
 const READ_CHUNK = 250;
@@ -69,7 +69,7 @@ export async function readEventStates(
   // Several smaller batchGets in parallel: measured ~3x faster than one large one on the emulator.
   await runLimited(chunks, READ_CONCURRENCY, async (ids) => {
     const snaps = await db.getAll(...ids.map((id) => col.doc(id)), {
-      fieldMask: ['etag', 'updated', 'status', 'startAt', 'endAt'],
+      fieldMask: ['etag', 'updated', 'status', 'startAt', 'endAt', 'recurringEventId'],
     });
     for (const snap of snaps) {
       if (!snap.exists) continue;
@@ -79,6 +79,7 @@ export async function readEventStates(
         status: str(snap.get('status')),
         startAt: toMs(snap.get('startAt')),
         endAt: toMs(snap.get('endAt')),
+        recurringEventId: str(snap.get('recurringEventId')),
       });
     }
   });
@@ -95,15 +96,17 @@ export function eventDocument(op: Extract<EventOp, { type: 'set' }>): Record<str
 }
 
 /**
- * Applies ops (not atomically across batches: every op is idempotent). Returns writes and deletes.
- * With `queue` (the 'batch' strategy) the writes are only queued: they land by the caller's
- * `queue.flush()`, pipelined with whatever else the caller queues (the occurrence view).
+ * Applies ops in fenced batches (not atomic across batches: every op is idempotent). The first
+ * failure stops new batches; those in flight are awaited before it is rethrown, so nothing of this
+ * call is still on its way when the caller gives the lease up. Returns writes and deletes.
+ * With `queue` (built on the same fence) the ops are only queued, each tagged with its op: they
+ * land by the caller's `queue.flush()`, pipelined with whatever else it queues (the occurrences).
  */
 export async function writeEventOps(
   db: Firestore,
   cal: CalendarRef,
   ops: readonly EventOp[],
-  strategy: WriteStrategy = 'batch',
+  fence: WriteFence,
   queue?: BatchQueue,
 ): Promise<{ writes: number; deletes: number }> {
   const col = eventsCollection(db, cal);
@@ -113,40 +116,28 @@ export async function writeEventOps(
     if (op.type === 'set') writes++;
     else deletes++;
   }
-  if (ops.length === 0) return { writes, deletes };
-  if (strategy === 'bulk') {
-    await bulkWrite(db, col, ops);
+  if (queue) {
+    for (const op of ops) {
+      const ref = col.doc(op.docId);
+      if (op.type === 'set') await queue.set(ref, eventDocument(op), op);
+      else await queue.delete(ref, op);
+    }
     return { writes, deletes };
   }
-  const target = queue ?? new BatchQueue(db, { maxInFlight: BATCH_CONCURRENCY });
-  for (const op of ops) {
-    const ref = col.doc(op.docId);
-    if (op.type === 'set') await target.set(ref, eventDocument(op));
-    else await target.delete(ref);
+  const chunks: EventOp[][] = [];
+  for (let i = 0; i < ops.length; i += MAX_FENCED_BATCH) {
+    chunks.push(ops.slice(i, i + MAX_FENCED_BATCH));
   }
-  if (!queue) await target.flush();
-  return { writes, deletes };
-}
-
-async function bulkWrite(
-  db: Firestore,
-  col: ReturnType<typeof eventsCollection>,
-  ops: readonly EventOp[],
-): Promise<void> {
-  const writer = db.bulkWriter({ throttling: false });
-  let failure: unknown;
-  writer.onWriteError((err) => {
-    if (err.failedAttempts < 5) return true; // BulkWriter retries with its own backoff
-    failure = err;
-    return false;
+  await runLimited(chunks, BATCH_CONCURRENCY, async (chunk) => {
+    const batch = fence.batch();
+    for (const op of chunk) {
+      const ref = col.doc(op.docId);
+      if (op.type === 'set') batch.set(ref, eventDocument(op));
+      else batch.delete(ref);
+    }
+    await commitFenced(fence, batch);
   });
-  for (const op of ops) {
-    const ref = col.doc(op.docId);
-    if (op.type === 'set') void writer.set(ref, eventDocument(op)).catch(() => undefined);
-    else void writer.delete(ref).catch(() => undefined);
-  }
-  await writer.close();
-  if (failure) throw failure;
+  return { writes, deletes };
 }
 
 /** Deletes the stored exceptions and tombstones of the given series masters; returns how many. */
@@ -154,7 +145,7 @@ export async function deleteExceptionsOf(
   db: Firestore,
   cal: CalendarRef,
   masterIds: readonly string[],
-  strategy: WriteStrategy = 'batch',
+  fence: WriteFence,
   onDeleted?: (docIds: string[]) => void,
 ): Promise<number> {
   if (masterIds.length === 0) return 0;
@@ -165,7 +156,7 @@ export async function deleteExceptionsOf(
     const snap = await col.where('recurringEventId', 'in', chunk).select().get();
     for (const doc of snap.docs) ops.push({ type: 'delete', docId: doc.id });
   }
-  const { deletes } = await writeEventOps(db, cal, ops, strategy);
+  const { deletes } = await writeEventOps(db, cal, ops, fence);
   if (ops.length > 0) onDeleted?.(ops.map((op) => op.docId));
   return deletes;
 }
@@ -200,36 +191,41 @@ export async function sweepUnseen(
   db: Firestore,
   cal: CalendarRef,
   seen: ReadonlySet<string>,
-  strategy: WriteStrategy = 'batch',
+  fence: WriteFence,
   onDeleted?: (docIds: string[]) => void | Promise<void>,
 ): Promise<number> {
   let deleted = 0;
   let pendingOps: EventOp[] = [];
   const flush = async () => {
-    deleted += (await writeEventOps(db, cal, pendingOps, strategy)).deletes;
+    deleted += (await writeEventOps(db, cal, pendingOps, fence)).deletes;
     if (pendingOps.length > 0) await onDeleted?.(pendingOps.map((op) => op.docId));
     pendingOps = [];
   };
   for await (const ids of storedEventIds(db, cal)) {
     for (const id of ids) if (!seen.has(id)) pendingOps.push({ type: 'delete', docId: id });
-    if (pendingOps.length >= MAX_BATCH) await flush();
+    if (pendingOps.length >= MAX_FENCED_BATCH) await flush();
   }
   await flush();
   return deleted;
 }
 
-/** Live events and tombstones stored for a calendar (aggregation queries: no document reads). */
+/** Live events, tombstones and quarantined stubs stored for a calendar (aggregation queries: no document reads). */
 export async function countEvents(
   db: Firestore,
   cal: CalendarRef,
-): Promise<{ events: number; tombstones: number }> {
+): Promise<{ events: number; tombstones: number; quarantined: number }> {
   const col = eventsCollection(db, cal);
-  const [all, cancelled] = await Promise.all([
+  const [all, cancelled, quarantined] = await Promise.all([
     col.count().get(),
     col.where('status', '==', 'cancelled').count().get(),
+    col.where('calsync.quarantine.at', '>', Timestamp.fromMillis(0)).count().get(),
   ]);
   const tombstones = cancelled.data().count;
-  return { events: all.data().count - tombstones, tombstones };
+  return {
+    events: all.data().count - tombstones,
+    tombstones,
+    quarantined: quarantined.data().count,
+  };
 }
 
 /** Deletes the calendar's events and occurrences (calendar removed, data not kept). */
@@ -238,19 +234,4 @@ export async function deleteCalendarData(db: Firestore, cal: CalendarRef): Promi
   await db.recursiveDelete(eventsCollection(db, cal), writer);
   await db.recursiveDelete(db.collection(paths.occurrences(cal.uid, cal.calendarId)), writer);
   await writer.close();
-}
-
-async function runLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item);
-    }
-  });
-  await Promise.all(workers);
 }

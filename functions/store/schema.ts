@@ -66,18 +66,25 @@ export interface SubscriptionDoc {
   /** `timeMin` used by the full sync that produced syncToken (repeated on later full syncs). */
   fullSyncTimeMin: string | null;
   lease: Lease | null;
+  /** The highest fence ever handed out (fences never repeat, even after a release). */
+  lastFence?: number;
+  /** Something asked for a sync while the lease was held: the holder runs once more. */
   pending: boolean;
   /**
-   * Coalescing watermarks in Pub/Sub publishTime (ms; one service stamps every message, so no
-   * clock-skew margin is needed): the newest message that found the lease busy since the holder
-   * last looked (`pendingPublishedAt`), what the current run covers from its start — its own
-   * message and the marks it consumed (`rerunCovers`) — and the newest publish time a completed
-   * run provably covered (`coveredThrough`: any message published no later is acknowledged
-   * without a call).
+   * Coalescing by Google's own per-channel counter (X-Goog-Message-Number), no clocks involved:
+   * `seenMessages[channelId]` is the highest message number the worker has received,
+   * `runCovers` what the current run captured when it started listing (every message received
+   * before that is covered by its listing), and `coveredMessages[channelId]` what completed runs
+   * covered — a message numbered at or below it is acknowledged without a call. Kept for the
+   * current and previous channel only (numbering restarts with each channel).
    */
-  pendingPublishedAt?: number | null;
-  rerunCovers?: number | null;
-  coveredThrough?: number | null;
+  seenMessages?: Record<string, number>;
+  runCovers?: Record<string, number> | null;
+  coveredMessages?: Record<string, number>;
+  /** When the last events.list sequence started (the minimum interval between two is kept from it). */
+  lastListStartedAt?: Timestamp | null;
+  /** Notifications received (new message numbers) since the last listing began. */
+  notifiedSinceListing?: number;
   /** A full sync was requested (CLI `resync --full`), done by the next worker run. */
   fullSyncRequested: boolean;
   /** Start time of the last sync that completed (token committed). */
@@ -92,6 +99,12 @@ export interface SubscriptionDoc {
   /** Renewal claim (holder, until) so two overlapping renewChannels runs never both renew. */
   renewalClaim: { holder: string; until: Timestamp } | null;
   lastError: LastError | null;
+  /** Failed syncs in a row (reset by a completed sync); drives the `error` status and its backoff. */
+  failures?: number;
+  /** While `error`: when the scheduled run retries it next (exponential, capped). */
+  nextRetryAt?: Timestamp | null;
+  /** The Google account this subscription syncs with (null: not bound yet). */
+  accountId?: string | null;
   /** When renewChannels last rolled this calendar's occurrence window (daily); null = never. */
   occurrencesRolledAt?: Timestamp | null;
   stats: {
@@ -125,7 +138,13 @@ export interface CalendarDoc {
     status: SyncStatus;
     mode: Mode;
     lastSyncedAt: Timestamp | null;
-    lastError: { code: string; reason: string } | null;
+    lastError: { code: string; reason: string; at?: Timestamp } | null;
+    /** While status is `error`: the next automatic retry. */
+    nextRetryAt?: Timestamp | null;
+    /** Items stored trimmed or as stubs (event documents with `calsync.quarantine`). */
+    quarantined?: number;
+    /** The Google account (email) the calendar syncs with. */
+    account?: string;
   };
   /** Live events, and tombstones (cancelled exceptions of live series) kept beside them. */
   counts: { events: number; tombstones?: number };

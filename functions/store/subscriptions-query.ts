@@ -38,28 +38,51 @@ function subscriptions(db: Firestore): Query<SubscriptionDoc> {
   return db.collection(SUBSCRIPTIONS) as unknown as Query<SubscriptionDoc>;
 }
 
-/** Active subscriptions whose channel expires at or before `cutoff` (index: status + channelExpiresAt). */
+/** Statuses whose channel is kept alive: `error` too, so a calendar that recovers missed nothing. */
+const LIVE = ['active', 'error'];
+
+/** Live subscriptions whose channel expires at or before `cutoff` (index: status + channelExpiresAt). */
 export function expiringChannels(db: Firestore, cutoff: number): Query<SubscriptionDoc> {
   return subscriptions(db)
-    .where('status', '==', 'active')
+    .where('status', 'in', LIVE)
     .where('channelExpiresAt', '<=', Timestamp.fromMillis(cutoff))
     .orderBy('channelExpiresAt');
 }
 
-/** Active push subscriptions without any channel (equality filters only: no composite index). */
+/** Live push subscriptions without any channel (equality filters only: no composite index). */
 export function missingChannels(db: Firestore): Query<SubscriptionDoc> {
   return subscriptions(db)
-    .where('status', '==', 'active')
+    .where('status', 'in', LIVE)
     .where('mode', '==', 'push')
     .where('channelExpiresAt', '==', null);
 }
 
-/** Active subscriptions whose last notification is older than `cutoff` (index: status + lastNotificationAt). */
+/** Live subscriptions whose last notification is older than `cutoff` (index: status + lastNotificationAt). */
 export function quietSince(db: Firestore, cutoff: number): Query<SubscriptionDoc> {
   return subscriptions(db)
-    .where('status', '==', 'active')
+    .where('status', 'in', LIVE)
     .where('lastNotificationAt', '<', Timestamp.fromMillis(cutoff))
     .orderBy('lastNotificationAt');
+}
+
+/** Subscriptions in `error` whose next automatic retry is due (index: status + nextRetryAt). */
+export function dueRetries(db: Firestore, now: number): Query<SubscriptionDoc> {
+  return subscriptions(db)
+    .where('status', '==', 'error')
+    .where('nextRetryAt', '<=', Timestamp.fromMillis(now))
+    .orderBy('nextRetryAt');
+}
+
+/** Leases that ran out before `cutoff`: their holder died (its change, and any pending mark, wait). */
+export function expiredLeases(db: Firestore, cutoff: number): Query<SubscriptionDoc> {
+  return subscriptions(db)
+    .where('lease.expiresAt', '<', Timestamp.fromMillis(cutoff))
+    .orderBy('lease.expiresAt');
+}
+
+/** A pending mark with no lease to honour it (a handed-over run whose redelivery never came). */
+export function pendingWithoutLease(db: Firestore): Query<SubscriptionDoc> {
+  return subscriptions(db).where('pending', '==', true).where('lease', '==', null);
 }
 
 /** Active polling-mode subscriptions, least recently synced first (index: status + mode + lastSyncedAt). */

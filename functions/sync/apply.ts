@@ -12,6 +12,8 @@ export interface PagePlan {
   skipped: number;
   /** Items without an id (never seen from Google; ignored). */
   invalid: number;
+  /** Items the planner could not handle (quarantined by the caller as stubs). */
+  unhandled: { item: GoogleEvent; docId: string; reason: string }[];
 }
 
 export interface ApplyContext {
@@ -51,10 +53,18 @@ export function compareVersions(
   return 1;
 }
 
+/** What one item does to the mirror, decided on the state planned so far. */
+type Decision =
+  | { kind: 'skip' }
+  | { kind: 'set'; op: Extract<EventOp, { type: 'set' }> }
+  | { kind: 'delete'; cascade: boolean };
+
 /**
  * Plans one page. Order inside a delta is unspecified: an exception may precede its master, a
- * tombstone may precede its master's cancellation (the cascade removes it), so each decision
- * depends only on the item, what is stored, and the masters cancelled so far in this sync.
+ * tombstone may precede its master's cancellation (the cascade removes it), and paging over live
+ * data can return an id twice or an older version after a newer one — so each decision depends
+ * only on the item, what is stored (or planned earlier in this page), and the masters cancelled
+ * so far in this sync. An item the code cannot handle is quarantined, never a stall.
  */
 export function planPage(
   items: readonly GoogleEvent[],
@@ -64,68 +74,85 @@ export function planPage(
   const ops = new Map<string, EventOp>();
   /** What the mirror will hold after the ops planned so far (a repeated id sees its predecessor). */
   const view = new Map<string, StoredEventState | undefined>();
-  const cascade: string[] = [];
-  let skipped = 0;
-  let invalid = 0;
-
+  const plan: PagePlan = { ops: [], cascadeMasters: [], skipped: 0, invalid: 0, unhandled: [] };
   const current = (docId: string) => (view.has(docId) ? view.get(docId) : stored.get(docId));
 
   for (const item of items) {
     if (!item.id) {
-      invalid++;
+      plan.invalid++;
       continue;
     }
     const docId = encodeDocId(item.id);
-    const have = current(docId);
-
-    if (item.status === 'cancelled') {
-      const master = item.recurringEventId;
-      const tombstone = !!master && !!item.originalStartTime && !ctx.cancelledMasters.has(master);
-      if (tombstone) {
-        if (have && compareVersions(item, have) <= 0) {
-          skipped++;
-          continue;
-        }
-        const times = eventTimes(item, ctx.timeZone);
-        ops.set(docId, { type: 'set', docId, event: item, ...times });
-        view.set(docId, stateOf(item, times));
-        continue;
-      }
-      // A deletion: an older stored copy or none at all is removed; a newer one (restored
-      // event written by a later sync) is kept.
-      if (have && compareVersions(item, have) < 0) {
-        skipped++;
-        continue;
-      }
-      if (!isInstanceId(item.id) && !ctx.cancelledMasters.has(item.id)) {
-        // Possibly a series master: Google may announce only the master of a deleted series.
-        ctx.cancelledMasters.add(item.id);
-        cascade.push(item.id);
-      }
-      if (have) {
-        ops.set(docId, { type: 'delete', docId });
-      } else {
-        ops.delete(docId);
-      }
-      view.set(docId, undefined);
+    let decision: Decision;
+    try {
+      decision = decide(item, docId, current(docId), ctx);
+    } catch (err) {
+      plan.unhandled.push({
+        item,
+        docId,
+        reason: err instanceof Error ? err.message : String(err),
+      });
       continue;
     }
-
-    const times = eventTimes(item, ctx.timeZone);
-    if (have) {
-      const order = compareVersions(item, have);
-      if (
-        order < 0 ||
-        (order === 0 && have.startAt === times.startAt && have.endAt === times.endAt)
-      ) {
-        skipped++;
-        continue;
-      }
+    if (decision.kind === 'skip') {
+      plan.skipped++;
+    } else if (decision.kind === 'set') {
+      ops.set(docId, decision.op);
+      view.set(docId, stateOf(item, decision.op));
+    } else {
+      if (decision.cascade) plan.cascadeMasters.push(item.id);
+      if (current(docId)) ops.set(docId, { type: 'delete', docId });
+      else ops.delete(docId);
+      view.set(docId, undefined);
     }
-    ops.set(docId, { type: 'set', docId, event: item, ...times });
-    view.set(docId, stateOf(item, times));
   }
-  return { ops: [...ops.values()], cascadeMasters: cascade, skipped, invalid };
+  plan.ops = [...ops.values()];
+  return plan;
+}
+
+function decide(
+  item: GoogleEvent,
+  docId: string,
+  have: StoredEventState | undefined,
+  ctx: ApplyContext,
+): Decision {
+  if (item.status === 'cancelled') return decideCancelled(item, docId, have, ctx);
+  const times = eventTimes(item, ctx.timeZone);
+  if (have) {
+    const order = compareVersions(item, have);
+    if (
+      order < 0 ||
+      (order === 0 && have.startAt === times.startAt && have.endAt === times.endAt)
+    ) {
+      return { kind: 'skip' };
+    }
+  }
+  return { kind: 'set', op: { type: 'set', docId, event: item, ...times } };
+}
+
+function decideCancelled(
+  item: GoogleEvent,
+  docId: string,
+  have: StoredEventState | undefined,
+  ctx: ApplyContext,
+): Decision {
+  const id = item.id!;
+  const master = item.recurringEventId;
+  if (master && item.originalStartTime && !ctx.cancelledMasters.has(master)) {
+    // A cancelled occurrence of a live series: kept as a tombstone.
+    if (have && compareVersions(item, have) <= 0) return { kind: 'skip' };
+    return {
+      kind: 'set',
+      op: { type: 'set', docId, event: item, ...eventTimes(item, ctx.timeZone) },
+    };
+  }
+  // A deletion: an older stored copy or none at all is removed; a newer one (restored event
+  // written by a later sync) is kept.
+  if (have && compareVersions(item, have) < 0) return { kind: 'skip' };
+  // Possibly a series master: Google may announce only the master of a deleted series.
+  const cascade = !isInstanceId(id) && !ctx.cancelledMasters.has(id);
+  if (cascade) ctx.cancelledMasters.add(id);
+  return { kind: 'delete', cascade };
 }
 
 function stateOf(

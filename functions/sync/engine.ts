@@ -1,47 +1,49 @@
-// The sync engine: runSync takes the lease, fetches the delta (or a diffing full sync) page by page, commits the token with fencing.
+// The sync engine: runSync takes the calendar's lease and runs until nothing is pending — settle, list, apply under the fence, commit.
 import { randomUUID } from 'node:crypto';
-import type { CalendarApi, EventsPage } from '../calendar/api.js';
-import { CalendarError, classifyGoogleError } from '../calendar/errors.js';
+import type { CalendarApi } from '../calendar/api.js';
+import { sleep as realSleep } from '../calendar/backoff.js';
 import { announceChanges } from '../changes/announce.js';
 import { ChangeSet } from '../changes/collect.js';
-import { durations } from '../config.js';
-import { loadRefreshToken, markRevoked } from '../credentials/store.js';
+import { loadRefreshToken } from '../credentials/store.js';
 import type { Logger } from '../log.js';
-import { SyncPass, windowFor } from '../occurrences/pass.js';
-import { readCalendarDoc, updateCalendarStatus } from '../store/calendars.js';
-import {
-  countEvents,
-  hasStoredEvents,
-  readEventStates,
-  sweepUnseen,
-  type CalendarRef,
-} from '../store/events.js';
-import { encodeDocId, type SubscriptionDoc } from '../store/schema.js';
+import { readCalendarDoc } from '../store/calendars.js';
+import { countEvents, type CalendarRef } from '../store/events.js';
 import {
   acquireLease,
   commitSync,
-  recordSubscriptionError,
+  finishCommit,
   releaseLease,
-  renewLease,
-  setSubscriptionStatus,
-  type HeldLease,
-} from '../store/subscriptions.js';
-import { planPage } from './apply.js';
+  type AcquireResult,
+  type Trigger,
+} from '../store/lease.js';
+import type { SubscriptionDoc } from '../store/schema.js';
 import type { SyncDeps } from './deps.js';
-import { markCalendarRemoved } from './remove.js';
+import type { RunContext } from './context.js';
+import { NoCredentialsError, settleFailure } from './failure.js';
+import { LeaseKeeper, LeaseLostError } from './lease-keeper.js';
+import {
+  addTotals,
+  emptyTotals,
+  syncOnce,
+  type RunInput,
+  type RunOutput,
+  type SyncTotals,
+} from './run.js';
+
+export { LeaseLostError } from './lease-keeper.js';
+export type { SyncTotals } from './run.js';
 
 export interface RunSyncOptions {
   /** Drop the token and do a diffing full sync. */
   full?: boolean;
   /** What asked for this sync (logs): notification, safety-net, connect, ... */
   trigger?: string;
-  /** Publish time of the triggering message (ms): skipped when an already completed sync covers it. */
+  /** The notification (channel, Google's message number) this sync answers: coalescing watermark. */
+  notification?: { channelId: string; messageNumber: number };
+  /** When the webhook received that notification (ms): the settle window counts from it. */
+  receivedAt?: number;
+  /** Publish time of a resync message (ms): skipped when a completed sync started after it. */
   publishedAt?: number;
-  /**
-   * Pub/Sub's publishTime of the triggering message (ms): the coalescing watermark's clock. Every
-   * message of the topic is stamped by the same service, so comparing two needs no skew margin.
-   */
-  watermark?: number;
   signal?: AbortSignal;
   /** Logger with message fields (messageId, ...); defaults to deps.logger. */
   logger?: Logger;
@@ -49,14 +51,6 @@ export interface RunSyncOptions {
 
 export type SyncOutcome =
   'synced' | 'busy' | 'covered' | 'missing' | 'inactive' | 'needs_reauth' | 'removed' | 'failed';
-
-export interface SyncTotals {
-  pages: number;
-  items: number;
-  writes: number;
-  deletes: number;
-  skipped: number;
-}
 
 export interface SyncResult extends SyncTotals {
   outcome: SyncOutcome;
@@ -66,23 +60,23 @@ export interface SyncResult extends SyncTotals {
   full: boolean;
 }
 
-/** The fence moved under us: another worker took over after our lease expired. */
-export class LeaseLostError extends Error {
-  constructor(subscriptionId: string) {
-    super(`lease on ${subscriptionId} was taken over; nothing committed`);
-    this.name = 'LeaseLostError';
-  }
-}
-
 /** Runs under one lease at most this many times before handing over via redelivery. */
 const MAX_RUNS = 10;
 
-const emptyTotals = (): SyncTotals => ({ pages: 0, items: 0, writes: 0, deletes: 0, skipped: 0 });
+function triggerOf(opts: RunSyncOptions): Trigger {
+  return opts.notification
+    ? { kind: 'notification', ...opts.notification }
+    : {
+        kind: 'resync',
+        full: opts.full === true,
+        ...(opts.publishedAt !== undefined ? { publishedAt: opts.publishedAt } : {}),
+      };
+}
 
 /**
  * Syncs one subscription: the worker calls it per message, the CLI's connect for the first full
  * sync. Resolves with an outcome for everything a retry would not fix; rejects (so Pub/Sub
- * redelivers) on rate limits, 5xx, timeouts beyond the budget, and a lost lease.
+ * redelivers) on rate limits, 5xx, timeouts, and a lost lease.
  */
 export async function runSync(
   deps: SyncDeps,
@@ -92,22 +86,12 @@ export async function runSync(
   const now = deps.clock ?? Date.now;
   const logger = (opts.logger ?? deps.logger).child({ subscriptionId });
   const holder = `${deps.holderId ?? 'worker'}:${randomUUID()}`;
-  const totals = emptyTotals();
-  const result = (outcome: SyncOutcome, runs = 0, full = false): SyncResult => ({
-    outcome,
-    runs,
-    full,
-    ...totals,
-  });
-
   const acquired = await acquireLease(deps.db, subscriptionId, {
     holder,
     now: now(),
     leaseMs: deps.config.leaseMs,
     clockSkewMs: deps.config.clockSkewMs,
-    ...(opts.publishedAt !== undefined ? { publishedAt: opts.publishedAt } : {}),
-    ...(opts.watermark !== undefined ? { watermark: opts.watermark } : {}),
-    ...(opts.full ? { full: true } : {}),
+    trigger: triggerOf(opts),
   });
   if (acquired.kind !== 'acquired') {
     logger.info(`sync not started: ${acquired.kind}`, {
@@ -115,345 +99,246 @@ export async function runSync(
       trigger: opts.trigger,
       ...(acquired.kind === 'inactive' ? { status: acquired.status } : {}),
     });
-    return result(acquired.kind);
+    return { outcome: acquired.kind, runs: 0, full: false, ...emptyTotals() };
+  }
+  return new SyncSession(deps, subscriptionId, acquired, opts, logger).run();
+}
+
+/** One lease, from acquisition to release: the runs done under it. */
+class SyncSession {
+  private readonly keeper: LeaseKeeper;
+  private readonly sub: SubscriptionDoc;
+  private readonly cal: CalendarRef;
+  private readonly totals = emptyTotals();
+  private readonly now: () => number;
+  private api: CalendarApi | undefined;
+  private runs = 0;
+  private anyFull = false;
+  private released = false;
+  /** When the previous listing started (the minimum interval is kept from it). */
+  private lastListStart: number;
+
+  constructor(
+    private readonly deps: SyncDeps,
+    private readonly subscriptionId: string,
+    acquired: Extract<AcquireResult, { kind: 'acquired' }>,
+    private readonly opts: RunSyncOptions,
+    private readonly logger: Logger,
+  ) {
+    this.now = deps.clock ?? Date.now;
+    this.sub = acquired.sub;
+    this.cal = { uid: this.sub.uid, calendarId: this.sub.calendarId };
+    const expiresAt = acquired.sub.lease?.expiresAt.toMillis() ?? this.now() + deps.config.leaseMs;
+    this.keeper = new LeaseKeeper(
+      deps.db,
+      acquired.lease,
+      expiresAt,
+      this.now,
+      deps.config.leaseMs,
+    );
+    this.lastListStart = this.sub.lastListStartedAt?.toMillis() ?? 0;
   }
 
-  const { sub } = acquired;
-  let lease: HeldLease | undefined = acquired.lease;
-  const cal: CalendarRef = { uid: sub.uid, calendarId: sub.calendarId };
-  let api: CalendarApi | undefined;
-  let runs = 0;
-  let anyFull = false;
-  try {
-    const refreshToken = await loadRefreshToken(deps.db, deps.config.tokenKeys, sub.uid);
-    if (refreshToken === null) {
-      await markNeedsReauth(deps, subscriptionId, sub, 'no usable refresh token stored', logger);
-      return result('needs_reauth');
+  private result(outcome: SyncOutcome): SyncResult {
+    return { outcome, runs: this.runs, full: this.anyFull, ...this.totals };
+  }
+
+  async run(): Promise<SyncResult> {
+    try {
+      return this.result(await this.loop());
+    } catch (err) {
+      const f = {
+        deps: this.deps,
+        subscriptionId: this.subscriptionId,
+        sub: this.sub,
+        api: this.api,
+      };
+      return this.result(await settleFailure({ ...f, logger: this.logger }, err));
+    } finally {
+      if (!this.released) {
+        await releaseLease(this.deps.db, this.keeper.lease, this.now(), {
+          why: 'sync ended',
+        }).catch((err: unknown) =>
+          this.logger.warn('lease release failed; it will expire', { error: err }),
+        );
+      }
     }
-    api = deps.calendarApi(refreshToken, {
+  }
+
+  private async loop(): Promise<SyncOutcome> {
+    const { deps } = this;
+    const refreshToken = await loadRefreshToken(deps.db, deps.config.tokenKeys, this.sub.uid);
+    if (refreshToken === null) {
+      throw new NoCredentialsError();
+    }
+    this.api = deps.calendarApi(refreshToken, {
       retryBudgetMs: deps.config.retryBudgetMs,
       ...deps.apiOptions,
     });
-    const calendarDoc = await readCalendarDoc(deps.db, sub.uid, sub.calendarId);
-    let timeZone = calendarDoc?.timeZone ?? undefined;
-    let syncToken = sub.syncToken;
-    let full = opts.full === true || sub.fullSyncRequested === true || !syncToken;
-
+    const stored = await readCalendarDoc(deps.db, this.sub.uid, this.sub.calendarId);
+    let input: RunInput = {
+      full: this.opts.full === true || this.sub.fullSyncRequested === true || !this.sub.syncToken,
+      syncToken: this.sub.syncToken,
+      timeZone: stored?.timeZone ?? undefined,
+      changes: new ChangeSet(),
+    };
     for (;;) {
-      runs++;
-      const started = now();
-      const run = await syncOnce(deps, api, cal, lease, {
-        full,
-        syncToken,
-        timeZone,
-        logger,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      });
-      anyFull ||= run.full;
-      timeZone = run.timeZone ?? timeZone;
-      for (const k of Object.keys(totals) as (keyof SyncTotals)[]) totals[k] += run.totals[k];
-
-      const commit = await commitSync(deps.db, lease, {
+      this.runs++;
+      const { run, again } = await this.oneRun(input);
+      if (!again) return 'synced';
+      // Something arrived during the run: one more incremental (or requested full) pass.
+      input = {
+        full: again.full,
         syncToken: run.syncToken,
-        fullSyncTimeMin: run.timeMin ?? null,
-        full: run.full,
-        startedAt: run.startedAt,
-        now: now(),
-        leaseMs: deps.config.leaseMs,
-        stats: { pages: run.totals.pages, items: run.totals.items, writes: run.totals.writes },
-      });
-      if (commit.kind === 'lost') {
-        lease = undefined;
-        throw new LeaseLostError(subscriptionId);
+        timeZone: run.timeZone ?? input.timeZone,
+        changes: new ChangeSet(),
+      };
+      if (this.runs >= MAX_RUNS) {
+        this.released = true;
+        await releaseLease(deps.db, this.keeper.lease, this.now(), {
+          pending: true,
+          why: 'handed over',
+        });
+        throw new Error(
+          `re-requested ${this.runs} times in a row; handing over through redelivery`,
+        );
       }
-      // The change feed: only now that the token (and so every page before it) is committed.
-      const announced = await announceChanges(deps.changes, run.pass.changes, cal, logger);
-      const counts = run.pass.eventCounts() ?? (await countEvents(deps.db, cal));
-      await updateCalendarStatus(deps.db, sub.uid, sub.calendarId, {
-        status: 'active',
-        now: now(),
-        synced: true,
-        lastError: null,
-        counts,
+    }
+  }
+
+  /** Waits for the settle window and the minimum interval, lists, applies, commits. */
+  private async oneRun(input: RunInput): Promise<{ run: RunOutput; again?: { full: boolean } }> {
+    await this.waitBeforeListing();
+    const begun = await this.keeper.begin();
+    this.lastListStart = this.now();
+    const started = this.now();
+    const ctx = this.context();
+    const full = input.full || begun.fullRequested;
+    const run = await this.listWithRecheck(ctx, { ...input, full }, begun.notified);
+    this.anyFull ||= run.full;
+    addTotals(this.totals, run.totals);
+    // With a change feed the lease is kept through the publish: a later run (of any worker) cannot
+    // announce a newer version before this one's announcement is out (per-calendar order).
+    const feed = this.deps.changes !== undefined && run.pass.changes.size > 0;
+    const commit = await this.commit(run, feed);
+    if (commit.kind === 'lost') throw new LeaseLostError(this.subscriptionId);
+    // The change feed: only now that the token (and so every page before it) is committed.
+    const announced = await announceChanges(
+      this.deps.changes,
+      run.pass.changes,
+      this.cal,
+      this.logger,
+    );
+    const settled =
+      commit.kind === 'kept'
+        ? await finishCommit(this.deps.db, this.keeper.lease, this.now(), this.deps.config.leaseMs)
+        : commit;
+    this.released = settled.kind !== 'again';
+    this.logRun(run, started, announced);
+    return settled.kind === 'again' ? { run, again: { full: settled.full } } : { run };
+  }
+
+  private context(): RunContext {
+    return {
+      deps: this.deps,
+      api: this.api!,
+      cal: this.cal,
+      keeper: this.keeper,
+      logger: this.logger,
+      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+    };
+  }
+
+  /**
+   * Google can notify before the change is listable: a listing that answers more notifications
+   * than it found changes (nothing at all, or one change for two notifications) has not covered
+   * them all. One more delta follows after a short pause.
+   */
+  private async listWithRecheck(
+    ctx: RunContext,
+    input: RunInput,
+    notified: number,
+  ): Promise<RunOutput> {
+    const run = await syncOnce(ctx, input);
+    const recheckMs = this.deps.config.recheckMs ?? 2_000;
+    const found = run.totals.writes + run.totals.deletes;
+    const answered = Math.max(notified, this.opts.notification && this.runs === 1 ? 1 : 0);
+    if (answered === 0 || run.full || found >= answered || recheckMs === 0) return run;
+    await this.pause(Math.max(recheckMs, this.deps.config.minSyncIntervalMs ?? 0));
+    const again = await syncOnce(ctx, {
+      ...input,
+      full: false,
+      syncToken: run.syncToken,
+      timeZone: run.timeZone ?? input.timeZone,
+    });
+    addTotals(again.totals, run.totals);
+    this.logger.info('re-checked the delta', {
+      notified: answered,
+      foundFirst: found,
+      found: again.totals.writes + again.totals.deletes,
+    });
+    return again;
+  }
+
+  private async commit(run: RunOutput, keepLease: boolean) {
+    // A first sync knows its counts (it wrote all there is); otherwise aggregation queries.
+    const counts =
+      run.pass.eventCounts(run.totals.quarantined) ?? (await countEvents(this.deps.db, this.cal));
+    return commitSync(this.deps.db, this.keeper.lease, {
+      keepLease,
+      syncToken: run.syncToken,
+      fullSyncTimeMin: run.timeMin ?? null,
+      full: run.full,
+      now: this.now(),
+      leaseMs: this.deps.config.leaseMs,
+      stats: { pages: run.totals.pages, items: run.totals.items, writes: run.totals.writes },
+      calendar: {
+        counts: { events: counts.events, tombstones: counts.tombstones },
+        quarantined: counts.quarantined,
         ...(run.timeZone ? { timeZone: run.timeZone } : {}),
         ...(run.summary ? { summary: run.summary } : {}),
-      });
-      logger.info('sync', {
-        trigger: opts.trigger,
-        run: runs,
-        full: run.full,
-        ...run.totals,
-        events: counts.events,
-        occurrenceWrites: run.pass.occurrences.writes,
-        occurrenceDeletes: run.pass.occurrences.deletes,
-        occurrenceReads: run.pass.occurrences.reads,
-        occurrenceQueries: run.pass.occurrences.queries,
-        changesAnnounced: announced,
-        durationMs: now() - started,
-      });
-      if (commit.kind === 'released') {
-        lease = undefined;
-        return result('synced', runs, anyFull);
-      }
-      // Notifications arrived during the run: one more incremental (or requested full) pass.
-      syncToken = run.syncToken;
-      full = commit.full;
-      if (runs >= MAX_RUNS) {
-        await releaseLease(deps.db, lease, { pending: true });
-        lease = undefined;
-        throw new Error(`re-requested ${runs} times in a row; handing over through redelivery`);
-      }
-    }
-  } catch (err) {
-    return await handleFailure(err);
-  } finally {
-    if (lease) {
-      await releaseLease(deps.db, lease).catch((err: unknown) =>
-        logger.warn('lease release failed; it will expire', { error: err }),
-      );
-    }
-  }
-
-  async function handleFailure(err: unknown): Promise<SyncResult> {
-    const at = now();
-    if (err instanceof LeaseLostError) {
-      logger.warn('lease lost during sync; redelivery will retry', { runs });
-      throw err;
-    }
-    const info = err instanceof CalendarError ? classifyGoogleError(err) : undefined;
-    const short = { code: info?.kind ?? 'internal', reason: info?.message ?? errorText(err) };
-    switch (info?.kind) {
-      case 'invalid_grant':
-        await markNeedsReauth(deps, subscriptionId, sub, info.message, logger);
-        return result('needs_reauth', runs, anyFull);
-      case 'not_found':
-        await markCalendarRemoved(
-          deps,
-          subscriptionId,
-          sub,
-          api,
-          `calendar not found: ${info.message}`,
-        );
-        return result('removed', runs, anyFull);
-      case 'bad_request':
-      case 'push_unsupported':
-        // A retry would get the same answer: record it, acknowledge.
-        await setSubscriptionStatus(deps.db, subscriptionId, 'error', at, short);
-        await updateCalendarStatus(deps.db, sub.uid, sub.calendarId, {
-          status: 'error',
-          now: at,
-          lastError: short,
-        });
-        logger.error('sync failed permanently', { error: err, kind: info.kind });
-        return result('failed', runs, anyFull);
-      default:
-        await Promise.all([
-          recordSubscriptionError(deps.db, subscriptionId, at, short),
-          updateCalendarStatus(deps.db, sub.uid, sub.calendarId, {
-            status: sub.status,
-            now: at,
-            lastError: short,
-          }),
-        ]).catch(() => undefined);
-        logger.warn('sync failed; the message will be redelivered', {
-          error: err,
-          kind: short.code,
-          runs,
-        });
-        throw err;
-    }
-  }
-}
-
-async function markNeedsReauth(
-  deps: SyncDeps,
-  subscriptionId: string,
-  sub: SubscriptionDoc,
-  reason: string,
-  logger: Logger,
-): Promise<void> {
-  const now = (deps.clock ?? Date.now)();
-  const error = { code: 'invalid_grant', reason };
-  await markRevoked(deps.db, sub.uid);
-  await setSubscriptionStatus(deps.db, subscriptionId, 'needs_reauth', now, error);
-  await updateCalendarStatus(deps.db, sub.uid, sub.calendarId, {
-    status: 'needs_reauth',
-    now,
-    lastError: error,
-  });
-  logger.warn('user must re-authorise; syncing stopped', { reason });
-}
-
-interface RunInput {
-  full: boolean;
-  syncToken: string | null;
-  timeZone: string | undefined;
-  logger: Logger;
-  signal?: AbortSignal;
-  /** The run's change feed set, shared by an incremental attempt and the full sync replacing it. */
-  changes?: ChangeSet;
-}
-
-interface RunOutput {
-  syncToken: string;
-  startedAt: number;
-  full: boolean;
-  timeMin: string | undefined;
-  timeZone: string | undefined;
-  summary: string | undefined;
-  totals: SyncTotals;
-  /** Occurrences maintained and changes collected during the run. */
-  pass: SyncPass;
-}
-
-/** True when the stored token can no longer be used: restart as a full sync. */
-function tokenRejected(err: unknown): boolean {
-  if (!(err instanceof CalendarError)) return false;
-  return (
-    err.kind === 'sync_token_invalid' || (err.kind === 'bad_request' && err.reason === 'invalid')
-  );
-}
-
-/** One run; an incremental run whose token is rejected (410 / 400), even mid-paging, restarts as full. */
-async function syncOnce(
-  deps: SyncDeps,
-  api: CalendarApi,
-  cal: CalendarRef,
-  lease: HeldLease,
-  input: RunInput,
-): Promise<RunOutput> {
-  // Pages an incremental attempt wrote before a 410 stay written: their changes must be announced.
-  input = { ...input, changes: input.changes ?? new ChangeSet() };
-  if (!input.full && input.syncToken) {
-    try {
-      return await listAndApply(deps, api, cal, lease, { ...input, full: false });
-    } catch (err) {
-      if (!tokenRejected(err)) throw err;
-      input.logger.warn('sync token rejected; running a full sync', {
-        status: (err as CalendarError).status,
-        reason: (err as CalendarError).reason,
-      });
-    }
-  }
-  return listAndApply(deps, api, cal, lease, { ...input, full: true });
-}
-
-async function listAndApply(
-  deps: SyncDeps,
-  api: CalendarApi,
-  cal: CalendarRef,
-  lease: HeldLease,
-  input: RunInput,
-): Promise<RunOutput> {
-  const now = deps.clock ?? Date.now;
-  const { config } = deps;
-  const strategy = deps.writeStrategy ?? 'batch';
-  const startedAt = now();
-  const totals = emptyTotals();
-  let timeZone = input.timeZone;
-  const timeMin =
-    input.full && config.fullSyncDaysBack !== undefined
-      ? new Date(startedAt - config.fullSyncDaysBack * durations.DAY).toISOString()
-      : undefined;
-  // The next page is fetched while this one is written: one page ahead at most (memory: two pages).
-  const list = (pageToken: string | undefined) => {
-    const page = api.listEvents(
-      {
-        calendarId: cal.calendarId,
-        maxResults: config.maxResults,
-        singleEvents: false,
-        // No showDeleted: with a syncToken the events.list reference says "it is not allowed to set
-        // showDeleted to False" (deletions always come), and a delta must repeat the full sync's
-        // parameters — so neither sends it (Google's default: false on full lists).
-        ...(input.full
-          ? timeMin !== undefined
-            ? { timeMin }
-            : {}
-          : { syncToken: input.syncToken ?? '' }),
-        ...(pageToken !== undefined ? { pageToken } : {}),
       },
-      input.signal,
-    );
-    page.catch(() => undefined); // awaited below, unless a write failed first
-    return page;
-  };
-  let next = list(undefined);
-  // The calendar's details and (a full sync) whether anything is stored, while page 1 is fetched.
-  const [info, storedBefore] = await Promise.all([
-    input.full ? api.getCalendar(cal.calendarId, input.signal) : undefined,
-    // A first full sync (nothing stored yet) needs neither version reads nor the sweep.
-    !input.full || hasStoredEvents(deps.db, cal),
-  ]);
-  timeZone = info?.timeZone ?? timeZone;
-  const summary = info?.summary;
-  const seen = input.full && storedBefore ? new Set<string>() : undefined;
-  const cancelledMasters = new Set<string>();
-  const pass = new SyncPass(deps.db, cal, windowFor(startedAt, config), input.logger, {
-    full: input.full,
-    changes: input.changes ?? new ChangeSet(),
-    storedBefore,
-    strategy,
-  });
-  let lastRenewal = startedAt;
-
-  try {
-    for (let pageIndex = 0; ; pageIndex++) {
-      const page: EventsPage = await next;
-      if (page.nextPageToken) next = list(page.nextPageToken);
-      totals.pages++;
-      totals.items += page.items.length;
-      timeZone = page.timeZone ?? timeZone;
-      if (page.items.length > 0) {
-        if (!timeZone) timeZone = (await api.getCalendar(cal.calendarId, input.signal)).timeZone;
-        const ids = page.items.flatMap((i) => (i.id ? [encodeDocId(i.id)] : []));
-        const stored = storedBefore ? await readEventStates(deps.db, cal, ids) : new Map();
-        const plan = planPage(page.items, stored, {
-          timeZone: timeZone ?? 'UTC',
-          cancelledMasters,
-        });
-        // Events, cascades and occurrences of the page (in Firestore by pass.finish at the latest).
-        const written = await pass.apply(page.items, plan, stored, timeZone ?? 'UTC');
-        totals.writes += written.writes;
-        totals.deletes += written.deletes;
-        totals.skipped += plan.skipped;
-        if (seen) for (const id of ids) seen.add(id);
-      }
-      await deps.hooks?.afterPage?.(pageIndex);
-      if (now() - lastRenewal > config.leaseMs / 3) {
-        if (!(await renewLease(deps.db, lease, now(), config.leaseMs))) {
-          throw new LeaseLostError(lease.subscriptionId);
-        }
-        lastRenewal = now();
-      }
-      if (page.nextPageToken) continue;
-      if (!page.nextSyncToken) {
-        throw new Error('events.list returned neither nextPageToken nor nextSyncToken');
-      }
-      // Deleting what was not seen is safe only now, after the last page.
-      if (seen) {
-        totals.deletes += await sweepUnseen(deps.db, cal, seen, strategy, (docIds) =>
-          pass.deleted(docIds, timeZone ?? 'UTC'),
-        );
-      }
-      await pass.finish(timeZone ?? 'UTC');
-      return {
-        syncToken: page.nextSyncToken,
-        startedAt,
-        full: input.full,
-        timeMin,
-        timeZone,
-        summary,
-        totals,
-        pass,
-      };
-    }
-  } catch (err) {
-    await pass.settle(); // no write of this run lands after the failure is handled
-    throw err;
+    });
   }
-}
 
-function errorText(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+  /**
+   * Settle window (first run of a notification) and minimum interval since the last listing. The
+   * lease is renewed between pauses, so a long interval never outlives it.
+   */
+  private async waitBeforeListing(): Promise<void> {
+    const { config } = this.deps;
+    const settle =
+      this.runs === 1 && this.opts.receivedAt !== undefined
+        ? this.opts.receivedAt + (config.settleMs ?? 300)
+        : 0;
+    const until = Math.max(settle, this.lastListStart + (config.minSyncIntervalMs ?? 1_000));
+    for (let wait = until - this.now(); wait > 0; wait = until - this.now()) {
+      await this.pause(Math.min(wait, config.leaseMs / 3));
+    }
+  }
+
+  private async pause(ms: number): Promise<void> {
+    await (this.deps.sleep ?? realSleep)(ms, this.opts.signal);
+    await this.keeper.ensure();
+  }
+
+  private logRun(run: RunOutput, started: number, announced: number): void {
+    this.logger.info('sync', {
+      event: 'sync',
+      outcome: 'synced',
+      trigger: this.opts.trigger,
+      run: this.runs,
+      full: run.full,
+      ...run.totals,
+      occurrenceWrites: run.pass.occurrences.writes,
+      occurrenceDeletes: run.pass.occurrences.deletes,
+      occurrenceReads: run.pass.occurrences.reads,
+      occurrenceQueries: run.pass.occurrences.queries,
+      changesAnnounced: announced,
+      durationMs: this.now() - started,
+      ...(this.opts.receivedAt !== undefined && this.runs === 1
+        ? { lagMs: this.now() - this.opts.receivedAt }
+        : {}),
+    });
+  }
 }

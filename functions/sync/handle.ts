@@ -2,12 +2,12 @@
 import { Timestamp } from '@google-cloud/firestore';
 import type { z } from 'zod';
 import { loadRefreshToken } from '../credentials/store.js';
-import { parseSyncMessage, type SyncMessage } from '../messages.js';
-import { paths } from '../store/schema.js';
+import { parseSyncMessage, type NotificationMessage, type SyncMessage } from '../messages.js';
+import { paths, type SubscriptionDoc } from '../store/schema.js';
 import { readSubscription } from '../store/subscriptions.js';
 import type { SyncDeps } from './deps.js';
 import { runSync, type SyncResult } from './engine.js';
-import { markCalendarRemoved } from './remove.js';
+import { confirmCalendar, markCalendarRemoved } from './remove.js';
 
 /** A delivered Pub/Sub message: the decoded JSON body plus Pub/Sub's metadata. */
 export interface IncomingSyncMessage {
@@ -51,65 +51,115 @@ export async function handleSyncMessage(
   }
   const logger = base.child({ subscriptionId: message.subscriptionId, kind: message.kind });
   const sub = await readSubscription(deps.db, message.subscriptionId);
-  if (!sub) {
-    if (
-      message.kind === 'notification' &&
-      deps.calendarListNotification &&
-      (await deps.calendarListNotification(message))
-    ) {
-      return { outcome: 'calendar_list' };
-    }
-    logger.warn('message for an unknown subscription acknowledged');
-    return { outcome: 'unknown_subscription' };
+  if (!sub) return unknownSubscription(deps, message, logger);
+  if (message.kind === 'resync') {
+    const sync = await runSync(deps, message.subscriptionId, {
+      full: message.full,
+      trigger: message.reason,
+      ...optional('publishedAt', latest(message.requestedAt, incoming.publishTime)),
+      logger: base,
+    });
+    return { outcome: sync.outcome, sync };
   }
-
-  if (message.kind === 'notification') {
-    const known = [sub.channel, sub.previousChannel].find((c) => c?.id === message.channelId);
-    if (!known) {
-      logger.warn('notification from a stale channel acknowledged', {
-        channelId: message.channelId,
-      });
-      await stopStaleChannel(deps, sub.uid, message.channelId, message.resourceId, logger);
-      return { outcome: 'stale_channel' };
-    }
-    if (known.resourceId !== message.resourceId) {
-      logger.warn('notification resource id does not match its channel; acknowledged', {
-        channelId: message.channelId,
-      });
-      return { outcome: 'resource_mismatch' };
-    }
-    await noteNotification(deps, message.subscriptionId, sub, message.messageNumber, logger);
-    if (message.state === 'not_exists') {
-      if (sub.status !== 'removed') {
-        const token = await loadRefreshToken(deps.db, deps.config.tokenKeys, sub.uid);
-        const api = token ? deps.calendarApi(token, deps.apiOptions) : undefined;
-        await markCalendarRemoved(deps, message.subscriptionId, sub, api, 'resource not_exists');
-      }
-      return { outcome: 'removed' };
-    }
+  const refused = await checkChannel(deps, sub, message, logger);
+  if (refused) return { outcome: refused };
+  await noteNotification(deps, message.subscriptionId, sub, message.messageNumber, logger);
+  if (message.state === 'not_exists' && (await confirmedGone(deps, sub, message, logger))) {
+    return { outcome: 'removed' };
   }
-
-  const pubsubTime = incoming.publishTime ? Date.parse(incoming.publishTime) : NaN;
-  const watermark = Number.isNaN(pubsubTime) ? undefined : pubsubTime;
-  const publishedAt = latest(
-    message.kind === 'notification' ? message.receivedAt : message.requestedAt,
-    incoming.publishTime,
-  );
+  const receivedAt = Date.parse(message.receivedAt);
   const sync = await runSync(deps, message.subscriptionId, {
-    full: message.kind === 'resync' && message.full,
-    trigger: message.kind === 'notification' ? 'notification' : message.reason,
-    ...(publishedAt !== undefined ? { publishedAt } : {}),
-    ...(watermark !== undefined ? { watermark } : {}),
+    trigger: 'notification',
+    notification: { channelId: message.channelId, messageNumber: message.messageNumber },
+    ...optional('receivedAt', Number.isNaN(receivedAt) ? undefined : receivedAt),
     logger: base,
   });
   return { outcome: sync.outcome, sync };
 }
 
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+async function unknownSubscription(
+  deps: SyncDeps,
+  message: SyncMessage,
+  logger: SyncDeps['logger'],
+): Promise<HandleResult> {
+  if (
+    message.kind === 'notification' &&
+    deps.calendarListNotification &&
+    (await deps.calendarListNotification(message))
+  ) {
+    return { outcome: 'calendar_list' };
+  }
+  logger.warn('message for an unknown subscription acknowledged');
+  return { outcome: 'unknown_subscription' };
+}
+
+/** A notification from a channel the subscription does not know, or for another resource. */
+async function checkChannel(
+  deps: SyncDeps,
+  sub: SubscriptionDoc,
+  message: NotificationMessage,
+  logger: SyncDeps['logger'],
+): Promise<HandleOutcome | undefined> {
+  const known = [sub.channel, sub.previousChannel].find((c) => c?.id === message.channelId);
+  if (!known) {
+    logger.warn('notification from a stale channel acknowledged', {
+      channelId: message.channelId,
+    });
+    await stopStaleChannel(deps, sub.uid, message.channelId, message.resourceId, logger);
+    return 'stale_channel';
+  }
+  if (known.resourceId !== message.resourceId) {
+    logger.warn('notification resource id does not match its channel; acknowledged', {
+      channelId: message.channelId,
+    });
+    return 'resource_mismatch';
+  }
+  return undefined;
+}
+
+/**
+ * `not_exists` is a hint, not a proof (DESIGN "Errors from Google"): a replayed or spurious one
+ * must not wipe a mirror. Only when calendars.get confirms the calendar is gone (404/410) is it
+ * removed; otherwise the notification is synced like `exists`.
+ */
+async function confirmedGone(
+  deps: SyncDeps,
+  sub: SubscriptionDoc,
+  message: NotificationMessage,
+  logger: SyncDeps['logger'],
+): Promise<boolean> {
+  if (sub.status === 'removed') return true;
+  const token = await loadRefreshToken(deps.db, deps.config.tokenKeys, sub.uid).catch(() => null);
+  if (!token) return false; // the sync below records needs_reauth
+  const api = deps.calendarApi(token, deps.apiOptions);
+  const existence = await confirmCalendar(api, sub.calendarId);
+  if (existence !== 'gone') {
+    logger.warn('not_exists notification for a calendar Google still serves; syncing instead', {
+      existence,
+      channelId: message.channelId,
+    });
+    return false;
+  }
+  await markCalendarRemoved(
+    deps,
+    message.subscriptionId,
+    sub,
+    api,
+    'resource not_exists (confirmed)',
+  );
+  return true;
+}
+
 /**
  * Whether the message must be redelivered rather than acknowledged. `busy` (another worker holds
- * the lease) has set `pending`, but the holder may be dead: acknowledging would leave the change
- * to the safety net (Invariant 1). Redelivered, the message is either skipped as covered by the
- * holder's later run, or takes over the lease once it expired — still O(1) `events.list` calls.
+ * the lease) has set `pending` (or found the running listing already covers it), but the holder
+ * may be dead: acknowledging would leave the change to the safety net (Invariant 1). Redelivered,
+ * the message is either covered by then (its message number at or below what the holder's run
+ * covered) or takes over the lease once it expired — still O(1) `events.list` calls.
  */
 export function mustRedeliver(result: HandleResult): boolean {
   return result.outcome === 'busy';

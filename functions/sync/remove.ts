@@ -1,11 +1,15 @@
-// Calendar gone (404 or not_exists): mark removed, stop its channels, delete its data unless configured to keep it.
+// Calendar gone (confirmed 404/410, or no longer listed): status removed (ending any live lease), channels stopped, data deleted unless kept.
 import type { CalendarApi } from '../calendar/api.js';
+import { classifyGoogleError } from '../calendar/errors.js';
 import { deleteCalendarData } from '../store/events.js';
-import { updateCalendarStatus } from '../store/calendars.js';
 import type { SubscriptionDoc } from '../store/schema.js';
-import { clearChannels, setSubscriptionStatus } from '../store/subscriptions.js';
+import { clearChannels, setTerminalStatus } from '../store/subscriptions.js';
 import type { SyncDeps } from './deps.js';
 
+/**
+ * Marks the calendar removed. The status change revokes any live sync lease in the same commit,
+ * so a sync still running cannot write the data back after it is deleted here.
+ */
 export async function markCalendarRemoved(
   deps: SyncDeps,
   subscriptionId: string,
@@ -14,13 +18,7 @@ export async function markCalendarRemoved(
   reason: string,
 ): Promise<void> {
   const now = (deps.clock ?? Date.now)();
-  const error = { code: 'removed', reason };
-  await setSubscriptionStatus(deps.db, subscriptionId, 'removed', now, error);
-  await updateCalendarStatus(deps.db, sub.uid, sub.calendarId, {
-    status: 'removed',
-    now,
-    lastError: error,
-  });
+  await setTerminalStatus(deps.db, subscriptionId, 'removed', now, { code: 'removed', reason });
   for (const channel of [sub.channel, sub.previousChannel]) {
     if (!channel || !api) continue;
     await api
@@ -42,4 +40,26 @@ export async function markCalendarRemoved(
     reason,
     dataKept: deps.config.keepDataOnRemove,
   });
+}
+
+export type Existence = 'gone' | 'exists' | 'unknown';
+
+/**
+ * Asks Google whether the calendar still exists (calendars.get): a `not_exists` notification or a
+ * 404 from a list call is a hint, not a proof — a replayed or spurious one must not wipe a mirror.
+ * Only 404 / 410 on the calendar itself count as gone; an error that proves nothing is `unknown`.
+ */
+export async function confirmCalendar(
+  api: CalendarApi,
+  calendarId: string,
+  signal?: AbortSignal,
+): Promise<Existence> {
+  try {
+    await api.getCalendar(calendarId, signal);
+    return 'exists';
+  } catch (err) {
+    const info = classifyGoogleError(err);
+    if (info.kind === 'not_found' || info.status === 404 || info.status === 410) return 'gone';
+    return 'unknown';
+  }
 }

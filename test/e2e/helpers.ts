@@ -1,12 +1,73 @@
-// End-to-end helpers: the real `calsync` CLI against a local stack, Google's truth vs the Firestore mirror, waiting on conditions.
+// End-to-end helpers: the stack fixture, the real `calsync` CLI against it, Google's truth vs the Firestore mirror, waiting on conditions.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { Firestore } from '@google-cloud/firestore';
+import { Firestore } from '@google-cloud/firestore';
 import type { calendar_v3 } from '@googleapis/calendar';
-import { paths } from '../../functions/store/schema.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { paths, type SubscriptionDoc } from '../../functions/store/schema.js';
 import { googleCalendar } from '../simulator/client.js';
-import { REPO_ROOT, type LocalStack } from '../stack/local-stack.js';
+import {
+  REPO_ROOT,
+  startLocalStack,
+  type LocalStack,
+  type StackOptions,
+} from '../stack/local-stack.js';
+import { useEmulators } from '../harness/env.js';
+import { slot } from '../harness/fixtures.js';
 import { truthOf } from '../harness/google-truth.js';
+
+export interface StackFixture {
+  readonly stack: LocalStack;
+  /** A Firestore client on the stack's project. */
+  readonly db: Firestore;
+  /** Every JSON line the functions logged, by target. */
+  readonly logs: LogBook;
+  readSub(subscriptionId: string): Promise<SubscriptionDoc>;
+}
+
+/**
+ * The whole stack for one e2e file, started before its tests and stopped after them. Google is as
+ * hard as it really is (`realism: 'google'`: visibility and delivery lags, duplicate and no-delta
+ * notifications, live paging, short and empty pages, token lifetime, untidy events). Notifications
+ * are retried quickly, the rate limit is out of reach and the functions log at INFO unless
+ * `options` says otherwise.
+ */
+export function stackFixture(options: Omit<StackOptions, 'onLine'> = {}): StackFixture {
+  const logs = logBook();
+  const state = slot<{ stack: LocalStack; db: Firestore }>('the local stack');
+  beforeAll(async () => {
+    expect(useEmulators()).toBe(true);
+    const stack = await startLocalStack({
+      ...options,
+      simulator: {
+        realism: 'google',
+        notificationRetryBaseMs: 200,
+        rateLimitPerMinute: 100_000,
+        ...options.simulator,
+      },
+      env: { CALSYNC_LOG_LEVEL: 'INFO', ...options.env },
+      onLine: (target, line) => logs.onLine(target, line),
+    });
+    state.set({ stack, db: new Firestore({ projectId: stack.projectId }) });
+  });
+  afterAll(async () => {
+    const running = state.peek();
+    state.set(undefined);
+    await running?.db.terminate();
+    await running?.stack.stop();
+  });
+  return {
+    get stack() {
+      return state.get().stack;
+    },
+    get db() {
+      return state.get().db;
+    },
+    logs,
+    readSub: async (id) =>
+      (await state.get().db.doc(paths.subscription(id)).get()).data() as SubscriptionDoc,
+  };
+}
 
 export interface ConnectReport {
   calendar: {
@@ -58,6 +119,35 @@ export async function newUser(stack: LocalStack, uid: string): Promise<User> {
     forceRefreshOnFailure: true,
   });
   return { uid, email, refreshToken, cal };
+}
+
+/**
+ * Inserts `n` half-hour events, one an hour from the next hour on, `batch` at a time (`summary`
+ * numbered); returns their ids in order.
+ */
+export async function insertHourly(
+  user: User,
+  n: number,
+  opts: { batch?: number; summary?: string } = {},
+): Promise<string[]> {
+  const { batch = 25, summary = 'event' } = opts;
+  const ids: string[] = [];
+  for (let i = 0; i < n; i += batch) {
+    const inserted = await Promise.all(
+      Array.from({ length: Math.min(batch, n - i) }, (_, j) =>
+        user.cal.events.insert({
+          calendarId: user.email,
+          requestBody: {
+            summary: `${summary} ${i + j}`,
+            start: { dateTime: hoursFromNow(i + j + 1) },
+            end: { dateTime: hoursFromNow(i + j + 1, 30) },
+          },
+        }),
+      ),
+    );
+    ids.push(...inserted.map((r) => r.data.id!));
+  }
+  return ids;
 }
 
 /** `calsync connect --user U --calendar C --refresh-token - --json`. */

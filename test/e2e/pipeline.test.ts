@@ -1,69 +1,44 @@
 // End to end on the real stack (simulator → webhook → Pub/Sub push → syncWorker → Firestore): the seed's walk-through, edits, many users, listeners, renewal.
-import { Firestore } from '@google-cloud/firestore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { paths, type SubscriptionDoc } from '../../functions/store/schema.js';
+import { describe, expect, it } from 'vitest';
+import { paths } from '../../functions/store/schema.js';
 import { seedDemoCalendar, storySteps } from '../../scripts/demo-calendar.js';
-import { emulatorsMissing, useEmulators } from '../harness/env.js';
-import { startLocalStack, type LocalStack } from '../stack/local-stack.js';
+import { emulatorsMissing } from '../harness/env.js';
+import { listenToChanges } from '../harness/fixtures.js';
 import {
   connectCalendar,
   converged,
   hoursFromNow,
-  logBook,
+  insertHourly,
   mirrorDocs,
   newUser,
+  stackFixture,
   waitFor,
   type User,
 } from './helpers.js';
 
 describe.skipIf(emulatorsMissing() !== '')('calsync end to end', () => {
-  let stack: LocalStack;
-  let db: Firestore;
-  const logs = logBook();
-
-  beforeAll(async () => {
-    expect(useEmulators()).toBe(true);
-    stack = await startLocalStack({
-      simulator: { notificationRetryBaseMs: 200, rateLimitPerMinute: 100_000 },
-      env: {
-        CALSYNC_LOG_LEVEL: 'INFO',
-        // Channels live 2 h, inside the 24 h renewal window: every renewChannels run rotates them.
-        CALSYNC_CHANNEL_TTL_SECONDS: '7200',
-      },
-      onLine: (target, line) => logs.onLine(target, line),
-    });
-    db = new Firestore({ projectId: stack.projectId });
-  });
-  afterAll(async () => {
-    await db?.terminate();
-    await stack?.stop();
+  const f = stackFixture({
+    // Channels live 2 h, inside the 24 h renewal window: every renewChannels run rotates them.
+    env: { CALSYNC_CHANNEL_TTL_SECONDS: '7200' },
   });
 
   it("the seed write-up's walk-through: add, edit, cancel an instance, delete — each seen by a listener", async () => {
-    const user = await newUser(stack, 'walk');
+    const user = await newUser(f.stack, 'walk');
     const seeded = await seedDemoCalendar(user.cal, user.email);
-    const report = await connectCalendar(stack, user);
+    const report = await connectCalendar(f.stack, user);
     expect(report.calendar.calendarId).toBe(user.email);
     expect(report.calendar.channel).not.toBeNull();
     expect(report.calendar.sync.writes).toBeGreaterThanOrEqual(300);
 
-    const seen: { type: string; id: string; status: string }[] = [];
-    let initial = true;
-    const unsubscribe = db.collection(paths.events(user.uid, user.email)).onSnapshot((snap) => {
-      if (initial) {
-        initial = false;
-        return;
-      }
-      for (const c of snap.docChanges()) {
-        seen.push({
-          type: c.type,
-          id: c.doc.id,
-          status: (c.doc.data() as { status?: string }).status ?? '',
-        });
-      }
-    });
+    const { changes: seen, stop } = await listenToChanges(
+      f.db.collection(paths.events(user.uid, user.email)),
+      (c) => ({
+        type: c.type,
+        id: c.doc.id,
+        status: (c.doc.data() as { status?: string }).status ?? '',
+      }),
+    );
     try {
-      await waitFor('the listener to attach', () => !initial);
       for (const step of storySteps(user.cal, user.email, seeded)) {
         const before = seen.length;
         await step.run();
@@ -72,20 +47,20 @@ describe.skipIf(emulatorsMissing() !== '')('calsync end to end', () => {
         );
       }
     } finally {
-      unsubscribe();
+      stop();
     }
-    await converged(db, user, user.email);
+    await converged(f.db, user, user.email);
     // The webhook published every change; the worker ran incremental syncs only.
-    const syncs = logs.find((t, e) => t === 'syncWorker' && e.message === 'sync');
+    const syncs = f.logs.find((t, e) => t === 'syncWorker' && e.message === 'sync');
     expect(syncs.length).toBeGreaterThanOrEqual(1);
     expect(syncs.every((e) => e.full === false)).toBe(true);
   });
 
   it('create, update, delete and recurring edits: exception, tombstone, series deletion', async () => {
-    const user = await newUser(stack, 'edits');
-    await connectCalendar(stack, user);
+    const user = await newUser(f.stack, 'edits');
+    await connectCalendar(f.stack, user);
     const calendarId = user.email;
-    const docs = () => mirrorDocs(db, user.uid, calendarId);
+    const docs = () => mirrorDocs(f.db, user.uid, calendarId);
 
     const { data: single } = await user.cal.events.insert({
       calendarId,
@@ -143,7 +118,7 @@ describe.skipIf(emulatorsMissing() !== '')('calsync end to end', () => {
         m.get(second!.id!)?.status === 'cancelled'
       );
     });
-    await converged(db, user, calendarId);
+    await converged(f.db, user, calendarId);
 
     await user.cal.events.delete({ calendarId, eventId: single.id! });
     await user.cal.events.delete({ calendarId, eventId: series.id! });
@@ -157,15 +132,15 @@ describe.skipIf(emulatorsMissing() !== '')('calsync end to end', () => {
         );
       },
     );
-    await converged(db, user, calendarId);
+    await converged(f.db, user, calendarId);
   });
 
   it('5 users × 2 calendars with concurrent edits: every mirror equals Google', async () => {
     const users: User[] = [];
     const calendars: { user: User; calendarId: string }[] = [];
     for (let i = 0; i < 5; i++) {
-      const user = await newUser(stack, `many${i}`);
-      const second = await stack.simClient.createCalendar(user.email, {
+      const user = await newUser(f.stack, `many${i}`);
+      const second = await f.stack.simClient.createCalendar(user.email, {
         summary: `Team ${i}`,
         timeZone: 'UTC',
       });
@@ -177,7 +152,7 @@ describe.skipIf(emulatorsMissing() !== '')('calsync end to end', () => {
       await Promise.all(
         calendars
           .slice(i, i + 3)
-          .map(({ user, calendarId }) => connectCalendar(stack, user, calendarId)),
+          .map(({ user, calendarId }) => connectCalendar(f.stack, user, calendarId)),
       );
     }
     await Promise.all(
@@ -214,68 +189,45 @@ describe.skipIf(emulatorsMissing() !== '')('calsync end to end', () => {
       }),
     );
     const counts = await Promise.all(
-      calendars.map(({ user, calendarId }) => converged(db, user, calendarId, 90_000)),
+      calendars.map(({ user, calendarId }) => converged(f.db, user, calendarId, 90_000)),
     );
     // 3 singles + master + tombstone per calendar.
     expect(counts).toEqual(calendars.map(() => 5));
   });
 
   it('a downstream listener sees each change once, and no flood after a 410', async () => {
-    const user = await newUser(stack, 'listen');
+    const user = await newUser(f.stack, 'listen');
     const calendarId = user.email;
-    const ids: string[] = [];
-    for (let i = 0; i < 120; i += 12) {
-      const batch = await Promise.all(
-        Array.from({ length: 12 }, (_, j) =>
-          user.cal.events.insert({
-            calendarId,
-            requestBody: {
-              summary: `event ${i + j}`,
-              start: { dateTime: hoursFromNow(i + j + 1) },
-              end: { dateTime: hoursFromNow(i + j + 1, 30) },
-            },
-          }),
-        ),
-      );
-      ids.push(...batch.map((r) => r.data.id!));
-    }
-    const report = await connectCalendar(stack, user);
+    const ids = await insertHourly(user, 120, { batch: 12 });
+    const report = await connectCalendar(f.stack, user);
     const subscriptionId = report.calendar.subscriptionId;
 
-    const changes: { type: string; id: string; etag: string }[] = [];
-    let initial = true;
-    const unsubscribe = db.collection(paths.events(user.uid, calendarId)).onSnapshot((snap) => {
-      if (initial) {
-        initial = false;
-        return;
-      }
-      for (const c of snap.docChanges()) {
-        changes.push({
-          type: c.type,
-          id: c.doc.id,
-          etag: (c.doc.data() as { etag?: string }).etag ?? '',
-        });
-      }
-    });
+    const { changes, stop } = await listenToChanges(
+      f.db.collection(paths.events(user.uid, calendarId)),
+      (c) => ({
+        type: c.type,
+        id: c.doc.id,
+        etag: (c.doc.data() as { etag?: string }).etag ?? '',
+      }),
+    );
     try {
-      await waitFor('the listener to attach', () => !initial);
       const { data: a } = await user.cal.events.patch({
         calendarId,
         eventId: ids[3]!,
         requestBody: { summary: 'changed once' },
       });
       await waitFor('the edit', () => changes.some((c) => c.id === ids[3] && c.etag === a.etag));
-      await converged(db, user, calendarId);
+      await converged(f.db, user, calendarId);
 
       // The token expires: the next notification's sync gets 410 and runs a diffing full sync.
-      const fullBefore = logs.find(
+      const fullBefore = f.logs.find(
         (t, e) =>
           t === 'syncWorker' &&
           e.message === 'sync' &&
           e.full === true &&
           e.subscriptionId === subscriptionId,
       ).length;
-      await stack.simClient.expireSyncTokens(calendarId);
+      await f.stack.simClient.expireSyncTokens(calendarId);
       const afterExpiry = changes.length;
       const { data: b } = await user.cal.events.patch({
         calendarId,
@@ -285,7 +237,7 @@ describe.skipIf(emulatorsMissing() !== '')('calsync end to end', () => {
       await waitFor(
         'the full sync after the 410',
         () =>
-          logs.find(
+          f.logs.find(
             (t, e) =>
               t === 'syncWorker' &&
               e.message === 'sync' &&
@@ -296,25 +248,25 @@ describe.skipIf(emulatorsMissing() !== '')('calsync end to end', () => {
       await waitFor('the edit after the 410', () =>
         changes.some((c) => c.id === ids[77] && c.etag === b.etag),
       );
-      await converged(db, user, calendarId);
+      await converged(f.db, user, calendarId);
       const flood = changes.slice(afterExpiry);
       expect(flood).toEqual([{ type: 'modified', id: ids[77], etag: b.etag }]);
       // Each (id, etag) seen once.
       const keys = changes.map((c) => `${c.id}/${c.etag}/${c.type}`);
       expect(new Set(keys).size).toBe(keys.length);
     } finally {
-      unsubscribe();
+      stop();
     }
   });
 
   it('channel renewal during traffic loses nothing; the old channel is still heard during the overlap', async () => {
-    const user = await newUser(stack, 'renew');
+    const user = await newUser(f.stack, 'renew');
     const calendarId = user.email;
-    const report = await connectCalendar(stack, user);
+    const report = await connectCalendar(f.stack, user);
     const subscriptionId = report.calendar.subscriptionId;
     const oldChannel = report.calendar.channel!.id;
     // channels.stop of the old channel lets one late notification through (Google's stragglers).
-    await stack.simClient.setStragglerAfterStop(1);
+    await f.stack.simClient.setStragglerAfterStop(1);
 
     let editing = true;
     let n = 0;
@@ -332,7 +284,7 @@ describe.skipIf(emulatorsMissing() !== '')('calsync end to end', () => {
         await new Promise((r) => setTimeout(r, 150));
       }
     })();
-    const res = await fetch(stack.urls.renewChannels, { method: 'POST' });
+    const res = await fetch(f.stack.urls.renewChannels, { method: 'POST' });
     expect(res.status).toBe(200);
     const summary = (await res.json()) as { renewed: number; failed: unknown[] };
     expect(summary.failed).toEqual([]);
@@ -340,17 +292,17 @@ describe.skipIf(emulatorsMissing() !== '')('calsync end to end', () => {
     editing = false;
     await traffic;
 
-    const sub = (await db.doc(paths.subscription(subscriptionId)).get()).data() as SubscriptionDoc;
+    const sub = await f.readSub(subscriptionId);
     expect(sub.channel?.id).not.toBe(oldChannel);
     expect(sub.previousChannel?.id).toBe(oldChannel);
-    await stack.sim.idle();
-    await converged(db, user, calendarId);
+    await f.stack.sim.idle();
+    await converged(f.db, user, calendarId);
     // The old channel's straggler reached the webhook and was accepted, not rejected as stale.
-    const deliveries = await stack.simClient.notifications();
+    const deliveries = await f.stack.simClient.notifications();
     const late = deliveries.filter((d) => d.channelId === oldChannel && d.state === 'exists');
     expect(late.length).toBeGreaterThanOrEqual(1);
     expect(late.every((d) => d.status === 204)).toBe(true);
-    const stale = logs.find(
+    const stale = f.logs.find(
       (t, e) =>
         t === 'syncWorker' &&
         e.subscriptionId === subscriptionId &&

@@ -27,7 +27,7 @@ import type { NotificationMessage, ResyncMessage } from '../../functions/message
 import { renewChannelsCore } from '../../functions/renewal/core.js';
 import { resyncMessage } from '../../functions/renewal/enqueue.js';
 import { paths, type SubscriptionDoc } from '../../functions/store/schema.js';
-import { acquireLease } from '../../functions/store/subscriptions.js';
+import { acquireLease } from '../../functions/store/lease.js';
 import type { SyncDeps } from '../../functions/sync/deps.js';
 import { handleSyncMessage, mustRedeliver } from '../../functions/sync/handle.js';
 import { handleWebhook, type Publisher } from '../../functions/webhook/handler.js';
@@ -547,6 +547,7 @@ export async function runHistory(
             now: now(),
             leaseMs: config.leaseMs,
             clockSkewMs: config.clockSkewMs,
+            trigger: { kind: 'resync', full: false },
           });
           break;
         case 'leaseExpiry':

@@ -2,8 +2,16 @@
 // Reference: https://developers.google.com/calendar/api/v3/reference/calendarList/list
 import type { ApiContext } from './context.js';
 import { errors } from './errors.js';
+import { rejectShowDeletedFalse, tokenExpired } from './events-list.js';
 import type { Reply } from './http.js';
-import { decodePageToken, encodePageToken, pageSize, paginate, type Candidate } from './paging.js';
+import {
+  decodePageToken,
+  encodePageToken,
+  liveKeys,
+  pageSize,
+  paginate,
+  type Candidate,
+} from './paging.js';
 import { hash32 } from './random.js';
 import type { CalendarListEntryState, CalendarState } from './types.js';
 
@@ -24,6 +32,7 @@ interface ListSync {
   epoch: number;
   seq: number;
   sfp: string;
+  at: number;
 }
 
 function entryResource(
@@ -70,6 +79,7 @@ export function listCalendarList(ctx: ApiContext): Reply {
       'The parameter minAccessRole cannot be used together with syncToken.',
     );
   }
+  if (syncToken !== undefined) rejectShowDeletedFalse(ctx, ['showDeleted', 'showHidden']);
   const minRole = ctx.query.str('minAccessRole');
   if (minRole !== undefined && !(minRole in ROLE_RANK)) throw errors.invalidParam('minAccessRole');
   const showDeleted = ctx.query.bool('showDeleted');
@@ -79,7 +89,8 @@ export function listCalendarList(ctx: ApiContext): Reply {
   if (syncToken !== undefined) {
     const st = ctx.tokens.decode<ListSync>('listsync', syncToken);
     if (!st || st.user !== user.email || st.sfp !== sfp) throw errors.invalidSyncToken();
-    if (st.epoch !== user.listEpoch || st.seq > user.listSeq) throw errors.fullSyncRequired();
+    if (st.epoch !== user.listEpoch || st.seq > user.listSeq || tokenExpired(ctx, st.at))
+      throw errors.fullSyncRequired();
     since = st.seq;
   }
   const incremental = syncToken !== undefined;
@@ -111,6 +122,7 @@ export function listCalendarList(ctx: ApiContext): Reply {
       render: () => entryResource(entry, cal),
     });
   }
+  if (ctx.settings.realism.livePaging) liveKeys(cands);
   const page = paginate(ctx, cands, state, size);
   const body: Record<string, unknown> = {
     kind: 'calendar#calendarList',
@@ -123,6 +135,7 @@ export function listCalendarList(ctx: ApiContext): Reply {
       epoch: user.listEpoch,
       seq: state.snap,
       sfp,
+      at: ctx.store.clock.now(),
     } satisfies ListSync);
   body.items = page.items;
   return { status: 200, body };

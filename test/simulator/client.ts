@@ -2,10 +2,11 @@
 import { calendar, type calendar_v3 } from '@googleapis/calendar';
 import { OAuth2Client } from 'google-auth-library';
 import type { RequestLogEntry } from './control.js';
-import type { FaultSpec } from './faults.js';
+import type { FaultSpec, HeldRequest } from './faults.js';
+import type { RealismKnobs } from './realism.js';
 import type { DeliveryRecord } from './watch.js';
 
-export type { RequestLogEntry, FaultSpec, DeliveryRecord };
+export type { RequestLogEntry, FaultSpec, DeliveryRecord, HeldRequest, RealismKnobs };
 
 export interface ChannelInfo {
   id: string;
@@ -20,6 +21,19 @@ export interface ChannelInfo {
   owner: string;
   stopped: boolean;
   expired: boolean;
+}
+
+export interface UserInfo {
+  email: string;
+  sub: string;
+  grants: {
+    refreshToken: string;
+    scopes: string[];
+    enforceScopes: boolean;
+    issuedAt: number;
+    expiresAt: number | null;
+    failure: 'revoked' | 'bad_request' | 'invalid_rapt' | null;
+  }[];
 }
 
 export class SimulatorClient {
@@ -40,16 +54,47 @@ export class SimulatorClient {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  /** A user with a primary calendar whose id is `email`. */
+  /**
+   * A user (Google account) with a primary calendar whose id is `email`, and a grant: the
+   * refresh token. Calling it again for the same email adds another grant (or renews this one).
+   * `scopes`: what the user really granted (checked on every call; default calsync's scopes,
+   * reported but not checked). `sub`: the stable account id (default derived from the email).
+   * `refreshTokenTtlSeconds`: the refresh token dies after this long (simulated clock).
+   */
   async createUser(
     email: string,
     refreshToken: string,
-    opts: { timeZone?: string } = {},
+    opts: {
+      timeZone?: string;
+      scopes?: string[];
+      sub?: string;
+      refreshTokenTtlSeconds?: number;
+    } = {},
   ): Promise<void> {
     await this.call('POST', '/users', { email, refreshToken, ...opts });
   }
-  async revoke(email: string): Promise<void> {
-    await this.call('POST', `/users/${encodeURIComponent(email)}/revoke`);
+  /** The account's `sub` and its grants. */
+  async user(email: string): Promise<UserInfo> {
+    return this.call('GET', `/users/${encodeURIComponent(email)}`);
+  }
+  /** The user revokes access: every grant, or only `refreshToken`'s. */
+  async revoke(email: string, refreshToken?: string): Promise<void> {
+    await this.call('POST', `/users/${encodeURIComponent(email)}/revoke`, { refreshToken });
+  }
+  /** Later refreshes of the user's grants (or one) answer this invalid_grant variant. */
+  async failGrant(
+    email: string,
+    variant: 'revoked' | 'bad_request' | 'invalid_rapt',
+    refreshToken?: string,
+  ): Promise<void> {
+    await this.call('POST', `/users/${encodeURIComponent(email)}/invalid-grant`, {
+      variant,
+      refreshToken,
+    });
+  }
+  /** 'testing': refresh tokens issued from now on expire after 7 days (simulated clock). */
+  async setOAuthPublishingStatus(status: 'production' | 'testing'): Promise<void> {
+    await this.call('POST', '/oauth', { publishingStatus: status });
   }
   /** A secondary calendar owned by `owner`, added to their calendarList; returns its id. */
   async createCalendar(
@@ -62,7 +107,7 @@ export class SimulatorClient {
   async shareCalendar(
     calendarId: string,
     email: string,
-    role: 'owner' | 'writer' | 'reader' = 'writer',
+    role: 'owner' | 'writer' | 'reader' | 'freeBusyReader' = 'writer',
   ): Promise<void> {
     await this.call('POST', `/calendars/${encodeURIComponent(calendarId)}/share`, { email, role });
   }
@@ -94,6 +139,29 @@ export class SimulatorClient {
       { count, ...opts },
     );
     return r.inserted;
+  }
+  /**
+   * Google's UI "this and following" edit: the series ends before occurrence `at` (key like
+   * 20250409T120000Z, an instance id, or the RFC 3339 original start) and a new master
+   * `<base>_R<YYYYMMDDTHHMMSS>` continues with the changes. Returns the new master's id.
+   */
+  async splitSeries(
+    calendarId: string,
+    eventId: string,
+    at: string,
+    changes: {
+      summary?: string;
+      description?: string;
+      location?: string;
+      shiftMinutes?: number;
+    } = {},
+  ): Promise<string> {
+    const r = await this.call<{ id: string }>(
+      'POST',
+      `/calendars/${encodeURIComponent(calendarId)}/split`,
+      { eventId, at, ...changes },
+    );
+    return r.id;
   }
   async expireSyncTokens(calendarId: string): Promise<void> {
     await this.call('POST', `/calendars/${encodeURIComponent(calendarId)}/expire-sync-tokens`);
@@ -132,6 +200,28 @@ export class SimulatorClient {
   async clearNotifications(): Promise<void> {
     await this.call('DELETE', '/notifications');
   }
+  /** Requests whose (already computed) answers are withheld by a `hold` fault. */
+  async heldRequests(): Promise<HeldRequest[]> {
+    return this.call('GET', '/held');
+  }
+  /** Resolves with the held requests once at least `count` are held (polls; rejects after timeoutMs). */
+  async waitForHeld(count = 1, timeoutMs = 10_000): Promise<HeldRequest[]> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const held = await this.heldRequests();
+      if (held.length >= count) return held;
+      if (Date.now() > until)
+        throw new Error(`expected ${count} held requests, got ${held.length}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  /** Sends one held answer (as computed when its request arrived). */
+  async releaseHeld(id: number): Promise<void> {
+    await this.call('POST', `/held/${id}/release`);
+  }
+  async releaseAllHeld(): Promise<number> {
+    return (await this.call<{ released: number }>('POST', '/held/all/release')).released;
+  }
   async setLatency(ms: number): Promise<void> {
     await this.call('POST', '/latency', { ms });
   }
@@ -142,8 +232,24 @@ export class SimulatorClient {
   async setStragglerAfterStop(n: number): Promise<void> {
     await this.call('POST', '/stragglers', { count: n });
   }
-  async setPaging(opts: { emptyPageRate?: number; shortPageRate?: number }): Promise<void> {
+  async setPaging(opts: {
+    emptyPageRate?: number;
+    shortPageRate?: number;
+    emptyLastPageRate?: number;
+  }): Promise<void> {
     await this.call('POST', '/paging', opts);
+  }
+  /**
+   * Sets realism knobs at run time: `preset` ('google' | 'off') first, then each knob given
+   * (RealismKnobs in realism.ts). Answers the knobs now in force.
+   */
+  async setRealism(
+    knobs: Partial<RealismKnobs> & { preset?: 'google' | 'off' },
+  ): Promise<RealismKnobs> {
+    return this.call('POST', '/realism', knobs);
+  }
+  async realism(): Promise<RealismKnobs> {
+    return this.call('GET', '/realism');
   }
   async setRateLimit(perMinute: number): Promise<void> {
     await this.call('POST', '/rate-limit', { perMinute });

@@ -1,17 +1,17 @@
 // The per-request context handed to API route handlers.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Query } from './http.js';
+import type { RealismKnobs } from './realism.js';
 import type { Store } from './store.js';
 import type { TokenCodec } from './tokens.js';
 import type { UserState } from './types.js';
 
 export interface SimSettings {
   seed: number;
-  /** Share of non-final list pages forced empty / short (decided from seed + request, reproducibly). */
-  emptyPageRate: number;
-  shortPageRate: number;
   /** Public base URL of the simulator (for resourceUri). */
   baseUrl: string;
+  /** The realism knobs in force (mutable: POST /_sim/realism changes them at run time). */
+  realism: RealismKnobs;
 }
 
 export interface ApiContext {

@@ -12,20 +12,51 @@ export interface GoogleErrorItem {
 }
 
 export interface GoogleErrorBody {
-  error: { errors: GoogleErrorItem[]; code: number; message: string };
+  error: {
+    errors: GoogleErrorItem[];
+    code: number;
+    message: string;
+    status?: string;
+    details?: unknown[];
+  };
+}
+
+/**
+ * Newer Google answers add `status` (the google.rpc code name) and `details`, and may carry a
+ * top-level message that differs from the item's (insufficientPermissions, quota errors).
+ */
+export interface ErrorEnvelope {
+  message?: string;
+  status?: string;
+  details?: unknown[];
 }
 
 export class ApiError extends Error {
+  /** When set, the answer is this HTML page instead of JSON (Google's front end on some 5xx). */
+  html?: string;
+
   constructor(
     readonly status: number,
     readonly item: GoogleErrorItem,
     readonly headers: Record<string, string> = {},
+    readonly envelope?: ErrorEnvelope,
   ) {
-    super(item.message);
+    super(envelope?.message ?? item.message);
   }
 
   body(): GoogleErrorBody {
-    return { error: { errors: [this.item], code: this.status, message: this.item.message } };
+    const e = this.envelope;
+    if (!e)
+      return { error: { errors: [this.item], code: this.status, message: this.item.message } };
+    // Key order as in Google's newer bodies: code, message, errors, status, details.
+    const error = {
+      code: this.status,
+      message: e.message ?? this.item.message,
+      errors: [this.item],
+    } as GoogleErrorBody['error'];
+    if (e.status) error.status = e.status;
+    if (e.details) error.details = e.details;
+    return { error };
   }
 }
 

@@ -2,7 +2,7 @@
 // Reference: https://developers.google.com/calendar/api/v3/reference/events and
 // https://developers.google.com/calendar/api/guides/recurringevents ("modifying instances").
 import type { ApiContext } from './context.js';
-import { apiError, errors } from './errors.js';
+import { ApiError, apiError, errors } from './errors.js';
 import type { Reply } from './http.js';
 import {
   clone,
@@ -13,8 +13,10 @@ import {
   resolveEvent,
   ordered,
   virtualInstance,
+  type RenderOptions,
 } from './event-model.js';
 import { findOccurrence, RecurrenceError, validateRecurrence } from './recurrence.js';
+import { importedId } from './series-split.js';
 import type { CalendarState, EventResource, StoredEvent } from './types.js';
 import { formatInZone, isValidTimeZone, parseDate, parseDateTime, wallToInstant } from './tz.js';
 
@@ -170,11 +172,17 @@ export function getEvent(ctx: ApiContext, cal: CalendarState, eventId: string): 
   if (found.kind === 'virtual') {
     return {
       status: 200,
-      body: virtualInstance(found.master.resource, found.occ, maxAttendees(ctx)),
+      body: virtualInstance(found.master.resource, found.occ, {
+        ...maxAttendees(ctx),
+        ...viewOptions(ctx, cal),
+      }),
     };
   }
   // A deleted event is still readable with status "cancelled" (Google's events.get behaviour).
-  return { status: 200, body: render(found.ev, maxAttendees(ctx)) };
+  return {
+    status: 200,
+    body: render(found.ev, { ...maxAttendees(ctx), ...viewOptions(ctx, cal) }),
+  };
 }
 
 function maxAttendees(ctx: ApiContext): { maxAttendees?: number } {
@@ -182,14 +190,44 @@ function maxAttendees(ctx: ApiContext): { maxAttendees?: number } {
   return m === undefined ? {} : { maxAttendees: m };
 }
 
-export function insertEvent(ctx: ApiContext, cal: CalendarState): Reply {
+/** How this caller sees events of `cal`: untidy fields, busy blocks for limited roles. */
+export function viewOptions(ctx: ApiContext, cal: CalendarState): RenderOptions {
+  const { realism } = ctx.settings;
+  const out: RenderOptions = {};
+  if (realism.untidyEvents) out.untidySeed = ctx.settings.seed;
+  if (realism.enforceAccessRoles) {
+    const role = ctx.store.roleOf(ctx.user, cal);
+    if (role === 'freeBusyReader') out.hide = 'all';
+    else if (role === 'reader') out.hide = 'private';
+  }
+  return out;
+}
+
+/**
+ * With enforceAccessRoles, writes need writer or owner: 403 requiredAccessLevel "You need to have
+ * writer access to this calendar." (domain calendar; the answer public clients record).
+ */
+function requireWriter(ctx: ApiContext, cal: CalendarState): void {
+  if (!ctx.settings.realism.enforceAccessRoles) return;
+  const role = ctx.store.roleOf(ctx.user, cal);
+  if (role === 'owner' || role === 'writer') return;
+  throw new ApiError(403, {
+    domain: 'calendar',
+    reason: 'requiredAccessLevel',
+    message: 'You need to have writer access to this calendar.',
+  });
+}
+
+export function insertEvent(ctx: ApiContext, cal: CalendarState, imported?: { id: string }): Reply {
+  requireWriter(ctx, cal);
   const body = stripServerFields(ctx.body) as EventResource;
-  let id = typeof ctx.body.id === 'string' ? ctx.body.id : undefined;
-  if (id !== undefined) {
+  // events.import names the event itself (`_…`, series-split.ts importedId).
+  let id = imported ? imported.id : typeof ctx.body.id === 'string' ? ctx.body.id : undefined;
+  if (id !== undefined && !imported) {
     // Client-chosen ids: base32hex characters (a-v, 0-9), 5 to 1024 long (events.insert reference).
     if (!/^[a-v0-9]{5,1024}$/.test(id)) throw errors.invalid('Invalid resource id value.');
     if (cal.events.has(id)) throw apiError(409, 'duplicate');
-  } else {
+  } else if (id === undefined) {
     do id = ctx.store.random.eventId();
     while (cal.events.has(id));
   }
@@ -206,7 +244,8 @@ export function insertEvent(ctx: ApiContext, cal: CalendarState): Reply {
     htmlLink: htmlLink(id, cal.id),
     created: now,
     ...body,
-    creator: { email, self: true },
+    // An imported copy keeps its own organizer and has no creator on this calendar.
+    creator: imported ? undefined : { email, self: true },
     organizer: body.organizer ?? { email: cal.id, self: true },
     iCalUID: typeof ctx.body.iCalUID === 'string' ? ctx.body.iCalUID : `${id}@google.com`,
     sequence: typeof body.sequence === 'number' ? body.sequence : 0,
@@ -217,8 +256,25 @@ export function insertEvent(ctx: ApiContext, cal: CalendarState): Reply {
   const ev: StoredEvent = { resource, changeSeq: 0, deleted: resource.status === 'cancelled' };
   cal.events.set(id, ev);
   ctx.store.touch(cal, ev);
-  ctx.store.listeners.eventsChanged(cal);
-  return { status: 200, body: render({ ...ev, deleted: false }) };
+  ctx.store.changed(cal);
+  return { status: 200, body: render({ ...ev, deleted: false }, viewOptions(ctx, cal)) };
+}
+
+/**
+ * events.import: "a private copy of an existing event" by iCalUID (events.import reference). The
+ * id is Google's `_` + base32hex(iCalUID) (series-split.ts); the same iCalUID again updates it.
+ */
+export function importEvent(ctx: ApiContext, cal: CalendarState): Reply {
+  requireWriter(ctx, cal);
+  const uid = ctx.body.iCalUID;
+  if (typeof uid !== 'string' || uid === '') throw errors.required('Missing iCalUID.');
+  if (ctx.body.eventType !== undefined && ctx.body.eventType !== 'default')
+    throw errors.invalid('Only events of type default can be imported.');
+  const id = importedId(uid);
+  const existing = cal.events.get(id);
+  if (existing && !existing.deleted) return writeEvent(ctx, cal, id, 'update');
+  if (existing) cal.events.delete(id);
+  return insertEvent(ctx, cal, { id });
 }
 
 /** PUT (replace) and PATCH (merge) of an event, a stored exception or a not-yet-modified instance. */
@@ -228,6 +284,7 @@ export function writeEvent(
   eventId: string,
   mode: 'update' | 'patch',
 ): Reply {
+  requireWriter(ctx, cal);
   const found = resolveEvent(cal, eventId);
   if (!found) throw errors.notFound();
   const incoming = stripServerFields(ctx.body);
@@ -284,6 +341,7 @@ export function writeEvent(
   next.sequence = Math.max(prevSeq, typeof incoming.sequence === 'number' ? incoming.sequence : 0);
   if (timesChanged(before, next) && found.kind === 'stored') next.sequence = prevSeq + 1;
   if (found.kind === 'virtual' && timesChanged(before, next)) next.sequence = prevSeq + 1;
+  if (found.kind === 'stored') ctx.store.beginWrite(cal, stored);
   stored.resource = ordered(next);
   if (found.kind === 'virtual') cal.events.set(stored.resource.id!, stored);
 
@@ -297,9 +355,11 @@ export function writeEvent(
     if (isMaster(stored.resource) || isMaster(before))
       reconcileExceptions(ctx, cal, stored, before);
   }
-  ctx.store.listeners.eventsChanged(cal);
-  if (stored.deleted || isCancelledException(stored)) return { status: 200, body: render(stored) };
-  return { status: 200, body: render(stored, maxAttendees(ctx)) };
+  ctx.store.changed(cal);
+  const view = viewOptions(ctx, cal);
+  if (stored.deleted || isCancelledException(stored))
+    return { status: 200, body: render(stored, view) };
+  return { status: 200, body: render(stored, { ...maxAttendees(ctx), ...view }) };
 }
 
 /**
@@ -316,6 +376,7 @@ function reconcileExceptions(
   if (!timesChanged(before, master.resource) && !master.deleted) return;
   for (const [key, ex] of exceptionsOf(cal, master.resource.id!)) {
     if (ex.deleted) continue;
+    ctx.store.beginWrite(cal, ex);
     const still = isMaster(master.resource) ? findOccurrence(master.resource, key) : undefined;
     if (!still) {
       ex.deleted = true;
@@ -326,6 +387,7 @@ function reconcileExceptions(
 }
 
 function deleteStored(ctx: ApiContext, cal: CalendarState, ev: StoredEvent): void {
+  ctx.store.beginWrite(cal, ev);
   if (ev.resource.recurringEventId && !ev.deleted) {
     // Cancelling one instance: a cancelled exception the series keeps; the master is re-sent.
     ev.resource.status = 'cancelled';
@@ -341,6 +403,7 @@ function deleteStored(ctx: ApiContext, cal: CalendarState, ev: StoredEvent): voi
     // A deleted series may be announced by its master alone (CALENDAR-API.md): exceptions go
     // away silently, without a change of their own.
     for (const ex of exceptionsOf(cal, ev.resource.id!).values()) {
+      ctx.store.beginWrite(cal, ex);
       ex.deleted = true;
       ex.resource.status = 'cancelled';
     }
@@ -348,6 +411,7 @@ function deleteStored(ctx: ApiContext, cal: CalendarState, ev: StoredEvent): voi
 }
 
 export function deleteEvent(ctx: ApiContext, cal: CalendarState, eventId: string): Reply {
+  requireWriter(ctx, cal);
   const found = resolveEvent(cal, eventId);
   if (!found) throw errors.notFound();
   if (found.kind === 'virtual') {
@@ -362,6 +426,6 @@ export function deleteEvent(ctx: ApiContext, cal: CalendarState, eventId: string
     checkIfMatch(ctx, ev.resource);
     deleteStored(ctx, cal, ev);
   }
-  ctx.store.listeners.eventsChanged(cal);
+  ctx.store.changed(cal);
   return { status: 204 };
 }

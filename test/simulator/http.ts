@@ -49,14 +49,17 @@ export function send(res: ServerResponse, reply: Reply): void {
     res.end();
     return;
   }
-  const text = JSON.stringify(reply.body, null, 1);
-  headers['Content-Type'] = 'application/json; charset=UTF-8';
+  // A string body is sent as it is (HTML error pages); anything else as Google's JSON.
+  const raw = typeof reply.body === 'string';
+  const text = raw ? (reply.body as string) : JSON.stringify(reply.body, null, 1);
+  headers['Content-Type'] ??= raw ? 'text/html; charset=UTF-8' : 'application/json; charset=UTF-8';
   headers['Content-Length'] = String(Buffer.byteLength(text));
   res.writeHead(reply.status, headers);
   res.end(text);
 }
 
 export function errorReply(e: ApiError): Reply {
+  if (e.html !== undefined) return { status: e.status, body: e.html, headers: e.headers };
   return { status: e.status, body: e.body(), headers: e.headers };
 }
 

@@ -59,8 +59,16 @@ export function encodePageToken(ctx: ApiContext, st: PageState): string {
 }
 
 /**
- * One page of `cands` after `state.after`. A non-final page may be forced empty or short
- * (seeded, reproducible: the same token always yields the same page).
+ * One page of `cands` after `state.after`. A non-final page may be forced empty or short, and the
+ * last items may be sent with a nextPageToken so that the final page is empty (seeded,
+ * reproducible: the same token always yields the same page shape).
+ *
+ * Snapshot paging (default): only items changed up to `state.snap` (the first page's moment) are
+ * listed. Live paging (realism.livePaging): every page reads the current data; callers order items
+ * by change sequence, so an item changed mid-listing moves behind the cursor's later pages (seen
+ * twice, or newer than the rest of its listing), and the sync token — `state.snap`, a watermark
+ * taken when the listing began — makes the next delta repeat whatever changed meanwhile
+ * (CALENDAR-API.md: recorded tokens decode to a timestamp; google-api-ruby-client#860).
  */
 export function paginate(
   ctx: ApiContext,
@@ -68,16 +76,21 @@ export function paginate(
   state: PageState,
   size: number,
 ): Page {
+  const live = ctx.settings.realism.livePaging;
   const visible = cands
     .filter(
       (c) =>
-        c.seq <= state.snap && c.seq > state.since && (state.after === null || c.key > state.after),
+        (live || c.seq <= state.snap) &&
+        c.seq > state.since &&
+        (state.after === null || c.key > state.after),
     )
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   let take = size;
-  const { emptyPageRate, shortPageRate, seed } = ctx.settings;
+  const { seed } = ctx.settings;
+  const { emptyPageRate, shortPageRate, emptyLastPageRate } = ctx.settings.realism;
+  const where = `${state.fp}|${state.snap}|${state.since}|${state.after}|${state.n}`;
   if (visible.length > 0 && (emptyPageRate > 0 || shortPageRate > 0)) {
-    const r = unitFor(`${state.fp}|${state.snap}|${state.since}|${state.after}|${state.n}`, seed);
+    const r = unitFor(where, seed);
     if (r < Math.min(emptyPageRate, 0.9)) take = 0;
     else if (r < Math.min(emptyPageRate, 0.9) + shortPageRate && size > 1) {
       take = 1 + Math.floor(unitFor(`short|${state.n}|${state.after}`, seed) * (size - 1));
@@ -85,9 +98,17 @@ export function paginate(
   }
   const pageItems = visible.slice(0, take);
   const items = pageItems.map((c) => c.render());
-  if (visible.length > take) {
-    const last = pageItems.at(-1);
-    return { items, next: { ...state, after: last ? last.key : state.after, n: state.n + 1 } };
-  }
+  const last = pageItems.at(-1);
+  const next = { ...state, after: last ? last.key : state.after, n: state.n + 1 };
+  if (visible.length > take) return { items, next };
+  // "A page may hold fewer items than maxResults, or none at all" (events.list reference) — the
+  // last one too: the items end here but a nextPageToken leads to an empty page with the token.
+  if (visible.length > 0 && unitFor(`last|${where}`, seed) < emptyLastPageRate)
+    return { items, next };
   return { items };
+}
+
+/** Live paging orders items by change sequence: a changed item moves to the end of the listing. */
+export function liveKeys(cands: Candidate[]): void {
+  for (const c of cands) c.key = `${String(c.seq).padStart(12, '0')}|${c.key}`;
 }

@@ -162,19 +162,32 @@ function occurrenceFrom(p: Prepared, floating: Date): Occurrence {
   };
 }
 
-/** Occurrences of a series in start order, bounded by windowEndMs and MAX_INSTANCES_PER_SERIES. */
+/** Occurrences before a window are skipped without a bound, so a long series costs this much at most. */
+const MAX_SKIPPED = 1_000_000;
+
+/**
+ * Occurrences of a series in start order: those ending after `windowStartMs` (all when absent)
+ * and starting before `windowEndMs`, at most `limit` of them. Occurrences before the window do not
+ * count toward the limit, so an open-ended series that began long ago still has its instances
+ * inside a later window (Google lists them; the simulator used to stop after the first 730).
+ */
 export function expand(
   master: EventResource,
   windowEndMs?: number,
   limit = MAX_INSTANCES_PER_SERIES,
+  windowStartMs?: number,
 ): Occurrence[] {
   const p = prepare(master);
   const out: Occurrence[] = [];
-  for (const d of p.set.all((_d, i) => i < limit)) {
+  let skipped = 0;
+  p.set.all((d) => {
     const occ = occurrenceFrom(p, d);
-    if (windowEndMs !== undefined && occ.startMs >= windowEndMs) break;
+    if (windowEndMs !== undefined && occ.startMs >= windowEndMs) return false;
+    // timeMin bounds an occurrence's end (events.list reference), as inWindow in events-list.ts.
+    if (windowStartMs !== undefined && occ.endMs <= windowStartMs) return ++skipped < MAX_SKIPPED;
     out.push(occ);
-  }
+    return out.length < limit;
+  });
   return out;
 }
 
@@ -209,6 +222,14 @@ export function validateRecurrence(master: EventResource): void {
     if (e instanceof RecurrenceError) throw e;
     throw new RecurrenceError(e instanceof Error ? e.message : String(e));
   }
+}
+
+/**
+ * The base id of a series: a `_R<date>` master made by a "this and following" split names its
+ * instances after the base (`<base>_<key>`), not after itself (series-split.ts).
+ */
+export function seriesBase(masterId: string): string {
+  return masterId.replace(/_R\d{8}(?:T\d{6})?$/, '');
 }
 
 /** Split an instance id into master id and occurrence key, or undefined if it is not one. */

@@ -1,8 +1,16 @@
 // Opaque, tamper-evident page and sync tokens (HMAC-signed JSON), so garbage is told apart from stale.
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 
 export class TokenCodec {
-  private readonly secret: Buffer = randomBytes(32);
+  private readonly secret: Buffer;
+
+  /** With a seed, tokens (and so the seeded page shapes that hash them) repeat run after run. */
+  constructor(seed?: number) {
+    this.secret =
+      seed === undefined
+        ? randomBytes(32)
+        : createHash('sha256').update(`sim-tokens|${seed}`).digest();
+  }
 
   encode(kind: string, payload: object): string {
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url');

@@ -39,13 +39,28 @@ export interface EventResource {
 
 export interface StoredEvent {
   resource: EventResource;
-  /** Per-calendar change sequence of the last write that touched this event. */
+  /** Per-calendar change sequence of the last write that touched this event (once listable). */
   changeSeq: number;
   /**
    * Deleted: gone for good; listed (incremental / showDeleted) as an id-only cancelled item.
    * A cancelled exception of a live series is NOT deleted: its resource.status is 'cancelled'.
    */
   deleted: boolean;
+  /** Present while a change of this event is not yet listable (visibility lag, store.ts). */
+  shadow?: { visible: EventSnapshot | null; pending: EventSnapshot[] };
+}
+
+/** An event as listings show it at some point in time. */
+export interface EventSnapshot {
+  resource: EventResource;
+  deleted: boolean;
+  changeSeq: number;
+}
+
+/** One write operation whose changes become listable together at `visibleAt`. */
+export interface PendingChange {
+  visibleAt: number;
+  entries: { ev: StoredEvent; bump: boolean }[];
 }
 
 export interface CalendarState {
@@ -63,6 +78,25 @@ export interface CalendarState {
   epoch: number;
   etag: string;
   updatedMs: number;
+  /** Changes written but not yet listable, oldest first (visibility lag). */
+  pendingChanges: PendingChange[];
+  /** When the newest pending change becomes listable (changes become listable in order). */
+  lastVisibleAt: number;
+  /** Events the operation in progress touched, with whether it bumps their change sequence. */
+  op: Map<StoredEvent, boolean>;
+  /** Counts operations, for seeded per-change lags. */
+  opCount: number;
+  /** Access control rules by id (`user:<email>`, `default`). */
+  acl: Map<string, AclRuleState>;
+}
+
+export type AccessRole = 'none' | 'freeBusyReader' | 'reader' | 'writer' | 'owner';
+
+export interface AclRuleState {
+  id: string;
+  role: AccessRole;
+  scope: { type: 'user' | 'group' | 'domain' | 'default'; value?: string };
+  etag: string;
 }
 
 export interface CalendarListEntryState {
@@ -76,10 +110,29 @@ export interface CalendarListEntryState {
   hidden: boolean;
 }
 
+/** How a refresh grant fails at POST /token (bodies in oauth.ts). */
+export type InvalidGrantVariant = 'revoked' | 'bad_request' | 'invalid_rapt';
+
+/** One OAuth grant: a refresh token a user gave an app, with the scopes they really granted. */
+export interface GrantState {
+  refreshToken: string;
+  email: string;
+  /** Granted scopes as Google writes them in the token response (`email` -> userinfo.email). */
+  scopes: string[];
+  /** Every API call is checked against `scopes` (false: only reported, see oauth.ts). */
+  enforceScopes: boolean;
+  issuedAt: number;
+  /** Simulated-clock ms after which the refresh token is dead (apps in "testing" status: 7 days). */
+  expiresAt?: number;
+  /** Set once revoked or forced to fail: every later refresh answers this invalid_grant variant. */
+  failure?: InvalidGrantVariant;
+}
+
 export interface UserState {
   email: string;
-  refreshTokens: Set<string>;
-  revoked: boolean;
+  /** Google's stable account id (`sub` in id_token, tokeninfo, userinfo), distinct from the email. */
+  sub: string;
+  grants: Map<string, GrantState>;
   calendarList: Map<string, CalendarListEntryState>;
   listSeq: number;
   listEpoch: number;

@@ -5,6 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { SimClock } from './clock.js';
 import { mulberry32 } from './random.js';
+import { drawLag, maxLag, type RealismKnobs } from './realism.js';
 
 export type ChannelKind = 'events' | 'calendarList';
 
@@ -38,6 +39,7 @@ export interface DeliveryRecord {
 export interface NotifierOptions {
   clock: SimClock;
   seed: number;
+  realism: RealismKnobs;
   retryBaseMs: number;
   maxAttempts: number;
   dropRate: number;
@@ -56,6 +58,9 @@ export class Notifier {
   dropRate: number;
   stragglersAfterStop = 0;
   private readonly rand: () => number;
+  /** A separate stream for the realism knobs, so default runs draw exactly as before. */
+  private readonly rnd: () => number;
+  private readonly clockWaits = new Set<() => void>();
   private pending = 0;
   private idleWaiters: (() => void)[] = [];
   private readonly timers = new Map<NodeJS.Timeout, () => void>();
@@ -64,6 +69,7 @@ export class Notifier {
 
   constructor(private readonly opts: NotifierOptions) {
     this.rand = mulberry32(opts.seed ^ 0x5eed);
+    this.rnd = mulberry32(opts.seed ^ 0xde1a);
     this.dropRate = opts.dropRate;
   }
 
@@ -85,8 +91,14 @@ export class Notifier {
     }
   }
 
-  /** One notification per live channel watching `target`. */
+  /**
+   * One notification per live channel watching `target`. With the realism knobs: delivered
+   * `notificationDelayMs` later (simulated clock; webhookdb#563 reports a minute), sometimes twice
+   * (the same message again, or a second message — google-api-java-client-services#20532), and
+   * sometimes followed by an `exists` that no change explains (noDeltaNotificationRate).
+   */
   notify(kind: ChannelKind, target: string, state: 'exists' | 'not_exists' = 'exists'): void {
+    const r = this.opts.realism;
     for (const ch of this.channels.values()) {
       if (ch.kind !== kind || ch.target !== target || !this.live(ch)) continue;
       const n = this.nextNumber(ch);
@@ -102,8 +114,40 @@ export class Notifier {
         });
         continue;
       }
-      void this.enqueue(ch, state, n, false);
+      this.send(ch, state, n, 0);
+      if (state !== 'exists') continue;
+      if (r.duplicateNotificationRate > 0 && this.rnd() < r.duplicateNotificationRate) {
+        const again = this.rnd() < 0.5 ? n : this.nextNumber(ch);
+        this.send(ch, state, again, 200 + Math.floor(this.rnd() * 800));
+      }
+      if (r.noDeltaNotificationRate > 0 && this.rnd() < r.noDeltaNotificationRate)
+        this.send(ch, 'exists', this.nextNumber(ch), Math.floor(this.rnd() * 2000));
     }
+  }
+
+  /** Deliver now (in order per channel) or, with a delay, on its own at that simulated time. */
+  private send(ch: Channel, state: string, n: number, extraMs: number): void {
+    const delay = this.opts.realism.notificationDelayMs;
+    if (maxLag(delay) === 0 && extraMs === 0) {
+      void this.enqueue(ch, state, n, false);
+      return;
+    }
+    const at = this.opts.clock.now() + drawLag(delay, this.rnd()) + extraMs;
+    this.pending++;
+    const wait = this.opts.clock.until(at);
+    this.clockWaits.add(wait.cancel);
+    void wait.done
+      .then(() => {
+        this.clockWaits.delete(wait.cancel);
+        return this.deliver(ch, state, n, false);
+      })
+      .catch(() => undefined)
+      .finally(() => this.settle());
+  }
+
+  private settle(): void {
+    this.pending--;
+    if (this.pending === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   /** Increasing, not consecutive (CALENDAR-API.md: "a gap is not a loss"). */
@@ -116,10 +160,7 @@ export class Notifier {
     this.pending++;
     const run = ch.chain
       .then(() => this.deliver(ch, state, n, straggler))
-      .finally(() => {
-        this.pending--;
-        if (this.pending === 0) for (const w of this.idleWaiters.splice(0)) w();
-      });
+      .finally(() => this.settle());
     ch.chain = run.catch(() => undefined);
     return ch.chain;
   }
@@ -206,6 +247,8 @@ export class Notifier {
       resolve();
     }
     this.timers.clear();
+    for (const cancel of [...this.clockWaits]) cancel();
+    this.clockWaits.clear();
     for (const ac of this.aborts) ac.abort();
   }
 }

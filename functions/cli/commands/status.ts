@@ -19,6 +19,10 @@ export interface StatusRow {
   channelExpiresAt: string | null;
   lastNotificationAt: string | null;
   lastError: { code: string; reason: string; at: string | null } | null;
+  /** While `error`: the next automatic retry. */
+  nextRetryAt: string | null;
+  /** Failed syncs in a row. */
+  failures: number;
 }
 
 export interface CalendarListRow {
@@ -54,6 +58,8 @@ export async function status(deps: CliDeps, uid?: string): Promise<StatusReport>
       lastError: s.lastError
         ? { code: s.lastError.code, reason: s.lastError.reason, at: iso(s.lastError.at) }
         : null,
+      nextRetryAt: iso(s.nextRetryAt),
+      failures: s.failures ?? 0,
     };
   });
   rows.sort((a, b) => a.user.localeCompare(b.user) || a.calendar.localeCompare(b.calendar));
@@ -74,6 +80,53 @@ export async function status(deps: CliDeps, uid?: string): Promise<StatusReport>
 }
 
 const ms = (s: string | null) => (s === null ? null : Date.parse(s));
+
+/**
+ * `status --stale`: calendars that are not `active`, or not synced within the safety-net period
+ * (never synced included) — each with why and when the next try is.
+ */
+export function staleOnly(report: StatusReport, safetyNetMs: number): StatusReport {
+  const now = Date.parse(report.now);
+  const stale = (r: StatusRow) => {
+    const synced = ms(r.lastSyncedAt);
+    return r.status !== 'active' || synced === null || synced < now - safetyNetMs;
+  };
+  return { ...report, subscriptions: report.subscriptions.filter(stale), calendarLists: [] };
+}
+
+/** Who or what retries a stale calendar, and when. */
+export function nextTry(r: StatusRow, now: number): string {
+  switch (r.status) {
+    case 'needs_reauth':
+      return 'needs a person: calsync connect';
+    case 'removed':
+      return 'needs a person: calsync connect (if it comes back)';
+    case 'error':
+      return r.nextRetryAt
+        ? `retry ${until(ms(r.nextRetryAt), now)}`
+        : 'retry on the next hourly run';
+    default:
+      return 'safety-net sync on the next hourly run';
+  }
+}
+
+/** The table of `status --stale`. */
+export function formatStale(report: StatusReport): string {
+  const now = Date.parse(report.now);
+  if (report.subscriptions.length === 0) return 'no stale calendars\n';
+  return table(
+    ['USER', 'CALENDAR', 'STATUS', 'LAST SYNC', 'FAILURES', 'WHY', 'NEXT TRY'],
+    report.subscriptions.map((r) => [
+      clip(r.user, 28),
+      clip(r.calendar, 40),
+      r.status,
+      ago(ms(r.lastSyncedAt), now),
+      String(r.failures),
+      r.lastError ? clip(`${r.lastError.code}: ${r.lastError.reason}`, 60) : 'not synced recently',
+      nextTry(r, now),
+    ]),
+  );
+}
 
 /** The terminal table. */
 export function formatStatus(report: StatusReport): string {

@@ -1,57 +1,32 @@
 // The worker with the change feed and occurrences: a 410 diffing resync announces exactly the mirror's changes, occurrences match Google's expansion.
 import type { calendar_v3 } from '@googleapis/calendar';
-import type { Firestore } from '@google-cloud/firestore';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pubsubChangePublisher } from '../../../functions/changes/publisher.js';
 import { windowFor } from '../../../functions/occurrences/pass.js';
 import { paths } from '../../../functions/store/schema.js';
 import { runSync } from '../../../functions/sync/engine.js';
-import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
-import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
-import { startSimulator, type Simulator } from '../../simulator/index.js';
-import { mirror, newFirestore, seedSubscription, testDeps, type Seeded } from '../sync/helpers.js';
+import { emulatorsMissing } from '../../harness/env.js';
+import { syncFixture } from '../sync/helpers.js';
 import { createFeed, drain, type Feed } from './helpers.js';
 
 const TZ = 'Europe/Berlin';
 
 describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through the worker', () => {
-  const projectId = uniqueProjectId('feedsync');
-  let db: Firestore;
+  const f = syncFixture({ name: 'feed', simulator: { seed: 11 }, timeZone: TZ });
   let feed: Feed;
-  let sim: Simulator;
-  let cal: calendar_v3.Calendar;
-  let seeded: Seeded;
-  let n = 0;
 
   beforeAll(async () => {
-    expect(useEmulators()).toBe(true);
-    db = newFirestore(projectId);
-    feed = await createFeed(projectId, 'calendar-changes');
+    feed = await createFeed(f.projectId, 'calendar-changes');
   });
-  afterAll(async () => {
-    await feed.pubsub.close();
-    await db.terminate();
-  });
-  beforeEach(async () => {
-    sim = await startSimulator({ seed: 11, rateLimitPerMinute: 1_000_000 });
-    await new SimulatorClient(sim.url).createUser('feed@example.com', 'rt-feed', { timeZone: TZ });
-    cal = googleCalendar(sim.url, 'rt-feed').calendar;
-    seeded = await seedSubscription(db, {
-      uid: `feeduser${++n}`,
-      calendarId: 'feed@example.com',
-      refreshToken: 'rt-feed',
-    });
-  });
-  afterEach(() => sim.close());
+  afterAll(() => feed.pubsub.close());
 
   const insert = (body: calendar_v3.Schema$Event) =>
-    cal.events.insert({ calendarId: seeded.calendarId, requestBody: body }).then((r) => r.data);
+    f.cal.events.insert({ calendarId: f.seeded.calendarId, requestBody: body }).then((r) => r.data);
   const day = (offsetDays: number, hour: number) => {
     const d = new Date(Date.now() + offsetDays * 86_400_000);
     return `${d.toISOString().slice(0, 10)}T${String(hour).padStart(2, '0')}:00:00`;
   };
-  const etagsOf = async () =>
-    new Map([...(await mirror(db, seeded.uid, seeded.calendarId))].map(([id, d]) => [id, d.etag]));
+  const etagsOf = async () => new Map([...(await f.mirror())].map(([id, d]) => [id, d.etag]));
 
   /** Google's own expansion (singleEvents=true) over the occurrence window vs the occurrence docs. */
   async function expectOccurrencesMatchGoogle() {
@@ -59,8 +34,8 @@ describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through 
     const google = new Map<string, string>();
     let pageToken: string | undefined;
     do {
-      const { data } = await cal.events.list({
-        calendarId: seeded.calendarId,
+      const { data } = await f.cal.events.list({
+        calendarId: f.seeded.calendarId,
         singleEvents: true,
         timeMin: new Date(w.start).toISOString(),
         timeMax: new Date(w.end).toISOString(),
@@ -72,7 +47,7 @@ describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through 
       }
       pageToken = data.nextPageToken ?? undefined;
     } while (pageToken);
-    const snap = await db.collection(paths.occurrences(seeded.uid, seeded.calendarId)).get();
+    const snap = await f.db.collection(paths.occurrences(f.seeded.uid, f.seeded.calendarId)).get();
     const ours = new Map(
       snap.docs.map((d) => [d.id, (d.get('startAt') as { toDate(): Date }).toDate().toISOString()]),
     );
@@ -97,10 +72,10 @@ describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through 
       end: { dateTime: day(1, 9), timeZone: TZ },
       recurrence: ['RRULE:FREQ=WEEKLY;COUNT=70'],
     });
-    const publisher = pubsubChangePublisher(projectId, feed.topic);
-    const d = testDeps(db, sim.url, { changes: publisher });
+    const publisher = pubsubChangePublisher(f.projectId, feed.topic);
+    const d = f.deps({ changes: publisher });
 
-    const first = await runSync(d, seeded.subscriptionId);
+    const first = await runSync(d, f.seeded.subscriptionId);
     expect(first).toMatchObject({ outcome: 'synced', full: true });
     const created = await drain(feed);
     expect(created.map((r) => r.message.change)).toEqual(Array(7).fill('created'));
@@ -108,28 +83,28 @@ describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through 
       new Set([...singles.map((s) => s.id), series.id]),
     );
     expect(new Set(created.map((r) => r.orderingKey))).toEqual(
-      new Set([`${seeded.uid}/feed@example.com`]),
+      new Set([`${f.seeded.uid}/${f.seeded.calendarId}`]),
     );
     expect(await expectOccurrencesMatchGoogle()).toBeGreaterThan(50);
 
     // Changes while the token is lost.
     const before = await etagsOf();
     const instances = (
-      await cal.events.instances({ calendarId: seeded.calendarId, eventId: series.id! })
+      await f.cal.events.instances({ calendarId: f.seeded.calendarId, eventId: series.id! })
     ).data.items!;
-    await cal.events.patch({
-      calendarId: seeded.calendarId,
+    await f.cal.events.patch({
+      calendarId: f.seeded.calendarId,
       eventId: singles[0]!.id!,
       requestBody: { summary: 'single 0, renamed' },
     });
-    await cal.events.delete({ calendarId: seeded.calendarId, eventId: singles[1]!.id! });
+    await f.cal.events.delete({ calendarId: f.seeded.calendarId, eventId: singles[1]!.id! });
     const added = await insert({
       summary: 'new',
       start: { dateTime: day(20, 14), timeZone: TZ },
       end: { dateTime: day(20, 15), timeZone: TZ },
     });
-    await cal.events.patch({
-      calendarId: seeded.calendarId,
+    await f.cal.events.patch({
+      calendarId: f.seeded.calendarId,
       eventId: instances[2]!.id!,
       requestBody: {
         summary: 'weekly, moved a day',
@@ -137,10 +112,10 @@ describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through 
         end: { dateTime: day(16, 9), timeZone: TZ },
       },
     });
-    await cal.events.delete({ calendarId: seeded.calendarId, eventId: instances[3]!.id! });
-    await new SimulatorClient(sim.url).expireSyncTokens(seeded.calendarId);
+    await f.cal.events.delete({ calendarId: f.seeded.calendarId, eventId: instances[3]!.id! });
+    await f.ctl.expireSyncTokens(f.seeded.calendarId);
 
-    const res = await runSync(d, seeded.subscriptionId);
+    const res = await runSync(d, f.seeded.subscriptionId);
     expect(res).toMatchObject({ outcome: 'synced', full: true });
     const got = await drain(feed);
     await publisher.close();
@@ -153,7 +128,7 @@ describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through 
       else if (before.get(id) !== etag) diff.set(id, 'updated');
     }
     for (const id of before.keys()) if (!after.has(id)) diff.set(id, 'deleted');
-    const live = (await mirror(db, seeded.uid, seeded.calendarId)).get(instances[3]!.id!);
+    const live = (await f.mirror()).get(instances[3]!.id!);
     if (live?.status === 'cancelled') diff.set(instances[3]!.id!, 'deleted'); // a tombstone
     const announced = new Map(got.map((r) => [r.message.eventId, r.message.change]));
     expect(got).toHaveLength(announced.size);
@@ -174,34 +149,34 @@ describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through 
       end: { dateTime: day(1, 9), timeZone: TZ },
       recurrence: ['RRULE:FREQ=WEEKLY'],
     });
-    const d = testDeps(db, sim.url);
+    const d = f.deps();
     const occurrenceWrites = () => {
       const line = d.lines.filter((l) => l.message === 'sync').at(-1)!;
       return [line.occurrenceWrites, line.occurrenceDeletes];
     };
-    await runSync(d, seeded.subscriptionId);
+    await runSync(d, f.seeded.subscriptionId);
     const inWindow = await expectOccurrencesMatchGoogle();
     expect(occurrenceWrites()).toEqual([inWindow, 0]);
 
     const instances = (
-      await cal.events.instances({ calendarId: seeded.calendarId, eventId: series.id! })
+      await f.cal.events.instances({ calendarId: f.seeded.calendarId, eventId: series.id! })
     ).data.items!;
-    await cal.events.patch({
-      calendarId: seeded.calendarId,
+    await f.cal.events.patch({
+      calendarId: f.seeded.calendarId,
       eventId: instances[1]!.id!,
       requestBody: { summary: 'weekly, this one only' },
     });
     // Google (and the simulator) bump the master's etag and `updated` too: the master is in the
     // delta, yet its instances' content did not change, so their documents are not rewritten.
-    await runSync(d, seeded.subscriptionId);
+    await runSync(d, f.seeded.subscriptionId);
     expect(occurrenceWrites()).toEqual([1, 0]);
 
-    await cal.events.patch({
-      calendarId: seeded.calendarId,
+    await f.cal.events.patch({
+      calendarId: f.seeded.calendarId,
       eventId: series.id!,
       requestBody: { summary: 'weekly, renamed' },
     });
-    await runSync(d, seeded.subscriptionId);
+    await runSync(d, f.seeded.subscriptionId);
     // Every instance but the modified one (its own document did not change).
     expect(occurrenceWrites()).toEqual([inWindow - 1, 0]);
     await expectOccurrencesMatchGoogle();

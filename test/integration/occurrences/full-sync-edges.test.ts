@@ -1,13 +1,13 @@
 // A full sync's occurrence view when the listing is untidy: an id listed twice, exceptions before their master, a single turned series, a series cancelled mid-listing, exceptions without a master.
-import type { Firestore } from '@google-cloud/firestore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CalendarApi, EventsPage, GoogleEvent } from '../../../functions/calendar/api.js';
 import { occurrenceWindow } from '../../../functions/occurrences/model.js';
 import { rebuildOccurrences } from '../../../functions/occurrences/rebuild.js';
 import { runSync } from '../../../functions/sync/engine.js';
-import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
+import { emulatorsMissing } from '../../harness/env.js';
+import { firestoreFixture } from '../../harness/fixtures.js';
 import { seedSubscription, testDeps } from '../sync/helpers.js';
-import { newFirestore, occurrenceDocs, weekly } from './helpers.js';
+import { occurrenceDocs, weekly } from './helpers.js';
 
 const NOW = Date.UTC(2026, 5, 15, 12); // window [2026-05-16, 2027-06-16)
 const TZ = 'America/New_York';
@@ -63,15 +63,10 @@ const exception = (master: string, original: string, over: Partial<GoogleEvent> 
   });
 
 describe.skipIf(emulatorsMissing() !== '')('full sync occurrences over an untidy listing', () => {
-  let db: Firestore;
-
-  beforeAll(() => {
-    expect(useEmulators()).toBe(true);
-    db = newFirestore(uniqueProjectId('occedge'));
-  });
-  afterAll(() => db.terminate());
+  const fs = firestoreFixture('occedge');
 
   it('equals a rebuild from the mirror after a first sync and after a full resync', async () => {
+    const db = fs.db;
     const seeded = await seedSubscription(db, {
       uid: 'edge',
       calendarId: 'edge@example.com',

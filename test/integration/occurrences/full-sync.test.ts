@@ -1,55 +1,28 @@
 // Full syncs and the occurrence view: a first sync builds occurrences from the listed items (no read-back), a 410 resync reconciles them without `in` queries, and both equal a rebuild from the mirror.
 import type { calendar_v3 } from '@googleapis/calendar';
-import type { Firestore } from '@google-cloud/firestore';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { windowFor } from '../../../functions/occurrences/pass.js';
 import { rebuildOccurrences } from '../../../functions/occurrences/rebuild.js';
 import { paths } from '../../../functions/store/schema.js';
 import { runSync } from '../../../functions/sync/engine.js';
-import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
-import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
-import { startSimulator, type Simulator } from '../../simulator/index.js';
-import { newFirestore, seedSubscription, testDeps, type Seeded } from '../sync/helpers.js';
+import { emulatorsMissing } from '../../harness/env.js';
+import { syncFixture } from '../sync/helpers.js';
 
 const DAY = 86_400_000;
 const TZ = 'Europe/Berlin';
 
 describe.skipIf(emulatorsMissing() !== '')('full syncs and the occurrence view', () => {
-  let db: Firestore;
-  let sim: Simulator;
-  let ctl: SimulatorClient;
-  let cal: calendar_v3.Calendar;
-  let seeded: Seeded;
-  let n = 0;
-
-  beforeAll(() => {
-    expect(useEmulators()).toBe(true);
-    db = newFirestore(uniqueProjectId('occfull'));
-  });
-  afterAll(() => db.terminate());
-  beforeEach(async () => {
-    sim = await startSimulator({ seed: 17, rateLimitPerMinute: 10_000_000 });
-    ctl = new SimulatorClient(sim.url);
-    const email = `occfull${++n}@example.com`;
-    await ctl.createUser(email, `rt-${n}`, { timeZone: TZ });
-    cal = googleCalendar(sim.url, `rt-${n}`).calendar;
-    seeded = await seedSubscription(db, {
-      uid: `o${n}`,
-      calendarId: email,
-      refreshToken: `rt-${n}`,
-    });
-  });
-  afterEach(() => sim.close());
+  const f = syncFixture({ name: 'occfull', simulator: { seed: 17 }, timeZone: TZ });
 
   const day = (offset: number) => new Date(Date.now() + offset * DAY).toISOString().slice(0, 10);
   const insert = async (body: calendar_v3.Schema$Event) =>
-    (await cal.events.insert({ calendarId: seeded.calendarId, requestBody: body })).data;
+    (await f.cal.events.insert({ calendarId: f.seeded.calendarId, requestBody: body })).data;
   const patch = (eventId: string, body: calendar_v3.Schema$Event) =>
-    cal.events.patch({ calendarId: seeded.calendarId, eventId, requestBody: body });
+    f.cal.events.patch({ calendarId: f.seeded.calendarId, eventId, requestBody: body });
 
   /** Singles in and out of the window, timed and all-day series, a moved and a cancelled instance. */
   async function seedCalendar() {
-    await ctl.seedEvents(seeded.calendarId, 40, {
+    await f.ctl.seedEvents(f.seeded.calendarId, 40, {
       from: new Date(Date.now() - 10 * DAY).toISOString(),
       spacingMinutes: 601,
     });
@@ -76,7 +49,7 @@ describe.skipIf(emulatorsMissing() !== '')('full syncs and the occurrence view',
       recurrence: ['RRULE:FREQ=DAILY;COUNT=20'],
     });
     const instances = (
-      await cal.events.instances({ calendarId: seeded.calendarId, eventId: weekly.id! })
+      await f.cal.events.instances({ calendarId: f.seeded.calendarId, eventId: weekly.id! })
     ).data.items!;
     const moved = instances[3]!;
     await patch(moved.id!, {
@@ -84,7 +57,7 @@ describe.skipIf(emulatorsMissing() !== '')('full syncs and the occurrence view',
       start: { dateTime: `${day(20)}T15:00:00Z` },
       end: { dateTime: `${day(20)}T16:00:00Z` },
     });
-    await cal.events.delete({ calendarId: seeded.calendarId, eventId: instances[5]!.id! });
+    await f.cal.events.delete({ calendarId: f.seeded.calendarId, eventId: instances[5]!.id! });
     return { far, holiday, weekly, daily, instances };
   }
 
@@ -97,8 +70,8 @@ describe.skipIf(emulatorsMissing() !== '')('full syncs and the occurrence view',
   /** The view equals a rebuild from the mirror: recomputing everything writes and deletes nothing. */
   async function expectSameAsRebuild() {
     const stats = await rebuildOccurrences(
-      db,
-      { uid: seeded.uid, calendarId: seeded.calendarId },
+      f.db,
+      { uid: f.seeded.uid, calendarId: f.seeded.calendarId },
       { window: windowFor(Date.now(), {}), calendarTimeZone: TZ },
     );
     expect({ writes: stats.writes, deletes: stats.deletes }).toEqual({ writes: 0, deletes: 0 });
@@ -107,16 +80,16 @@ describe.skipIf(emulatorsMissing() !== '')('full syncs and the occurrence view',
 
   it('a first sync over many pages writes the view from the page items, reading nothing back', async () => {
     await seedCalendar();
-    const d = testDeps(db, sim.url, { config: { maxResults: 7 } });
-    const res = await runSync(d, seeded.subscriptionId);
+    const d = f.deps({ config: { maxResults: 7 } });
+    const res = await runSync(d, f.seeded.subscriptionId);
     expect(res).toMatchObject({ outcome: 'synced', full: true });
     expect(res.pages).toBeGreaterThan(5);
     const line = syncLine(d.lines);
     expect(line.occurrenceReads).toBe(1); // the one-document check that no occurrence is stored
     expect(line.occurrenceQueries).toBe(0);
     expect(line.occurrenceWrites).toBeGreaterThan(40);
-    const occurrences = await db
-      .collection(paths.occurrences(seeded.uid, seeded.calendarId))
+    const occurrences = await f.db
+      .collection(paths.occurrences(f.seeded.uid, f.seeded.calendarId))
       .count()
       .get();
     expect(occurrences.data().count).toBe(line.occurrenceWrites);
@@ -126,13 +99,13 @@ describe.skipIf(emulatorsMissing() !== '')('full syncs and the occurrence view',
 
   it('a 410 resync reconciles the view without `in` queries and rewrites only what changed', async () => {
     const s = await seedCalendar();
-    const d = testDeps(db, sim.url, { config: { maxResults: 7 } });
-    await runSync(d, seeded.subscriptionId);
+    const d = f.deps({ config: { maxResults: 7 } });
+    await runSync(d, f.seeded.subscriptionId);
 
     // While the token is lost: a single moves out of the window, one is deleted, the all-day series
     // is renamed (its instances change), another instance is cancelled, a new single appears.
     const singles = (
-      await cal.events.list({ calendarId: seeded.calendarId, maxResults: 2500 })
+      await f.cal.events.list({ calendarId: f.seeded.calendarId, maxResults: 2500 })
     ).data
       .items!.filter((e) => !e.recurrence && !e.recurringEventId && e.summary !== 'far away')
       .slice(0, 2);
@@ -140,18 +113,18 @@ describe.skipIf(emulatorsMissing() !== '')('full syncs and the occurrence view',
       start: { dateTime: `${day(900)}T09:00:00Z` },
       end: { dateTime: `${day(900)}T10:00:00Z` },
     });
-    await cal.events.delete({ calendarId: seeded.calendarId, eventId: singles[1]!.id! });
+    await f.cal.events.delete({ calendarId: f.seeded.calendarId, eventId: singles[1]!.id! });
     await patch(s.daily.id!, { summary: 'renamed daily' });
-    await cal.events.delete({ calendarId: seeded.calendarId, eventId: s.instances[8]!.id! });
+    await f.cal.events.delete({ calendarId: f.seeded.calendarId, eventId: s.instances[8]!.id! });
     await insert({
       summary: 'new single',
       start: { dateTime: `${day(2)}T08:00:00Z` },
       end: { dateTime: `${day(2)}T09:00:00Z` },
     });
-    await ctl.expireSyncTokens(seeded.calendarId);
+    await f.ctl.expireSyncTokens(f.seeded.calendarId);
 
     d.lines.length = 0;
-    const res = await runSync(d, seeded.subscriptionId);
+    const res = await runSync(d, f.seeded.subscriptionId);
     expect(res).toMatchObject({ outcome: 'synced', full: true });
     const line = syncLine(d.lines);
     expect(line.occurrenceQueries).toBe(0);
@@ -163,7 +136,7 @@ describe.skipIf(emulatorsMissing() !== '')('full syncs and the occurrence view',
 
     // A requested full resync with nothing changed writes no occurrence.
     d.lines.length = 0;
-    await runSync(d, seeded.subscriptionId, { full: true });
+    await runSync(d, f.seeded.subscriptionId, { full: true });
     expect(syncLine(d.lines)).toMatchObject({
       full: true,
       occurrenceWrites: 0,

@@ -1,5 +1,5 @@
 // Occurrence integration helpers: write event documents the way the worker does, and measure which occurrence docs changed.
-import { Firestore, type Timestamp } from '@google-cloud/firestore';
+import type { Firestore, Timestamp } from '@google-cloud/firestore';
 import type { GoogleEvent } from '../../../functions/calendar/api.js';
 import { eventDocument } from '../../../functions/store/events.js';
 import { encodeDocId, paths } from '../../../functions/store/schema.js';
@@ -8,10 +8,6 @@ import { eventTimes } from '../../../functions/time/event-times.js';
 export interface Cal {
   uid: string;
   calendarId: string;
-}
-
-export function newFirestore(projectId: string): Firestore {
-  return new Firestore({ projectId, ignoreUndefinedProperties: true });
 }
 
 /** Stores an event document exactly as the worker does (Google JSON + startAt/endAt). */

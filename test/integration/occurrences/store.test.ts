@@ -1,19 +1,19 @@
 // The occurrence writer on the Firestore emulator: write counts, idempotence, crash repair, window roll, a live week query.
-import type { Firestore, QuerySnapshot } from '@google-cloud/firestore';
+import type { QuerySnapshot } from '@google-cloud/firestore';
 import { Timestamp } from '@google-cloud/firestore';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../functions/log.js';
 import { occurrenceWindow } from '../../../functions/occurrences/model.js';
 import { rollOccurrenceWindow } from '../../../functions/occurrences/roll.js';
 import { rebuildOccurrences } from '../../../functions/occurrences/rebuild.js';
 import { refreshOccurrences } from '../../../functions/occurrences/store.js';
 import { paths } from '../../../functions/store/schema.js';
-import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
+import { emulatorsMissing } from '../../harness/env.js';
+import { firestoreFixture } from '../../harness/fixtures.js';
 import {
   changedBetween,
   deleteEvent,
   iso,
-  newFirestore,
   occurrenceDocs,
   putEvent,
   updateTimes,
@@ -27,29 +27,24 @@ const WINDOW = occurrenceWindow(NOW, { daysBack: 30, daysAhead: 365 });
 const WEEKLY_IN_WINDOW = 57;
 
 describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
-  let db: Firestore;
+  const fs = firestoreFixture('occ');
   let cal: Cal;
   let n = 0;
 
-  beforeAll(() => {
-    expect(useEmulators()).toBe(true);
-    db = newFirestore(uniqueProjectId('occ'));
-  });
-  afterAll(() => db.terminate());
   beforeEach(() => {
     cal = { uid: `u${++n}`, calendarId: `cal${n}@example.com` };
   });
 
   const refresh = (ids: string[], window = WINDOW) =>
-    refreshOccurrences(db, cal, ids, {
+    refreshOccurrences(fs.db, cal, ids, {
       window,
       calendarTimeZone: 'America/New_York',
       logger: createLogger({ write: () => undefined }),
     });
 
   it('a weekly series fills the window; re-running with nothing changed writes nothing', async () => {
-    await putEvent(db, cal, weekly('wk'));
-    await putEvent(db, cal, {
+    await putEvent(fs.db, cal, weekly('wk'));
+    await putEvent(fs.db, cal, {
       id: 'lunch',
       status: 'confirmed',
       summary: 'Lunch',
@@ -58,7 +53,7 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
     });
     const first = await refresh(['wk', 'lunch']);
     expect(first).toMatchObject({ writes: WEEKLY_IN_WINDOW + 1, deletes: 0, unchanged: 0 });
-    const docs = await occurrenceDocs(db, cal);
+    const docs = await occurrenceDocs(fs.db, cal);
     expect(docs[0]).toMatchObject({
       id: 'wk_20260518T140000Z',
       eventId: 'wk',
@@ -68,10 +63,10 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
     // Winter instances keep 10:00 New York time (15:00Z).
     expect(docs.find((d) => d.id === 'wk_20261207T150000Z')).toBeDefined();
 
-    const before = await updateTimes(db, cal);
+    const before = await updateTimes(fs.db, cal);
     const again = await refresh(['wk', 'lunch']);
     expect(again).toMatchObject({ writes: 0, deletes: 0, unchanged: WEEKLY_IN_WINDOW + 1 });
-    expect(changedBetween(before, await updateTimes(db, cal))).toEqual({
+    expect(changedBetween(before, await updateTimes(fs.db, cal))).toEqual({
       created: [],
       updated: [],
       deleted: [],
@@ -79,12 +74,12 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
   });
 
   it('editing one instance writes one document; cancelling one deletes one', async () => {
-    await putEvent(db, cal, weekly('wk'));
-    await putEvent(db, cal, weekly('other', { summary: 'Other series' }));
+    await putEvent(fs.db, cal, weekly('wk'));
+    await putEvent(fs.db, cal, weekly('other', { summary: 'Other series' }));
     await refresh(['wk', 'other']);
-    const before = await updateTimes(db, cal);
+    const before = await updateTimes(fs.db, cal);
 
-    await putEvent(db, cal, {
+    await putEvent(fs.db, cal, {
       id: 'wk_20260622T140000Z',
       status: 'confirmed',
       etag: '"101"',
@@ -98,17 +93,17 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
     // The worker passes the page's ids: the exception's series.
     const edit = await refresh(['wk']);
     expect(edit).toMatchObject({ writes: 1, deletes: 0, unchanged: WEEKLY_IN_WINDOW - 1 });
-    const afterEdit = await updateTimes(db, cal);
+    const afterEdit = await updateTimes(fs.db, cal);
     expect(changedBetween(before, afterEdit)).toEqual({
       created: [],
       updated: ['wk_20260622T140000Z'],
       deleted: [],
     });
-    const moved = (await occurrenceDocs(db, cal)).find((d) => d.id === 'wk_20260622T140000Z')!;
+    const moved = (await occurrenceDocs(fs.db, cal)).find((d) => d.id === 'wk_20260622T140000Z')!;
     expect(iso(moved.startAt)).toBe('2026-06-23T19:00:00.000Z');
     expect(moved.sourceEventId).toBe('wk_20260622T140000Z');
 
-    await putEvent(db, cal, {
+    await putEvent(fs.db, cal, {
       id: 'wk_20260629T140000Z',
       status: 'cancelled',
       recurringEventId: 'wk',
@@ -116,7 +111,7 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
     });
     const cancel = await refresh(['wk']);
     expect(cancel).toMatchObject({ writes: 0, deletes: 1 });
-    expect(changedBetween(afterEdit, await updateTimes(db, cal))).toEqual({
+    expect(changedBetween(afterEdit, await updateTimes(fs.db, cal))).toEqual({
       created: [],
       updated: [],
       deleted: ['wk_20260629T140000Z'],
@@ -124,13 +119,13 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
   });
 
   it("editing a weekly series rewrites that series' occurrences in the window, nothing else", async () => {
-    await putEvent(db, cal, weekly('wk'));
-    await putEvent(db, cal, weekly('other', { summary: 'Other series' }));
+    await putEvent(fs.db, cal, weekly('wk'));
+    await putEvent(fs.db, cal, weekly('other', { summary: 'Other series' }));
     await refresh(['wk', 'other']);
-    const before = await updateTimes(db, cal);
+    const before = await updateTimes(fs.db, cal);
 
     await putEvent(
-      db,
+      fs.db,
       cal,
       weekly('wk', {
         summary: 'Weekly sync (renamed)',
@@ -140,7 +135,7 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
     );
     const stats = await refresh(['wk']);
     expect(stats).toMatchObject({ writes: WEEKLY_IN_WINDOW, deletes: 0 });
-    const changed = changedBetween(before, await updateTimes(db, cal));
+    const changed = changedBetween(before, await updateTimes(fs.db, cal));
     expect(changed.updated).toHaveLength(WEEKLY_IN_WINDOW);
     expect(changed.updated.every((id) => id.startsWith('wk_'))).toBe(true);
     expect(changed.created).toEqual([]);
@@ -148,17 +143,17 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
   });
 
   it('a deleted series (master and exceptions gone) loses every occurrence', async () => {
-    await putEvent(db, cal, weekly('wk'));
+    await putEvent(fs.db, cal, weekly('wk'));
     await refresh(['wk']);
-    await deleteEvent(db, cal, 'wk');
+    await deleteEvent(fs.db, cal, 'wk');
     expect(await refresh(['wk'])).toMatchObject({ writes: 0, deletes: WEEKLY_IN_WINDOW });
-    expect(await occurrenceDocs(db, cal)).toEqual([]);
+    expect(await occurrenceDocs(fs.db, cal)).toEqual([]);
   });
 
   it('repairs from stored state after a crash: ids of unchanged events, a half-written series', async () => {
-    await putEvent(db, cal, weekly('wk'));
+    await putEvent(fs.db, cal, weekly('wk'));
     await refresh(['wk']);
-    const col = db.collection(paths.occurrences(cal.uid, cal.calendarId));
+    const col = fs.db.collection(paths.occurrences(cal.uid, cal.calendarId));
     // A crash left one document missing, one stale and one that should not exist.
     await col.doc('wk_20260518T140000Z').delete();
     await col.doc('wk_20260525T140000Z').update({ summary: 'stale' });
@@ -168,22 +163,22 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
   });
 
   it('a series calsync cannot expand keeps its occurrences and does not fail the others', async () => {
-    await putEvent(db, cal, weekly('wk'));
-    await putEvent(db, cal, weekly('ok', { summary: 'OK' }));
+    await putEvent(fs.db, cal, weekly('wk'));
+    await putEvent(fs.db, cal, weekly('ok', { summary: 'OK' }));
     await refresh(['wk', 'ok']);
-    await putEvent(db, cal, weekly('wk', { recurrence: ['RRULE:FREQ=SOMETIMES'] }));
+    await putEvent(fs.db, cal, weekly('wk', { recurrence: ['RRULE:FREQ=SOMETIMES'] }));
     await putEvent(
-      db,
+      fs.db,
       cal,
       weekly('ok', { summary: 'OK, renamed', updated: '2026-06-12T00:00:00.000Z' }),
     );
     expect(await refresh(['wk', 'ok'])).toMatchObject({ writes: WEEKLY_IN_WINDOW, deletes: 0 });
-    expect((await occurrenceDocs(db, cal)).length).toBe(2 * WEEKLY_IN_WINDOW);
+    expect((await occurrenceDocs(fs.db, cal)).length).toBe(2 * WEEKLY_IN_WINDOW);
   });
 
   it('an id that names a stored exception is redirected to its series', async () => {
-    await putEvent(db, cal, weekly('wk'));
-    await putEvent(db, cal, {
+    await putEvent(fs.db, cal, weekly('wk'));
+    await putEvent(fs.db, cal, {
       id: 'wk_20260601T140000Z',
       status: 'cancelled',
       recurringEventId: 'wk',
@@ -194,19 +189,19 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
   });
 
   it('rebuild recomputes a whole calendar, including orphaned occurrence docs', async () => {
-    await putEvent(db, cal, weekly('wk'));
-    await putEvent(db, cal, weekly('b', { summary: 'B' }));
-    await putEvent(db, cal, {
+    await putEvent(fs.db, cal, weekly('wk'));
+    await putEvent(fs.db, cal, weekly('b', { summary: 'B' }));
+    await putEvent(fs.db, cal, {
       id: 'single',
       status: 'confirmed',
       start: { dateTime: '2026-07-01T12:00:00Z' },
       end: { dateTime: '2026-07-01T13:00:00Z' },
     });
     // 'was' used to be a series and is now a single: its instance docs must go.
-    await putEvent(db, cal, weekly('was', { recurrence: ['RRULE:FREQ=WEEKLY;COUNT=60'] }));
+    await putEvent(fs.db, cal, weekly('was', { recurrence: ['RRULE:FREQ=WEEKLY;COUNT=60'] }));
     await refresh(['was']);
     await putEvent(
-      db,
+      fs.db,
       cal,
       weekly('was', {
         recurrence: [],
@@ -214,11 +209,11 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
         end: { dateTime: '2026-07-02T13:00:00Z' },
       }),
     );
-    await db
+    await fs.db
       .collection(paths.occurrences(cal.uid, cal.calendarId))
       .doc('gone')
       .set({ eventId: 'gone', startAt: Timestamp.fromMillis(NOW) });
-    const stats = await rebuildOccurrences(db, cal, {
+    const stats = await rebuildOccurrences(fs.db, cal, {
       window: WINDOW,
       calendarTimeZone: 'America/New_York',
     });
@@ -226,7 +221,10 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
     const wasInstances = 60 - 19; // Mondays from 2026-01-05: the first 19 are before the window
     expect(stats).toMatchObject({ writes: 2 * WEEKLY_IN_WINDOW + 2, deletes: 1 + wasInstances });
     expect(
-      await rebuildOccurrences(db, cal, { window: WINDOW, calendarTimeZone: 'America/New_York' }),
+      await rebuildOccurrences(fs.db, cal, {
+        window: WINDOW,
+        calendarTimeZone: 'America/New_York',
+      }),
     ).toMatchObject({ writes: 0, deletes: 0 });
   });
 
@@ -235,32 +233,32 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
       summary: 'Standup',
       recurrence: ['RRULE:FREQ=DAILY'],
     });
-    await putEvent(db, cal, daily);
+    await putEvent(fs.db, cal, daily);
     // A single just beyond today's window end, entering tomorrow; one leaving tomorrow.
-    await putEvent(db, cal, {
+    await putEvent(fs.db, cal, {
       id: 'far',
       status: 'confirmed',
       start: { dateTime: '2027-06-16T12:00:00Z' },
       end: { dateTime: '2027-06-16T13:00:00Z' },
     });
-    await putEvent(db, cal, {
+    await putEvent(fs.db, cal, {
       id: 'old',
       status: 'confirmed',
       start: { dateTime: '2026-05-16T12:00:00Z' },
       end: { dateTime: '2026-05-16T13:00:00Z' },
     });
     expect(await refresh(['far', 'old'])).toMatchObject({ writes: 1 }); // 'far' is not in yet
-    const first = await rollOccurrenceWindow(db, cal.uid, cal.calendarId, NOW, {
+    const first = await rollOccurrenceWindow(fs.db, cal.uid, cal.calendarId, NOW, {
       calendarTimeZone: 'America/New_York',
     });
     expect(first).toMatchObject({ writes: 396, expired: 0 }); // every day of the window
-    const before = await updateTimes(db, cal);
+    const before = await updateTimes(fs.db, cal);
 
     const tomorrow = NOW + 24 * 3600 * 1000;
-    const rolled = await rollOccurrenceWindow(db, cal.uid, cal.calendarId, tomorrow, {
+    const rolled = await rollOccurrenceWindow(fs.db, cal.uid, cal.calendarId, tomorrow, {
       calendarTimeZone: 'America/New_York',
     });
-    const changed = changedBetween(before, await updateTimes(db, cal));
+    const changed = changedBetween(before, await updateTimes(fs.db, cal));
     expect(changed).toEqual({
       created: ['daily_20270616T140000Z', 'far'],
       updated: [],
@@ -268,23 +266,23 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
     });
     expect(rolled.expired).toBe(2);
 
-    const again = await rollOccurrenceWindow(db, cal.uid, cal.calendarId, tomorrow, {
+    const again = await rollOccurrenceWindow(fs.db, cal.uid, cal.calendarId, tomorrow, {
       calendarTimeZone: 'America/New_York',
     });
     expect(again).toMatchObject({ writes: 0, deletes: 0, expired: 0 });
   });
 
   it("a week's startAt range query updates live as instances move and are cancelled", async () => {
-    await putEvent(db, cal, weekly('wk'));
+    await putEvent(fs.db, cal, weekly('wk'));
     await putEvent(
-      db,
+      fs.db,
       cal,
       weekly('fri', { summary: 'Friday', recurrence: ['RRULE:FREQ=WEEKLY;BYDAY=FR'] }),
     );
     await refresh(['wk', 'fri']);
     const weekStart = Timestamp.fromDate(new Date('2026-06-22T04:00:00Z')); // Mon 00:00 New York
     const weekEnd = Timestamp.fromDate(new Date('2026-06-29T04:00:00Z'));
-    const query = db
+    const query = fs.db
       .collection(paths.occurrences(cal.uid, cal.calendarId))
       .where('startAt', '>=', weekStart)
       .where('startAt', '<', weekEnd)
@@ -305,7 +303,7 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
         ['fri_20260626T140000Z', 'Friday'],
       ]);
       // Friday's instance moves to Wednesday of that week.
-      await putEvent(db, cal, {
+      await putEvent(fs.db, cal, {
         id: 'fri_20260626T140000Z',
         status: 'confirmed',
         summary: 'Friday (on Wednesday)',
@@ -320,7 +318,7 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
         ['fri_20260626T140000Z', 'Friday (on Wednesday)'],
       ]);
       // Next week's Monday is moved into this week (Sunday), this week's Monday is cancelled.
-      await putEvent(db, cal, {
+      await putEvent(fs.db, cal, {
         id: 'wk_20260629T140000Z',
         status: 'confirmed',
         summary: 'Weekly sync (early)',
@@ -329,7 +327,7 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
         start: { dateTime: '2026-06-28T10:00:00-04:00', timeZone: 'America/New_York' },
         end: { dateTime: '2026-06-28T10:30:00-04:00', timeZone: 'America/New_York' },
       });
-      await putEvent(db, cal, {
+      await putEvent(fs.db, cal, {
         id: 'wk_20260622T140000Z',
         status: 'cancelled',
         recurringEventId: 'wk',

@@ -4,57 +4,31 @@
 // covered by a later sync). So `busy` is never acknowledged (`mustRedeliver`): Pub/Sub brings the
 // message back, and once the dead worker's lease expired the redelivery takes it over and syncs.
 // Production numbers: lease 120 s, Pub/Sub backoff 10–600 s, 10 delivery attempts (infra/pubsub.tf).
-import type { calendar_v3 } from '@googleapis/calendar';
-import type { Firestore } from '@google-cloud/firestore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquireLease } from '../../../functions/store/subscriptions.js';
+import { describe, expect, it } from 'vitest';
+import { acquireLease } from '../../../functions/store/lease.js';
 import { runSync } from '../../../functions/sync/engine.js';
 import { handleSyncMessage, mustRedeliver } from '../../../functions/sync/handle.js';
-import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
-import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
-import { startSimulator, type Simulator } from '../../simulator/index.js';
-import {
-  etags,
-  googleState,
-  mirror,
-  newFirestore,
-  notification,
-  seedSubscription,
-  testDeps,
-} from '../sync/helpers.js';
+import { emulatorsMissing } from '../../harness/env.js';
+import { syncFixture } from '../sync/helpers.js';
 
 const CHANNEL = { id: 'ch-crash-window', resourceId: 'res-crash-window' };
 
 describe.skipIf(emulatorsMissing() !== '')('crash window of the lease', () => {
-  let db: Firestore;
-  let sim: Simulator;
-  let cal: calendar_v3.Calendar;
-
-  beforeAll(async () => {
-    expect(useEmulators()).toBe(true);
-    db = newFirestore(uniqueProjectId('crashwin'));
-    sim = await startSimulator({ seed: 7, rateLimitPerMinute: 1_000_000 });
-    await new SimulatorClient(sim.url).createUser('crashwin@example.com', 'rt-crashwin');
-    cal = googleCalendar(sim.url, 'rt-crashwin').calendar;
-  });
-  afterAll(async () => {
-    await sim?.close();
-    await db?.terminate();
+  const f = syncFixture({
+    name: 'crashwin',
+    simulator: { seed: 7 },
+    channel: CHANNEL,
+    scope: 'file',
   });
 
   it("a redelivery that finds a dead worker's lease is not acknowledged; after the lease expires it syncs the change", async () => {
-    const s = await seedSubscription(db, {
-      uid: 'crashwin',
-      calendarId: 'crashwin@example.com',
-      refreshToken: 'rt-crashwin',
-      channel: CHANNEL,
-    });
+    const s = f.seeded;
     const offset = { ms: 0 };
-    const d = testDeps(db, sim.url, { clock: () => Date.now() + offset.ms });
+    const d = f.deps({ clock: () => Date.now() + offset.ms });
     expect((await runSync(d, s.subscriptionId)).outcome).toBe('synced');
 
     // A change, its notification M, and the worker that took M's lease dying without a trace.
-    await cal.events.insert({
+    await f.cal.events.insert({
       calendarId: s.calendarId,
       requestBody: {
         summary: 'announced, then the worker died',
@@ -62,13 +36,13 @@ describe.skipIf(emulatorsMissing() !== '')('crash window of the lease', () => {
         end: { dateTime: '2030-01-07T11:00:00Z' },
       },
     });
-    const m = notification(s, CHANNEL, { messageNumber: 7 });
-    await acquireLease(db, s.subscriptionId, {
+    const m = f.notification({ messageNumber: 7 });
+    await acquireLease(f.db, s.subscriptionId, {
       holder: 'worker-that-was-killed',
       now: Date.now() + offset.ms,
       leaseMs: d.config.leaseMs,
       clockSkewMs: d.config.clockSkewMs,
-      publishedAt: Date.parse(m.publishTime),
+      trigger: { kind: 'notification', channelId: CHANNEL.id, messageNumber: 7 },
     });
 
     // Pub/Sub redelivers M before the lease runs out: busy, and NOT acknowledged.
@@ -81,8 +55,6 @@ describe.skipIf(emulatorsMissing() !== '')('crash window of the lease', () => {
     const again = await handleSyncMessage(d, m);
     expect(again.outcome).toBe('synced');
     expect(mustRedeliver(again)).toBe(false);
-    expect(etags(await mirror(db, s.uid, s.calendarId))).toEqual(
-      etags(await googleState(cal, s.calendarId)),
-    );
+    await f.sameAsGoogle();
   });
 });

@@ -140,8 +140,8 @@ describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
     expect(post.body).toMatchObject({ renewed: expect.any(Number), remaining: 0, failed: [] });
   });
 
-  it("rolls each active calendar's occurrence window once a UTC day", async () => {
-    const ivan = await connected('ivan');
+  it("rolls each kept calendar's occurrence window once a UTC day", async () => {
+    const ivan = await connected('ivo');
     expect((await ivan.read()).occurrencesRolledAt ?? null).toBeNull();
     const first = await renewChannelsCore(w.deps());
     expect(first.occurrenceWindowsRolled).toBeGreaterThanOrEqual(1);

@@ -50,6 +50,48 @@ describe('quotas and faults', () => {
     expect((await calendar.events.list({ calendarId: 'primary' })).status).toBe(200);
   });
 
+  it('Google’s current quota answers: per user 403 rateLimitExceeded (PERMISSION_DENIED), per project 403 quotaExceeded', async () => {
+    // Per user: recorded in Atrejoe/Inky-Calendar-Server#104 (reason rateLimitExceeded, domain
+    // usageLimits, the quota text) and alextselegidis/easyappointments#995 (status
+    // PERMISSION_DENIED). Per project: the "Queries per minute" text of calcom/cal.diy#18079.
+    await ctl.setRealism({ userRateLimitReason: 'rateLimitExceeded' });
+    const { calendar } = googleCalendar(sim.url, 'rt-f');
+    for (let i = 0; i < 5; i++) await calendar.events.list({ calendarId: 'primary' });
+    const user = await failure(calendar.events.list({ calendarId: 'primary' }));
+    const userMsg =
+      "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user' of service 'calendar-json.googleapis.com' for consumer 'project_number:1077004567890'.";
+    expect(user.status).toBe(403);
+    expect(user.data).toEqual({
+      error: {
+        code: 403,
+        message: userMsg,
+        errors: [{ message: userMsg, domain: 'usageLimits', reason: 'rateLimitExceeded' }],
+        status: 'PERMISSION_DENIED',
+      },
+    });
+    // The project limit counts every user's calls.
+    await ctl.advanceClock(61_000);
+    await ctl.setRateLimit(1000);
+    await ctl.setRealism({ projectRateLimitPerMinute: 3 });
+    await ctl.createUser('g@example.com', 'rt-g');
+    const g = googleCalendar(sim.url, 'rt-g').calendar;
+    await calendar.events.list({ calendarId: 'primary' });
+    await g.events.list({ calendarId: 'primary' });
+    await calendar.events.list({ calendarId: 'primary' });
+    const project = await failure(g.events.list({ calendarId: 'primary' }));
+    expect(project.status).toBe(403);
+    const projectMsg =
+      "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service 'calendar-json.googleapis.com' for consumer 'project_number:1077004567890'.";
+    expect(project.data).toEqual({
+      error: {
+        code: 403,
+        message: projectMsg,
+        errors: [{ message: projectMsg, domain: 'usageLimits', reason: 'quotaExceeded' }],
+        status: 'PERMISSION_DENIED',
+      },
+    });
+  });
+
   it('an injected 429 rateLimitExceeded has Google’s shape and is consumed after `count` matches', async () => {
     await ctl.setRateLimit(1000);
     const { calendar } = googleCalendar(sim.url, 'rt-f');
@@ -120,6 +162,87 @@ describe('quotas and faults', () => {
         message: 'Calendar usage limits exceeded.',
       },
     });
+  });
+
+  it('a hold fault computes the answer on arrival and withholds it until released', async () => {
+    await ctl.setRateLimit(1000);
+    const { calendar } = googleCalendar(sim.url, 'rt-f');
+    const ev = { start: { date: '2025-01-01' }, end: { date: '2025-01-02' } };
+    await calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'a', ...ev } });
+    await ctl.addFault({ method: 'GET', path: '/\\/events$/', hold: true, count: 1 });
+    const slow = calendar.events.list({ calendarId: 'primary' });
+    const [held] = await ctl.waitForHeld(1);
+    expect(held).toMatchObject({
+      method: 'GET',
+      path: '/calendar/v3/calendars/primary/events',
+      user: 'f@example.com',
+    });
+    // Changes after arrival are not in the withheld answer; other calls are not held.
+    await calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'b', ...ev } });
+    const fresh = await calendar.events.list({ calendarId: 'primary' });
+    expect(fresh.data.items?.map((e) => e.summary).sort()).toEqual(['a', 'b']);
+    await ctl.releaseHeld(held!.id);
+    const stale = await slow;
+    expect(stale.data.items?.map((e) => e.summary)).toEqual(['a']);
+    expect(await ctl.heldRequests()).toEqual([]);
+    // The stale answer's token still leads to the later change.
+    const delta = await calendar.events.list({
+      calendarId: 'primary',
+      syncToken: stale.data.nextSyncToken!,
+    });
+    expect(delta.data.items?.map((e) => e.summary)).toEqual(['b']);
+    // Release-all.
+    await ctl.addFault({ method: 'GET', path: '/calendar/v3/calendars/', hold: true, count: 2 });
+    const two = [
+      calendar.events.list({ calendarId: 'primary' }),
+      calendar.calendars.get({ calendarId: 'primary' }),
+    ];
+    await ctl.waitForHeld(2);
+    expect(await ctl.releaseAllHeld()).toBe(2);
+    expect((await Promise.all(two)).map((r) => r.status)).toEqual([200, 200]);
+  });
+
+  it('a latency fault sends the answer computed on arrival, later', async () => {
+    await ctl.setRateLimit(1000);
+    const { calendar } = googleCalendar(sim.url, 'rt-f');
+    const ev = { start: { date: '2025-01-01' }, end: { date: '2025-01-02' } };
+    await calendar.events.list({ calendarId: 'primary' }); // obtain a token first
+    await ctl.addFault({ method: 'GET', path: '/\\/events$/', latencyMs: 1500, count: 1 });
+    await ctl.clearRequests();
+    const slow = calendar.events.list({ calendarId: 'primary' });
+    // Wait until the simulator has computed the answer (the request log has its status).
+    while (!(await ctl.requests()).some((r) => r.status === 200))
+      await new Promise((r) => setTimeout(r, 10));
+    await calendar.events.insert({
+      calendarId: 'primary',
+      requestBody: { summary: 'late', ...ev },
+    });
+    expect((await slow).data.items).toEqual([]);
+  });
+
+  it('5xx answers can be Google’s HTML error page instead of JSON', async () => {
+    await ctl.setRateLimit(1000);
+    const { calendar } = googleCalendar(sim.url, 'rt-f');
+    await ctl.addFault({
+      method: 'POST',
+      path: '/calendar/v3/',
+      status: 502,
+      body: 'html',
+      count: 1,
+    });
+    const err = (await calendar.events
+      .insert({
+        calendarId: 'primary',
+        requestBody: { start: { date: '2025-01-01' }, end: { date: '2025-01-02' } },
+      })
+      .catch((e: unknown) => e)) as {
+      status: number;
+      response: { data: unknown; headers: Headers | Record<string, string> };
+    };
+    expect(err.status).toBe(502);
+    expect(typeof err.response.data).toBe('string');
+    expect(err.response.data).toContain('<title>Error 502 (Server Error)!!1</title>');
+    expect(err.response.data).toContain('That’s an error.');
   });
 
   it('latency delays answers', async () => {

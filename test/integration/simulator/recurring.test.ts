@@ -47,6 +47,29 @@ describe('recurring events', () => {
     ...extra,
   });
 
+  it('a full list with timeMin keeps an open-ended series whose first 730 occurrences are before it (was a simulator bug)', async () => {
+    // Google lists a series when any occurrence overlaps the window, however old its start
+    // (events.list reference: timeMin/timeMax bound the events' times, not the master's start).
+    const { data: master } = await cal.events.insert({
+      calendarId: 'primary',
+      requestBody: daily({
+        summary: 'Since 2020',
+        start: { dateTime: '2020-01-01T07:30:00-06:00', timeZone: 'America/Chicago' },
+        end: { dateTime: '2020-01-01T08:15:00-06:00', timeZone: 'America/Chicago' },
+        recurrence: ['RRULE:FREQ=DAILY'],
+      }),
+    });
+    const window = { timeMin: '2025-06-01T00:00:00Z', timeMax: '2025-06-04T00:00:00Z' };
+    const masters = await listAll(cal, { timeMin: window.timeMin });
+    expect(masters.items.map((e) => e.id)).toEqual([master.id]);
+    const instances = await listAll(cal, { ...window, singleEvents: true });
+    expect(instances.items.map((e) => e.id).sort()).toEqual([
+      `${master.id}_20250601T123000Z`,
+      `${master.id}_20250602T123000Z`,
+      `${master.id}_20250603T123000Z`,
+    ]);
+  });
+
   it('a recurring master without start.timeZone is rejected (400)', async () => {
     const body = daily({
       start: { dateTime: '2025-03-24T12:30:00Z' },

@@ -123,4 +123,71 @@ describe.skipIf(!existsSync(DISCOVERY))('responses match the discovery document'
     expect(withAttendees.items[0]!.attendees).toHaveLength(1);
     expect(withAttendees.items[0]!.attendeesOmitted).toBe(true);
   });
+
+  it('the realism additions too: AclRule, Acl, a patched Calendar, an imported Event, busy blocks, a `_R` split', async () => {
+    const ctl = new SimulatorClient(sim.url);
+    await ctl.createUser('s2@example.com', 'rt-s2');
+    const { calendar } = googleCalendar(sim.url, 'rt-s');
+    const checks: [unknown, string][] = [
+      [
+        (
+          await calendar.acl.insert({
+            calendarId: 'primary',
+            requestBody: {
+              role: 'freeBusyReader',
+              scope: { type: 'user', value: 's2@example.com' },
+            },
+          })
+        ).data,
+        'AclRule',
+      ],
+      [(await calendar.acl.list({ calendarId: 'primary' })).data, 'Acl'],
+      [
+        (await calendar.calendars.patch({ calendarId: 'primary', requestBody: { summary: 'p' } }))
+          .data,
+        'Calendar',
+      ],
+      [
+        (
+          await calendar.events.import({
+            calendarId: 'primary',
+            requestBody: {
+              iCalUID: 'x@example.org',
+              start: { date: '2025-05-01' },
+              end: { date: '2025-05-02' },
+            },
+          })
+        ).data,
+        'Event',
+      ],
+    ];
+    const { data: series } = await calendar.events.insert({
+      calendarId: 'primary',
+      requestBody: {
+        start: { dateTime: '2025-03-24T07:30:00-05:00', timeZone: 'America/Chicago' },
+        end: { dateTime: '2025-03-24T08:15:00-05:00', timeZone: 'America/Chicago' },
+        recurrence: ['RRULE:FREQ=DAILY;COUNT=5'],
+      },
+    });
+    await ctl.splitSeries('s@example.com', series.id!, `${series.id}_20250326T123000Z`);
+    await ctl.setRealism({ preset: 'google' });
+    const other = googleCalendar(sim.url, 'rt-s2').calendar;
+    for (const params of [{}, { singleEvents: true }]) {
+      let pageToken: string | undefined;
+      do {
+        const page = (await calendar.events.list({ calendarId: 'primary', pageToken, ...params }))
+          .data;
+        checks.push([page, 'Events']);
+        pageToken = page.nextPageToken ?? undefined;
+      } while (pageToken);
+      checks.push([
+        (await other.events.list({ calendarId: 's@example.com', ...params, maxResults: 2500 }))
+          .data,
+        'Events',
+      ]);
+    }
+    await ctl.setRealism({ preset: 'off' });
+    for (const [value, name] of checks)
+      expect(unknownFields(value, { $ref: name }, schemas), name).toEqual([]);
+  });
 });

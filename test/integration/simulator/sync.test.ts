@@ -194,6 +194,43 @@ describe('incremental sync', () => {
     expect(data.error.errors[0]!.location).toBe(name);
   });
 
+  it('showDeleted=false with a syncToken: accepted by default, 400 invalid with rejectShowDeletedFalseWithSyncToken', async () => {
+    // events.list reference, syncToken: "All events deleted since the previous list request will
+    // always be in the result set and it is not allowed to set showDeleted to False." No source
+    // shows Google's answer; the knob gives the hardest plausible one (400 invalid).
+    const { syncToken } = await sync(cal, {});
+    const ok = await cal.events.list({ calendarId: 'primary', syncToken, showDeleted: false });
+    expect(ok.status).toBe(200);
+    await ctl.setRealism({ rejectShowDeletedFalseWithSyncToken: true });
+    const err = await failure(
+      cal.events.list({ calendarId: 'primary', syncToken, showDeleted: false }),
+    );
+    expect(err.status).toBe(400);
+    expect(err.response?.data).toEqual({
+      error: {
+        errors: [
+          {
+            domain: 'global',
+            reason: 'invalid',
+            message: 'The parameter showDeleted cannot be set to false together with syncToken.',
+            locationType: 'parameter',
+            location: 'showDeleted',
+          },
+        ],
+        code: 400,
+        message: 'The parameter showDeleted cannot be set to false together with syncToken.',
+      },
+    });
+    // Without the parameter (or with true on a showDeleted full sync) all is well.
+    expect((await cal.events.list({ calendarId: 'primary', syncToken })).status).toBe(200);
+    // calendarList: the same for showDeleted and showHidden.
+    const list = await cal.calendarList.list();
+    const listErr = await failure(
+      cal.calendarList.list({ syncToken: list.data.nextSyncToken!, showHidden: false }),
+    );
+    expect(listErr.status).toBe(400);
+  });
+
   it('a sync token must be used with the full sync’s singleEvents/showDeleted', async () => {
     const { syncToken } = await sync(cal, { singleEvents: true });
     expect((await failure(cal.events.list({ calendarId: 'primary', syncToken }))).status).toBe(400);

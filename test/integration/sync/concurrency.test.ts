@@ -1,82 +1,37 @@
 // One sync per calendar: 50 concurrent messages coalesce, a crash after page k re-runs from the old token, leases expire and are fenced.
-import type { calendar_v3 } from '@googleapis/calendar';
-import { Timestamp, type Firestore } from '@google-cloud/firestore';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Timestamp } from '@google-cloud/firestore';
+import { describe, expect, it } from 'vitest';
 import { handleSyncMessage } from '../../../functions/sync/handle.js';
 import { LeaseLostError, runSync } from '../../../functions/sync/engine.js';
 import { paths } from '../../../functions/store/schema.js';
-import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
-import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
-import { startSimulator, type Simulator } from '../../simulator/index.js';
-import {
-  etags,
-  googleState,
-  insertMany,
-  mirror,
-  newFirestore,
-  notification,
-  readSub,
-  seedSubscription,
-  testDeps,
-  type Seeded,
-} from './helpers.js';
+import { emulatorsMissing } from '../../harness/env.js';
+import { googleState, insertMany, syncFixture } from './helpers.js';
 
 const CHANNEL = { id: 'ch-conc', resourceId: 'res-conc' };
 
 describe.skipIf(emulatorsMissing() !== '')('concurrency and crashes', () => {
-  let db: Firestore;
-  let sim: Simulator;
-  let ctl: SimulatorClient;
-  let cal: calendar_v3.Calendar;
-  let seeded: Seeded;
-  let n = 0;
-
-  beforeAll(() => {
-    expect(useEmulators()).toBe(true);
-    db = newFirestore(uniqueProjectId('conc'));
-  });
-  afterAll(() => db.terminate());
-  beforeEach(async () => {
-    sim = await startSimulator({ seed: 13, rateLimitPerMinute: 1_000_000 });
-    ctl = new SimulatorClient(sim.url);
-    const email = `conc${++n}@example.com`;
-    await ctl.createUser(email, `rt-${n}`);
-    cal = googleCalendar(sim.url, `rt-${n}`).calendar;
-    seeded = await seedSubscription(db, {
-      uid: `c${n}`,
-      calendarId: email,
-      refreshToken: `rt-${n}`,
-      channel: CHANNEL,
-    });
-  });
-  afterEach(() => sim.close());
-
-  const sameAsGoogle = async () => {
-    const m = await mirror(db, seeded.uid, seeded.calendarId);
-    expect(etags(m)).toEqual(etags(await googleState(cal, seeded.calendarId)));
-    return m;
-  };
+  const f = syncFixture({ name: 'conc', simulator: { seed: 13 }, channel: CHANNEL });
   const listSequences = async () =>
-    (await ctl.requests()).filter(
+    (await f.ctl.requests()).filter(
       (r) => r.method === 'GET' && r.path.endsWith('/events') && r.query.pageToken === undefined,
     );
 
   it('50 messages for one calendar at once → at most 2 events.list sequences, correct final state', async () => {
-    const ids = await insertMany(cal, seeded.calendarId, 30);
-    const d = testDeps(db, sim.url, { config: { maxResults: 10 } });
-    await runSync(d, seeded.subscriptionId);
+    const ids = await insertMany(f.cal, f.seeded.calendarId, 30);
+    const d = f.deps({ config: { maxResults: 10 } });
+    await runSync(d, f.seeded.subscriptionId);
     for (const id of ids.slice(0, 10))
-      await cal.events.patch({
-        calendarId: seeded.calendarId,
+      await f.cal.events.patch({
+        calendarId: f.seeded.calendarId,
         eventId: id,
         requestBody: { summary: 'burst' },
       });
-    await ctl.clearRequests();
+    await f.ctl.clearRequests();
     // Published after the changes (as Google announces them): never covered by the earlier sync,
     // however fast that sync was (a time before it could be skipped as covered on an idle machine).
     const publishedAt = new Date().toISOString();
     const messages = Array.from({ length: 50 }, (_, i) =>
-      notification(seeded, CHANNEL, { messageNumber: 100 + i, receivedAt: publishedAt }),
+      f.notification({ messageNumber: 100 + i, receivedAt: publishedAt }),
     );
     const results = await Promise.all(messages.map((m) => handleSyncMessage(d, m)));
     const outcomes: Record<string, number> = {};
@@ -88,53 +43,53 @@ describe.skipIf(emulatorsMissing() !== '')('concurrency and crashes', () => {
     expect(sequences).toBeGreaterThanOrEqual(1);
     expect(sequences).toBeLessThanOrEqual(2);
     expect(outcomes.synced).toBeGreaterThanOrEqual(1);
-    const m = await sameAsGoogle();
+    const m = await f.sameAsGoogle();
     expect(ids.slice(0, 10).every((id) => m.get(id)!.summary === 'burst')).toBe(true);
-    const sub = await readSub(db, seeded.subscriptionId);
+    const sub = await f.readSub();
     expect(sub.lease).toBeNull();
     expect(sub.pending).toBe(false);
   });
 
   it('a busy message redelivered after the holder re-ran is covered: no further events.list', async () => {
-    await insertMany(cal, seeded.calendarId, 12);
-    await runSync(testDeps(db, sim.url), seeded.subscriptionId);
-    // Published now, long after the last sync began: only the watermark can prove it covered.
-    const busyMessage = notification(seeded, CHANNEL, { messageNumber: 900 });
+    await insertMany(f.cal, f.seeded.calendarId, 12);
+    await runSync(f.deps(), f.seeded.subscriptionId);
+    // Google's message number: a run that started listing after #900 was received covers it.
+    const busyMessage = f.notification({ messageNumber: 900 });
     let busy: Awaited<ReturnType<typeof handleSyncMessage>> | undefined;
-    const holder = testDeps(db, sim.url, {
+    const holder = f.deps({
       config: { maxResults: 5 },
       hooks: {
         async afterPage(i) {
-          if (i === 0 && !busy) busy = await handleSyncMessage(testDeps(db, sim.url), busyMessage);
+          if (i === 0 && !busy) busy = await handleSyncMessage(f.deps(), busyMessage);
         },
       },
     });
-    const held = await handleSyncMessage(holder, notification(seeded, CHANNEL));
+    const held = await handleSyncMessage(holder, f.notification());
     expect(busy!.outcome).toBe('busy');
     expect(held.sync!.runs).toBe(2);
-    await ctl.clearRequests();
-    const redelivered = await handleSyncMessage(testDeps(db, sim.url), busyMessage);
+    await f.ctl.clearRequests();
+    const redelivered = await handleSyncMessage(f.deps(), busyMessage);
     expect(redelivered.outcome).toBe('covered');
     expect(await listSequences()).toHaveLength(0);
-    const sub = await readSub(db, seeded.subscriptionId);
-    expect(sub.pendingPublishedAt ?? null).toBeNull();
-    expect(sub.coveredThrough).toBeGreaterThanOrEqual(Date.parse(busyMessage.publishTime));
+    const sub = await f.readSub();
+    expect(sub.coveredMessages?.[f.channel.id]).toBeGreaterThanOrEqual(900);
+    expect(sub.runCovers ?? null).toBeNull();
   });
 
   it('a change made during a sync is picked up by the pending re-run', async () => {
-    await insertMany(cal, seeded.calendarId, 20);
-    const d0 = testDeps(db, sim.url);
-    await runSync(d0, seeded.subscriptionId);
+    await insertMany(f.cal, f.seeded.calendarId, 20);
+    const d0 = f.deps();
+    await runSync(d0, f.seeded.subscriptionId);
     let added = '';
-    const d = testDeps(db, sim.url, {
+    const d = f.deps({
       config: { maxResults: 5 },
       hooks: {
         async afterPage(i) {
           if (i !== 0 || added) return;
           // While this worker holds the lease: a change, and its notification handled elsewhere.
           added = (
-            await cal.events.insert({
-              calendarId: seeded.calendarId,
+            await f.cal.events.insert({
+              calendarId: f.seeded.calendarId,
               requestBody: {
                 summary: 'during',
                 start: { dateTime: '2027-02-01T10:00:00Z' },
@@ -142,39 +97,36 @@ describe.skipIf(emulatorsMissing() !== '')('concurrency and crashes', () => {
               },
             })
           ).data.id!;
-          const other = await handleSyncMessage(
-            testDeps(db, sim.url),
-            notification(seeded, CHANNEL),
-          );
+          const other = await handleSyncMessage(f.deps(), f.notification());
           expect(other.outcome).toBe('busy');
         },
       },
     });
-    await cal.events.patch({
-      calendarId: seeded.calendarId,
-      eventId: (await googleState(cal, seeded.calendarId)).keys().next().value!,
+    await f.cal.events.patch({
+      calendarId: f.seeded.calendarId,
+      eventId: (await googleState(f.cal, f.seeded.calendarId)).keys().next().value!,
       requestBody: { summary: 'x' },
     });
-    const res = await handleSyncMessage(d, notification(seeded, CHANNEL));
+    const res = await handleSyncMessage(d, f.notification());
     expect(res.sync!.runs).toBe(2);
-    expect((await mirror(db, seeded.uid, seeded.calendarId)).has(added)).toBe(true);
-    await sameAsGoogle();
+    expect((await f.mirror()).has(added)).toBe(true);
+    await f.sameAsGoogle();
   });
 
   it('crash after page k, then redelivery: correct final state, token never ahead of the data', async () => {
-    const ids = await insertMany(cal, seeded.calendarId, 40);
-    const d = testDeps(db, sim.url, { config: { maxResults: 5 } });
-    await runSync(d, seeded.subscriptionId);
-    const tokenBefore = (await readSub(db, seeded.subscriptionId)).syncToken;
+    const ids = await insertMany(f.cal, f.seeded.calendarId, 40);
+    const d = f.deps({ config: { maxResults: 5 } });
+    await runSync(d, f.seeded.subscriptionId);
+    const tokenBefore = (await f.readSub()).syncToken;
     for (const id of ids.slice(0, 25))
-      await cal.events.patch({
-        calendarId: seeded.calendarId,
+      await f.cal.events.patch({
+        calendarId: f.seeded.calendarId,
         eventId: id,
         requestBody: { summary: 'v2' },
       });
     for (const id of ids.slice(25, 30))
-      await cal.events.delete({ calendarId: seeded.calendarId, eventId: id });
-    const crashing = testDeps(db, sim.url, {
+      await f.cal.events.delete({ calendarId: f.seeded.calendarId, eventId: id });
+    const crashing = f.deps({
       config: { maxResults: 5 },
       hooks: {
         afterPage(i) {
@@ -182,26 +134,26 @@ describe.skipIf(emulatorsMissing() !== '')('concurrency and crashes', () => {
         },
       },
     });
-    const message = notification(seeded, CHANNEL);
+    const message = f.notification();
     await expect(handleSyncMessage(crashing, message)).rejects.toThrow('simulated crash');
-    const afterCrash = await readSub(db, seeded.subscriptionId);
+    const afterCrash = await f.readSub();
     expect(afterCrash.syncToken).toBe(tokenBefore); // not ahead of the data
     expect(afterCrash.lease).toBeNull(); // released on the error path
-    const partial = await mirror(db, seeded.uid, seeded.calendarId);
+    const partial = await f.mirror();
     expect([...partial.values()].filter((e) => e.summary === 'v2').length).toBeGreaterThan(0); // pages 0–2 applied
     // Pub/Sub redelivers the same message.
     const res = await handleSyncMessage(d, message);
     expect(res.outcome).toBe('synced');
-    expect((await readSub(db, seeded.subscriptionId)).syncToken).not.toBe(tokenBefore);
-    await sameAsGoogle();
+    expect((await f.readSub()).syncToken).not.toBe(tokenBefore);
+    await f.sameAsGoogle();
   });
 
   it("a dead worker's lease: pending while live, taken over once expired", async () => {
-    await insertMany(cal, seeded.calendarId, 3);
-    const d = testDeps(db, sim.url, { config: { leaseMs: 5_000 } });
-    await runSync(d, seeded.subscriptionId);
-    await cal.events.insert({
-      calendarId: seeded.calendarId,
+    await insertMany(f.cal, f.seeded.calendarId, 3);
+    const d = f.deps({ config: { leaseMs: 5_000 } });
+    await runSync(d, f.seeded.subscriptionId);
+    await f.cal.events.insert({
+      calendarId: f.seeded.calendarId,
       requestBody: {
         summary: 'late',
         start: { dateTime: '2027-03-01T10:00:00Z' },
@@ -209,39 +161,39 @@ describe.skipIf(emulatorsMissing() !== '')('concurrency and crashes', () => {
       },
     });
     const expiresAt = Date.now() + 1500;
-    await db.doc(paths.subscription(seeded.subscriptionId)).update({
+    await f.db.doc(paths.subscription(f.seeded.subscriptionId)).update({
       lease: { holder: 'dead-worker', expiresAt: Timestamp.fromMillis(expiresAt), fence: 41 },
     });
-    const busy = await handleSyncMessage(d, notification(seeded, CHANNEL));
+    const busy = await handleSyncMessage(d, f.notification());
     expect(busy.outcome).toBe('busy');
-    expect((await readSub(db, seeded.subscriptionId)).pending).toBe(true);
+    expect((await f.readSub()).pending).toBe(true);
     await new Promise((r) => setTimeout(r, expiresAt - Date.now() + 50));
-    const taken = await handleSyncMessage(d, notification(seeded, CHANNEL));
+    const taken = await handleSyncMessage(d, f.notification());
     expect(taken.outcome).toBe('synced');
-    const sub = await readSub(db, seeded.subscriptionId);
+    const sub = await f.readSub();
     expect(sub.lease).toBeNull();
     expect(sub.pending).toBe(false);
-    await sameAsGoogle();
+    await f.sameAsGoogle();
   });
 
   it('fencing: a worker whose lease was taken over commits nothing', async () => {
-    await insertMany(cal, seeded.calendarId, 12);
-    const d = testDeps(db, sim.url);
-    await runSync(d, seeded.subscriptionId);
-    const tokenBefore = (await readSub(db, seeded.subscriptionId)).syncToken;
-    await cal.events.insert({
-      calendarId: seeded.calendarId,
+    await insertMany(f.cal, f.seeded.calendarId, 12);
+    const d = f.deps();
+    await runSync(d, f.seeded.subscriptionId);
+    const tokenBefore = (await f.readSub()).syncToken;
+    await f.cal.events.insert({
+      calendarId: f.seeded.calendarId,
       requestBody: {
         summary: 'x',
         start: { dateTime: '2027-03-01T10:00:00Z' },
         end: { dateTime: '2027-03-01T11:00:00Z' },
       },
     });
-    const slow = testDeps(db, sim.url, {
+    const slow = f.deps({
       hooks: {
         async afterPage() {
           // Our lease "expired" while we were paused; another worker took it (fence moved on).
-          await db.doc(paths.subscription(seeded.subscriptionId)).update({
+          await f.db.doc(paths.subscription(f.seeded.subscriptionId)).update({
             lease: {
               holder: 'other',
               expiresAt: Timestamp.fromMillis(Date.now() + 60_000),
@@ -251,10 +203,8 @@ describe.skipIf(emulatorsMissing() !== '')('concurrency and crashes', () => {
         },
       },
     });
-    await expect(handleSyncMessage(slow, notification(seeded, CHANNEL))).rejects.toBeInstanceOf(
-      LeaseLostError,
-    );
-    const sub = await readSub(db, seeded.subscriptionId);
+    await expect(handleSyncMessage(slow, f.notification())).rejects.toBeInstanceOf(LeaseLostError);
+    const sub = await f.readSub();
     expect(sub.syncToken).toBe(tokenBefore);
     expect(sub.lease).toMatchObject({ holder: 'other', fence: 999 }); // not released by the loser
   });

@@ -1,6 +1,5 @@
 // Encrypted refresh tokens in Firestore: save/load, nothing readable at rest, key rotation re-encrypts, revocation.
-import type { Firestore } from '@google-cloud/firestore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keyId, type TokenKeys } from '../../../functions/config.js';
 import {
   loadRefreshToken,
@@ -8,8 +7,8 @@ import {
   saveCredentials,
 } from '../../../functions/credentials/store.js';
 import { paths } from '../../../functions/store/schema.js';
-import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
-import { newFirestore } from './helpers.js';
+import { emulatorsMissing } from '../../harness/env.js';
+import { firestoreFixture } from '../../harness/fixtures.js';
 
 const key = (b: number) => {
   const k = Buffer.alloc(32, b);
@@ -17,17 +16,12 @@ const key = (b: number) => {
 };
 
 describe.skipIf(emulatorsMissing() !== '')('credentials store', () => {
-  let db: Firestore;
-  beforeAll(() => {
-    expect(useEmulators()).toBe(true);
-    db = newFirestore(uniqueProjectId('creds'));
-  });
-  afterAll(() => db.terminate());
+  const fs = firestoreFixture('creds');
 
   it('round-trips, stores only ciphertext, rotates to the current key, and honours revocation', async () => {
     const old: TokenKeys = { current: key(1), previous: undefined };
-    await saveCredentials(db, old, 'u1', '1//refresh-secret-value', ['calendar.readonly']);
-    const raw = (await db.doc(paths.credentials('u1')).get()).data()!;
+    await saveCredentials(fs.db, old, 'u1', '1//refresh-secret-value', ['calendar.readonly']);
+    const raw = (await fs.db.doc(paths.credentials('u1')).get()).data()!;
     expect(JSON.stringify(raw)).not.toContain('refresh-secret-value');
     expect(raw).toMatchObject({
       uid: 'u1',
@@ -35,17 +29,17 @@ describe.skipIf(emulatorsMissing() !== '')('credentials store', () => {
       status: 'valid',
       scopes: ['calendar.readonly'],
     });
-    expect(await loadRefreshToken(db, old, 'u1')).toBe('1//refresh-secret-value');
+    expect(await loadRefreshToken(fs.db, old, 'u1')).toBe('1//refresh-secret-value');
 
     const rotated: TokenKeys = { current: key(2), previous: old.current };
-    expect(await loadRefreshToken(db, rotated, 'u1')).toBe('1//refresh-secret-value');
-    expect((await db.doc(paths.credentials('u1')).get()).get('keyId')).toBe(rotated.current.id);
-    expect(await loadRefreshToken(db, { current: key(2), previous: undefined }, 'u1')).toBe(
+    expect(await loadRefreshToken(fs.db, rotated, 'u1')).toBe('1//refresh-secret-value');
+    expect((await fs.db.doc(paths.credentials('u1')).get()).get('keyId')).toBe(rotated.current.id);
+    expect(await loadRefreshToken(fs.db, { current: key(2), previous: undefined }, 'u1')).toBe(
       '1//refresh-secret-value',
     );
 
-    await markRevoked(db, 'u1');
-    expect(await loadRefreshToken(db, rotated, 'u1')).toBeNull();
-    expect(await loadRefreshToken(db, rotated, 'nobody')).toBeNull();
+    await markRevoked(fs.db, 'u1');
+    expect(await loadRefreshToken(fs.db, rotated, 'u1')).toBeNull();
+    expect(await loadRefreshToken(fs.db, rotated, 'nobody')).toBeNull();
   });
 });

@@ -1,130 +1,81 @@
 // Failure paths: invalid_grant, rate-limit bursts with bounded backoff, 404 calendar, malformed / stale / covered messages.
-import type { calendar_v3 } from '@googleapis/calendar';
-import type { Firestore } from '@google-cloud/firestore';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { CalendarError } from '../../../functions/calendar/errors.js';
 import { handleSyncMessage } from '../../../functions/sync/handle.js';
 import { runSync } from '../../../functions/sync/engine.js';
 import { paths } from '../../../functions/store/schema.js';
-import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
-import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
-import { startSimulator, type Simulator } from '../../simulator/index.js';
-import {
-  etags,
-  googleState,
-  insertMany,
-  mirror,
-  newFirestore,
-  notification,
-  readSub,
-  resync,
-  seedSubscription,
-  testDeps,
-  type Seeded,
-} from './helpers.js';
+import { emulatorsMissing } from '../../harness/env.js';
+import { insertMany, notification, resync, syncFixture } from './helpers.js';
 
 describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
-  let db: Firestore;
-  let sim: Simulator;
-  let ctl: SimulatorClient;
-  let cal: calendar_v3.Calendar;
-  let seeded: Seeded;
-  let channel: { id: string; resourceId: string };
-  let n = 0;
-
-  beforeAll(() => {
-    expect(useEmulators()).toBe(true);
-    db = newFirestore(uniqueProjectId('errors'));
-  });
-  afterAll(() => db.terminate());
+  const f = syncFixture({ name: 'err', simulator: { seed: 17 }, channel: 'watch' });
   beforeEach(async () => {
-    sim = await startSimulator({ seed: 17, rateLimitPerMinute: 1_000_000 });
-    ctl = new SimulatorClient(sim.url);
-    const email = `err${++n}@example.com`;
-    await ctl.createUser(email, `rt-${n}`);
-    cal = googleCalendar(sim.url, `rt-${n}`).calendar;
-    // A real channel, so stopping it can be observed (notifications go nowhere: nobody listens).
-    const { data } = await cal.events.watch({
-      calendarId: email,
-      requestBody: { id: `ch-${n}`, type: 'web_hook', address: 'http://127.0.0.1:9/hook' },
-    });
-    channel = { id: data.id!, resourceId: data.resourceId! };
-    seeded = await seedSubscription(db, {
-      uid: `e${n}`,
-      calendarId: email,
-      refreshToken: `rt-${n}`,
-      channel,
-    });
-    await insertMany(cal, email, 5);
+    await insertMany(f.cal, f.email, 5);
   });
-  afterEach(() => sim.close());
 
   const stops = async () =>
-    (await ctl.requests()).filter((r) => r.path === '/calendar/v3/channels/stop');
-  const calDoc = async () =>
-    (await db.doc(paths.calendar(seeded.uid, seeded.calendarId)).get()).data();
+    (await f.ctl.requests()).filter((r) => r.path === '/calendar/v3/channels/stop');
 
   it('invalid_grant: needs_reauth on subscription and calendar, acknowledged, no retry', async () => {
-    const d = testDeps(db, sim.url);
-    await runSync(d, seeded.subscriptionId);
-    await ctl.revoke(seeded.calendarId);
-    const res = await handleSyncMessage(d, notification(seeded, channel));
+    const d = f.deps();
+    await runSync(d, f.seeded.subscriptionId);
+    await f.ctl.revoke(f.seeded.calendarId);
+    const res = await handleSyncMessage(d, f.notification());
     expect(res.outcome).toBe('needs_reauth');
-    const sub = await readSub(db, seeded.subscriptionId);
+    const sub = await f.readSub();
     expect(sub.status).toBe('needs_reauth');
     expect(sub.lastError).toMatchObject({ code: 'invalid_grant' });
     expect(sub.lease).toBeNull();
-    expect((await calDoc())!.sync).toMatchObject({
+    expect((await f.calendarDoc())!.sync).toMatchObject({
       status: 'needs_reauth',
       lastError: { code: 'invalid_grant' },
     });
-    expect((await db.doc(paths.credentials(seeded.uid)).get()).get('status')).toBe('revoked');
+    expect((await f.db.doc(paths.credentials(f.seeded.uid)).get()).get('status')).toBe('revoked');
     // Later messages are acknowledged without calling Google.
-    await ctl.clearRequests();
-    expect((await handleSyncMessage(d, notification(seeded, channel))).outcome).toBe('inactive');
-    expect(await ctl.requests()).toHaveLength(0);
+    await f.ctl.clearRequests();
+    expect((await handleSyncMessage(d, f.notification())).outcome).toBe('inactive');
+    expect(await f.ctl.requests()).toHaveLength(0);
     // Nothing secret in the logs.
-    expect(JSON.stringify(d.lines)).not.toContain(`rt-${n}`);
+    expect(JSON.stringify(d.lines)).not.toContain(f.seeded.refreshToken);
   });
 
   it('rate-limit bursts: backoff inside the budget, final state still correct', async () => {
     const retries: number[] = [];
-    const d = testDeps(db, sim.url, {
+    const d = f.deps({
       config: { retryBudgetMs: 3_000 },
       apiOptions: { onRetry: (r) => retries.push(r.delayMs) },
     });
-    await runSync(d, seeded.subscriptionId);
-    await insertMany(cal, seeded.calendarId, 3);
-    await ctl.addFault({
+    await runSync(d, f.seeded.subscriptionId);
+    await insertMany(f.cal, f.seeded.calendarId, 3);
+    await f.ctl.addFault({
       method: 'GET',
       path: '/calendar/v3/calendars/',
       status: 403,
       reason: 'userRateLimitExceeded',
       count: 2,
     });
-    await ctl.addFault({
+    await f.ctl.addFault({
       method: 'GET',
       path: '/calendar/v3/calendars/',
       status: 429,
       reason: 'rateLimitExceeded',
       count: 1,
     });
-    await ctl.addFault({ method: 'GET', path: '/calendar/v3/calendars/', status: 503, count: 1 });
+    await f.ctl.addFault({ method: 'GET', path: '/calendar/v3/calendars/', status: 503, count: 1 });
     const started = Date.now();
-    const res = await handleSyncMessage(d, notification(seeded, channel));
+    const res = await handleSyncMessage(d, f.notification());
     expect(res.outcome).toBe('synced');
     expect(retries).toHaveLength(4);
     expect(retries.every((ms) => ms >= 0 && ms <= 200)).toBe(true); // full jitter under the cap
     expect(Date.now() - started).toBeLessThan(3_000);
-    const m = await mirror(db, seeded.uid, seeded.calendarId);
-    expect(etags(m)).toEqual(etags(await googleState(cal, seeded.calendarId)));
+    await f.sameAsGoogle();
   });
 
   it('a burst longer than the budget: the message fails (redelivery), the lease is released, the retry converges', async () => {
-    const d = testDeps(db, sim.url, { config: { retryBudgetMs: 300 } });
-    await runSync(d, seeded.subscriptionId);
-    await insertMany(cal, seeded.calendarId, 2);
-    await ctl.addFault({
+    const d = f.deps({ config: { retryBudgetMs: 300 } });
+    await runSync(d, f.seeded.subscriptionId);
+    await insertMany(f.cal, f.seeded.calendarId, 2);
+    await f.ctl.addFault({
       method: 'GET',
       path: '/calendar/v3/calendars/',
       status: 429,
@@ -132,60 +83,76 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
       count: 1000,
     });
     const started = Date.now();
-    const err = await handleSyncMessage(d, notification(seeded, channel)).catch((e: unknown) => e);
+    const err = await handleSyncMessage(d, f.notification()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CalendarError);
     expect(err).toMatchObject({ kind: 'rate_limited' });
     expect(Date.now() - started).toBeLessThan(2_000); // budget 300 ms + the calls themselves
-    const sub = await readSub(db, seeded.subscriptionId);
+    const sub = await f.readSub();
     expect(sub.lease).toBeNull();
     expect(sub.status).toBe('active');
     expect(sub.lastError).toMatchObject({ code: 'rate_limited' });
-    await ctl.clearFaults();
-    expect((await handleSyncMessage(d, notification(seeded, channel))).outcome).toBe('synced');
-    const m = await mirror(db, seeded.uid, seeded.calendarId);
-    expect(etags(m)).toEqual(etags(await googleState(cal, seeded.calendarId)));
+    await f.ctl.clearFaults();
+    expect((await handleSyncMessage(d, f.notification())).outcome).toBe('synced');
+    await f.sameAsGoogle();
   });
 
   it('404 calendar: removed, channel stopped, data deleted', async () => {
-    const d = testDeps(db, sim.url);
-    await runSync(d, seeded.subscriptionId);
-    expect((await mirror(db, seeded.uid, seeded.calendarId)).size).toBe(5);
-    await ctl.deleteCalendar(seeded.calendarId);
-    await ctl.clearRequests();
-    const res = await handleSyncMessage(d, notification(seeded, channel));
+    const d = f.deps();
+    await runSync(d, f.seeded.subscriptionId);
+    expect((await f.mirror()).size).toBe(5);
+    await f.ctl.deleteCalendar(f.seeded.calendarId);
+    await f.ctl.clearRequests();
+    const res = await handleSyncMessage(d, f.notification());
     expect(res.outcome).toBe('removed');
-    expect((await readSub(db, seeded.subscriptionId)).status).toBe('removed');
-    expect((await calDoc())!.sync.status).toBe('removed');
+    expect((await f.readSub()).status).toBe('removed');
+    expect((await f.calendarDoc())!.sync.status).toBe('removed');
     expect((await stops()).length).toBe(1);
-    expect((await mirror(db, seeded.uid, seeded.calendarId)).size).toBe(0);
-    expect((await readSub(db, seeded.subscriptionId)).channel).toBeNull();
+    expect((await f.mirror()).size).toBe(0);
+    expect((await f.readSub()).channel).toBeNull();
   });
 
   it('404 with keepDataOnRemove keeps the events', async () => {
-    const d = testDeps(db, sim.url, { config: { keepDataOnRemove: true } });
-    await runSync(d, seeded.subscriptionId);
-    await ctl.deleteCalendar(seeded.calendarId);
-    expect((await handleSyncMessage(d, notification(seeded, channel))).outcome).toBe('removed');
-    expect((await mirror(db, seeded.uid, seeded.calendarId)).size).toBe(5);
+    const d = f.deps({ config: { keepDataOnRemove: true } });
+    await runSync(d, f.seeded.subscriptionId);
+    await f.ctl.deleteCalendar(f.seeded.calendarId);
+    expect((await handleSyncMessage(d, f.notification())).outcome).toBe('removed');
+    expect((await f.mirror()).size).toBe(5);
   });
 
-  it('not_exists: removed and channel stopped without listing', async () => {
-    const d = testDeps(db, sim.url);
-    await runSync(d, seeded.subscriptionId);
-    await ctl.clearRequests();
-    const res = await handleSyncMessage(d, notification(seeded, channel, { state: 'not_exists' }));
-    expect(res.outcome).toBe('removed');
-    expect((await ctl.requests()).filter((r) => r.path.endsWith('/events'))).toHaveLength(0);
+  it('not_exists is a hint: removed only once Google confirms the calendar is gone', async () => {
+    const d = f.deps();
+    await runSync(d, f.seeded.subscriptionId);
+    const before = (await f.mirror()).size;
+    // A spurious (or replayed) not_exists for a calendar Google still serves: synced, nothing wiped.
+    await f.ctl.clearRequests();
+    const spurious = await handleSyncMessage(d, f.notification({ state: 'not_exists' }));
+    expect(spurious.outcome).toBe('synced');
+    expect((await f.readSub()).status).toBe('active');
+    expect((await f.mirror()).size).toBe(before);
+    expect(await stops()).toHaveLength(0);
+    expect(
+      (await f.ctl.requests()).some(
+        (r) => r.method === 'GET' && /\/calendars\/[^/]+$/.test(r.path),
+      ),
+    ).toBe(true);
+    // Really deleted: calendars.get answers 404 → removed, channel stopped, data gone, no listing.
+    await f.ctl.deleteCalendar(f.seeded.calendarId);
+    await f.ctl.clearRequests();
+    const gone = await handleSyncMessage(d, f.notification({ state: 'not_exists' }));
+    expect(gone.outcome).toBe('removed');
+    expect((await f.ctl.requests()).filter((r) => r.path.endsWith('/events'))).toHaveLength(0);
     expect((await stops()).length).toBe(1);
+    expect((await f.readSub()).status).toBe('removed');
+    expect((await f.mirror()).size).toBe(0);
   });
 
   it('malformed messages are acknowledged and logged as errors', async () => {
-    const d = testDeps(db, sim.url);
+    const d = f.deps();
     for (const data of [
       undefined,
       'garbage',
       { v: 2, kind: 'notification' },
-      { ...notification(seeded, channel).data, channelId: '' },
+      { ...f.notification().data, channelId: '' },
     ]) {
       expect((await handleSyncMessage(d, { data })).outcome).toBe('malformed');
     }
@@ -197,55 +164,63 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
   });
 
   it('unknown subscription, stale channel (stopped), resource mismatch: acknowledged', async () => {
-    const d = testDeps(db, sim.url);
-    const ghost = { ...seeded, subscriptionId: 's_AAAAAAAAAAAAAAAAAAAAAAAA' };
-    expect((await handleSyncMessage(d, notification(ghost, channel))).outcome).toBe(
+    const d = f.deps();
+    const ghost = { ...f.seeded, subscriptionId: 's_AAAAAAAAAAAAAAAAAAAAAAAA' };
+    expect((await handleSyncMessage(d, notification(ghost, f.channel))).outcome).toBe(
       'unknown_subscription',
     );
-    await ctl.clearRequests();
+    await f.ctl.clearRequests();
     const stale = await handleSyncMessage(
       d,
-      notification(seeded, { id: 'old-channel', resourceId: channel.resourceId }),
+      notification(f.seeded, { id: 'old-channel', resourceId: f.channel.resourceId }),
     );
     expect(stale.outcome).toBe('stale_channel');
     expect((await stops()).length).toBe(1);
     const mismatch = await handleSyncMessage(
       d,
-      notification(seeded, { id: channel.id, resourceId: 'someone-else' }),
+      notification(f.seeded, { id: f.channel.id, resourceId: 'someone-else' }),
     );
     expect(mismatch.outcome).toBe('resource_mismatch');
-    expect((await ctl.requests()).filter((r) => r.path.endsWith('/events'))).toHaveLength(0);
+    expect((await f.ctl.requests()).filter((r) => r.path.endsWith('/events'))).toHaveLength(0);
   });
 
   it('the previous channel is still accepted during a renewal overlap', async () => {
-    const d = testDeps(db, sim.url);
-    await db.doc(paths.subscription(seeded.subscriptionId)).update({
-      previousChannel: (await readSub(db, seeded.subscriptionId)).channel,
+    const d = f.deps();
+    await f.db.doc(paths.subscription(f.seeded.subscriptionId)).update({
+      previousChannel: (await f.readSub()).channel,
       'channel.id': 'new-channel',
     });
-    expect((await handleSyncMessage(d, notification(seeded, channel))).outcome).toBe('synced');
+    expect((await handleSyncMessage(d, f.notification())).outcome).toBe('synced');
   });
 
-  it('a message published before the last completed sync started (minus skew) is skipped', async () => {
-    const d = testDeps(db, sim.url, { config: { clockSkewMs: 2_000 } });
-    await runSync(d, seeded.subscriptionId);
-    await ctl.clearRequests();
-    const old = new Date(Date.now() - 10_000).toISOString();
-    expect(
-      (await handleSyncMessage(d, notification(seeded, channel, { receivedAt: old }))).outcome,
-    ).toBe('covered');
-    expect((await handleSyncMessage(d, resync(seeded, { requestedAt: old }))).outcome).toBe(
+  it('a notification numbered at or below what a completed run covered is skipped; resyncs by publish time', async () => {
+    const d = f.deps({ config: { clockSkewMs: 2_000 } });
+    const first = f.notification({ messageNumber: 50 });
+    expect((await handleSyncMessage(d, first)).outcome).toBe('synced');
+    await f.ctl.clearRequests();
+    // Google's own counter, no clocks: #50 again (redelivery) and #40 (late) were covered.
+    expect((await handleSyncMessage(d, first)).outcome).toBe('covered');
+    expect((await handleSyncMessage(d, f.notification({ messageNumber: 40 }))).outcome).toBe(
       'covered',
     );
-    expect(await ctl.requests()).toHaveLength(0);
-    // Within the skew margin it is not skipped: syncing once too often is the safe side.
-    const recent = new Date(Date.now() - 1_000).toISOString();
+    // A resync published before the last completed sync started (minus skew): covered.
+    const old = new Date(Date.now() - 10_000).toISOString();
+    expect((await handleSyncMessage(d, resync(f.seeded, { requestedAt: old }))).outcome).toBe(
+      'covered',
+    );
+    expect(await f.ctl.requests()).toHaveLength(0);
+    // A newer message number syncs, whatever its timestamps say.
     expect(
-      (await handleSyncMessage(d, notification(seeded, channel, { receivedAt: recent }))).outcome,
+      (await handleSyncMessage(d, f.notification({ messageNumber: 51, receivedAt: old }))).outcome,
     ).toBe('synced');
+    // Within the skew margin a resync is not skipped: syncing once too often is the safe side.
+    const recent = new Date(Date.now() + 1_000).toISOString();
+    expect((await handleSyncMessage(d, resync(f.seeded, { requestedAt: recent }))).outcome).toBe(
+      'synced',
+    );
     // A requested full resync is never skipped.
     expect(
-      (await handleSyncMessage(d, resync(seeded, { requestedAt: old, full: true }))).outcome,
+      (await handleSyncMessage(d, resync(f.seeded, { requestedAt: old, full: true }))).outcome,
     ).toBe('synced');
   });
 });

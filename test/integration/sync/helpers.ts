@@ -1,5 +1,5 @@
-// Integration helpers for the sync worker: seed a user + subscription + credentials, build deps, read the mirror.
-import { Firestore, Timestamp } from '@google-cloud/firestore';
+// Integration helpers for the sync worker: syncFixture() (simulator, user, real client, seeded subscription), deps, the mirror.
+import { Timestamp, type DocumentData, type Firestore } from '@google-cloud/firestore';
 import type { calendar_v3 } from '@googleapis/calendar';
 import type { CalendarApiFactory } from '../../../functions/calendar/api.js';
 import { calendarApiFactory } from '../../../functions/calendar/client.js';
@@ -14,6 +14,15 @@ import {
 } from '../../../functions/store/schema.js';
 import type { SyncConfig, SyncDeps } from '../../../functions/sync/deps.js';
 import type { NotificationMessage, ResyncMessage } from '../../../functions/messages.js';
+import {
+  firestoreFixture,
+  hooksFor,
+  simulatorUserFixture,
+  slot,
+  type SimulatorUser,
+} from '../../harness/fixtures.js';
+import type { SimulatorOptions } from '../../simulator/index.js';
+import { expect } from 'vitest';
 
 export const TOKEN_KEYS: TokenKeys = (() => {
   const key = Buffer.alloc(32, 42);
@@ -29,6 +38,10 @@ export const TEST_CONFIG: SyncConfig = {
   fullSyncDaysBack: undefined,
   keepDataOnRemove: false,
   tokenKeys: TOKEN_KEYS,
+  // No pauses unless a test asks: settle window, minimum interval and re-check are tested on their own.
+  settleMs: 0,
+  minSyncIntervalMs: 0,
+  recheckMs: 0,
 };
 
 export interface LogSink {
@@ -166,6 +179,9 @@ export function etags(map: Map<string, { etag?: unknown }>): Record<string, unkn
   return Object.fromEntries([...map].map(([id, v]) => [id, v.etag]).sort());
 }
 
+/** Google's X-Goog-Message-Number increases per channel: each notification built here gets a new one. */
+let messageNumbers = 1;
+
 export function notification(
   s: Seeded,
   channel: { id: string; resourceId: string },
@@ -180,7 +196,7 @@ export function notification(
       channelId: channel.id,
       resourceId: channel.resourceId,
       state: 'exists',
-      messageNumber: 2,
+      messageNumber: ++messageNumbers,
       receivedAt: at,
       ...over,
     },
@@ -238,6 +254,109 @@ export async function insertMany(
   return ids;
 }
 
-export function newFirestore(projectId: string): Firestore {
-  return new Firestore({ projectId, ignoreUndefinedProperties: true });
+export interface Channel {
+  id: string;
+  resourceId: string;
+}
+
+export interface SyncFixtureOptions {
+  /** Names the Firestore project, the simulator user (`${name}${n}@example.com`) and the uid. */
+  name: string;
+  /** Simulator options; the rate limit defaults to one no test reaches. */
+  simulator?: SimulatorOptions;
+  /** The primary calendar's zone. */
+  timeZone?: string;
+  /**
+   * The subscription's channel: none (default), a fixed one, or 'watch' — a real channel opened on
+   * the simulator (its notifications go nowhere), so that stopping it can be observed.
+   */
+  channel?: Channel | 'watch';
+  /** A fresh simulator, user and subscription for every test (default) or one for the file. */
+  scope?: 'file' | 'test';
+}
+
+type DepsOverrides = Parameters<typeof testDeps>[2];
+
+export interface SyncFixture extends SimulatorUser {
+  readonly projectId: string;
+  readonly db: Firestore;
+  /** What connect leaves behind for the user's primary calendar (credentials, subscription). */
+  readonly seeded: Seeded;
+  /** The seeded subscription's channel ('watch': the one the simulator opened). */
+  readonly channel: Channel;
+  /** Worker deps on this Firestore and simulator, with log capture. */
+  deps(over?: DepsOverrides): SyncDeps & LogSink;
+  /** The subscription document as stored now. */
+  readSub(): Promise<SubscriptionDoc>;
+  /** The calendar document (contract A) as stored now. */
+  calendarDoc(): Promise<DocumentData | undefined>;
+  /** The mirror: event id → stored document. */
+  mirror(): Promise<Map<string, DocumentData>>;
+  /** Asserts the mirror holds exactly Google's events at Google's etags; returns the mirror. */
+  sameAsGoogle(): Promise<Map<string, DocumentData>>;
+  /** A notification for the seeded subscription on its channel. */
+  notification(over?: Partial<NotificationMessage>): ReturnType<typeof notification>;
+}
+
+/**
+ * The sync worker's world, set up once for a test file: Firestore on the emulator, the simulator
+ * with a user and a real Calendar client, and a subscription seeded for the user's primary calendar.
+ * Call it inside the `describe`; its hooks run before the file's own.
+ */
+export function syncFixture(opts: SyncFixtureOptions): SyncFixture {
+  const fs = firestoreFixture(opts.name);
+  const user = simulatorUserFixture({
+    name: opts.name,
+    simulator: opts.simulator,
+    timeZone: opts.timeZone,
+    scope: opts.scope,
+  });
+  const seeded = slot<{ seeded: Seeded; channel: Channel | undefined }>('the seeded subscription');
+  const { before, after } = hooksFor(opts.scope ?? 'test');
+  before(async () => {
+    const channel = opts.channel === 'watch' ? await watch(user) : opts.channel;
+    const s = await seedSubscription(fs.db, {
+      uid: `${opts.name}-u${user.n}`,
+      calendarId: user.email,
+      refreshToken: user.refreshToken,
+      channel,
+    });
+    seeded.set({ seeded: s, channel });
+  });
+  after(() => seeded.set(undefined));
+  // The simulator user's getters (sim, ctl, cal, email, …) are inherited, not copied: they read the
+  // current test's values.
+  const f: SyncFixture = Object.create(user, {
+    projectId: { get: () => fs.projectId },
+    db: { get: () => fs.db },
+    seeded: { get: () => seeded.get().seeded },
+    channel: {
+      get() {
+        const { channel } = seeded.get();
+        if (!channel) throw new Error('this syncFixture was made without a channel');
+        return channel;
+      },
+    },
+  }) as SyncFixture;
+  f.deps = (over = {}) => testDeps(fs.db, user.sim.url, over);
+  f.readSub = () => readSub(fs.db, f.seeded.subscriptionId);
+  f.calendarDoc = async () =>
+    (await fs.db.doc(paths.calendar(f.seeded.uid, f.seeded.calendarId)).get()).data();
+  f.mirror = () => mirror(fs.db, f.seeded.uid, f.seeded.calendarId);
+  f.sameAsGoogle = async () => {
+    const [m, g] = await Promise.all([f.mirror(), googleState(user.cal, f.seeded.calendarId)]);
+    expect(etags(m)).toEqual(etags(g));
+    return m;
+  };
+  f.notification = (over = {}) => notification(f.seeded, f.channel, over);
+  return f;
+}
+
+/** Opens a real channel on the simulator for the user's primary calendar. */
+async function watch(user: SimulatorUser): Promise<Channel> {
+  const { data } = await user.cal.events.watch({
+    calendarId: user.email,
+    requestBody: { id: `ch-${user.n}`, type: 'web_hook', address: 'http://127.0.0.1:9/hook' },
+  });
+  return { id: data.id!, resourceId: data.resourceId! };
 }

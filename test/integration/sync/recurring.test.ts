@@ -2,22 +2,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { calendar_v3 } from '@googleapis/calendar';
-import type { Firestore } from '@google-cloud/firestore';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CalendarApi, EventsPage, GoogleEvent } from '../../../functions/calendar/api.js';
 import { runSync } from '../../../functions/sync/engine.js';
-import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
-import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
-import { startSimulator, type Simulator } from '../../simulator/index.js';
-import {
-  etags,
-  googleState,
-  mirror,
-  newFirestore,
-  seedSubscription,
-  testDeps,
-  type Seeded,
-} from './helpers.js';
+import { emulatorsMissing } from '../../harness/env.js';
+import { syncFixture } from './helpers.js';
 
 const FIXTURES =
   process.env.CALSYNC_REAL_FIXTURES ?? resolve(process.cwd(), '../shared/fixtures/google-real');
@@ -52,36 +41,12 @@ const lastPage = (items: GoogleEvent[], token: string, timeZone?: string): Event
 });
 
 describe.skipIf(emulatorsMissing() !== '')('recurring events', () => {
-  let db: Firestore;
-  let sim: Simulator;
-  let cal: calendar_v3.Calendar;
-  let seeded: Seeded;
-  let n = 0;
-
-  beforeAll(() => {
-    expect(useEmulators()).toBe(true);
-    db = newFirestore(uniqueProjectId('rec'));
-  });
-  afterAll(() => db.terminate());
-  beforeEach(async () => {
-    sim = await startSimulator({ seed: 5, rateLimitPerMinute: 1_000_000 });
-    const email = `rec${++n}@example.com`;
-    await new SimulatorClient(sim.url).createUser(email, `rt-${n}`, {
-      timeZone: 'America/Chicago',
-    });
-    cal = googleCalendar(sim.url, `rt-${n}`).calendar;
-    seeded = await seedSubscription(db, {
-      uid: `r${n}`,
-      calendarId: email,
-      refreshToken: `rt-${n}`,
-    });
-  });
-  afterEach(() => sim.close());
+  const f = syncFixture({ name: 'rec', simulator: { seed: 5 }, timeZone: 'America/Chicago' });
 
   const daily = (summary: string, extra: Partial<calendar_v3.Schema$Event> = {}) =>
-    cal.events
+    f.cal.events
       .insert({
-        calendarId: seeded.calendarId,
+        calendarId: f.seeded.calendarId,
         requestBody: {
           summary,
           start: { dateTime: '2026-03-02T07:30:00-06:00', timeZone: 'America/Chicago' },
@@ -91,55 +56,50 @@ describe.skipIf(emulatorsMissing() !== '')('recurring events', () => {
         },
       })
       .then((r) => r.data);
-  const sameAsGoogle = async () => {
-    const m = await mirror(db, seeded.uid, seeded.calendarId);
-    expect(etags(m)).toEqual(etags(await googleState(cal, seeded.calendarId)));
-    return m;
-  };
 
   it('master + edited exception + cancelled instance kept as a tombstone; then the series deleted', async () => {
-    const d = testDeps(db, sim.url);
+    const d = f.deps();
     const master = await daily('standup');
-    await runSync(d, seeded.subscriptionId);
+    await runSync(d, f.seeded.subscriptionId);
     const moved = `${master.id}_20260303T133000Z`;
     const cancelled = `${master.id}_20260304T133000Z`;
-    await cal.events.patch({
-      calendarId: seeded.calendarId,
+    await f.cal.events.patch({
+      calendarId: f.seeded.calendarId,
       eventId: moved,
       requestBody: {
         start: { dateTime: '2026-03-03T11:00:00-06:00' },
         end: { dateTime: '2026-03-03T11:45:00-06:00' },
       },
     });
-    await cal.events.delete({ calendarId: seeded.calendarId, eventId: cancelled });
-    await runSync(d, seeded.subscriptionId);
-    let m = await sameAsGoogle();
+    await f.cal.events.delete({ calendarId: f.seeded.calendarId, eventId: cancelled });
+    await runSync(d, f.seeded.subscriptionId);
+    let m = await f.sameAsGoogle();
     expect(m.get(moved)).toMatchObject({ recurringEventId: master.id, status: 'confirmed' });
     expect(m.get(moved)!.startAt.toDate().toISOString()).toBe('2026-03-03T17:00:00.000Z');
     expect(m.get(cancelled)).toMatchObject({ status: 'cancelled', recurringEventId: master.id });
     expect(m.get(cancelled)!.originalStartTime).toBeDefined();
 
     // Deleting the series: master and every stored exception / tombstone disappear.
-    await cal.events.delete({ calendarId: seeded.calendarId, eventId: master.id! });
-    await runSync(d, seeded.subscriptionId);
-    m = await sameAsGoogle();
+    await f.cal.events.delete({ calendarId: f.seeded.calendarId, eventId: master.id! });
+    await runSync(d, f.seeded.subscriptionId);
+    m = await f.sameAsGoogle();
     expect(m.size).toBe(0);
   });
 
   it('"this and following": the master gets UNTIL, a new series starts, later exceptions go', async () => {
-    const d = testDeps(db, sim.url);
+    const d = f.deps();
     const master = await daily('gym');
     const late = `${master.id}_20260307T133000Z`;
-    await cal.events.patch({
-      calendarId: seeded.calendarId,
+    await f.cal.events.patch({
+      calendarId: f.seeded.calendarId,
       eventId: late,
       requestBody: { summary: 'late gym' },
     });
-    await runSync(d, seeded.subscriptionId);
-    expect((await mirror(db, seeded.uid, seeded.calendarId)).has(late)).toBe(true);
+    await runSync(d, f.seeded.subscriptionId);
+    expect((await f.mirror()).has(late)).toBe(true);
     // What Google Calendar's UI does: end the old series, start a new one.
-    await cal.events.patch({
-      calendarId: seeded.calendarId,
+    await f.cal.events.patch({
+      calendarId: f.seeded.calendarId,
       eventId: master.id!,
       requestBody: { recurrence: ['RRULE:FREQ=DAILY;UNTIL=20260305T055959Z'] },
     });
@@ -148,8 +108,8 @@ describe.skipIf(emulatorsMissing() !== '')('recurring events', () => {
       end: { dateTime: '2026-03-06T10:00:00-06:00', timeZone: 'America/Chicago' },
       recurrence: ['RRULE:FREQ=DAILY;COUNT=5'],
     });
-    await runSync(d, seeded.subscriptionId);
-    const m = await sameAsGoogle();
+    await runSync(d, f.seeded.subscriptionId);
+    const m = await f.sameAsGoogle();
     expect(m.get(master.id!)!.recurrence).toEqual(['RRULE:FREQ=DAILY;UNTIL=20260305T055959Z']);
     expect(m.has(next.id!)).toBe(true);
     expect(m.has(late)).toBe(false); // its occurrence no longer exists
@@ -197,14 +157,14 @@ describe.skipIf(emulatorsMissing() !== '')('recurring events', () => {
       ],
       [lastPage([{ id: M, status: 'cancelled', etag: '"13"' }], 'T2')],
     ]);
-    const d = testDeps(db, sim.url, { calendarApi: () => api });
-    await runSync(d, seeded.subscriptionId);
-    expect([...(await mirror(db, seeded.uid, seeded.calendarId)).keys()].sort()).toEqual(
+    const d = f.deps({ calendarApi: () => api });
+    await runSync(d, f.seeded.subscriptionId);
+    expect([...(await f.mirror()).keys()].sort()).toEqual(
       [M, exception.id, tombstone.id, 'other'].sort(),
     );
-    const res = await runSync(d, seeded.subscriptionId);
+    const res = await runSync(d, f.seeded.subscriptionId);
     expect(res.deletes).toBe(3);
-    expect([...(await mirror(db, seeded.uid, seeded.calendarId)).keys()]).toEqual(['other']);
+    expect([...(await f.mirror()).keys()]).toEqual(['other']);
   });
 
   const recorded = existsSync(FIXTURES)
@@ -240,11 +200,11 @@ describe.skipIf(emulatorsMissing() !== '')('recurring events', () => {
         [lastPage([], 'T0', 'America/Chicago')],
         ...deltas.map((x, i) => [lastPage(x.items, `${x.nextSyncToken}#${i}`, x.timeZone)]),
       ]);
-      const d = testDeps(db, sim.url, { calendarApi: () => api });
+      const d = f.deps({ calendarApi: () => api });
       for (let i = 0; i <= deltas.length; i++) {
-        expect((await runSync(d, seeded.subscriptionId)).outcome).toBe('synced');
+        expect((await runSync(d, f.seeded.subscriptionId)).outcome).toBe('synced');
       }
-      const m = await mirror(db, seeded.uid, seeded.calendarId);
+      const m = await f.mirror();
 
       // Expected: the last copy of every id, minus what a later item deleted.
       const expected = new Map<string, GoogleEvent>();

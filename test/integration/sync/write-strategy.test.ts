@@ -1,67 +1,56 @@
-// Measures WriteBatch (≤500 per commit) against BulkWriter (throttling off) on the emulator, and the diff's read path.
-import type { Firestore } from '@google-cloud/firestore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// Fenced event writes on the emulator: every op lands (asserted in Firestore, not from the input), and the diff's read path.
+import { describe, expect, it } from 'vitest';
 import {
   readEventStates,
   sweepUnseen,
   writeEventOps,
   type EventOp,
 } from '../../../functions/store/events.js';
-import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
-import { newFirestore } from './helpers.js';
+import { leaseFence } from '../../../functions/store/fence.js';
+import { paths } from '../../../functions/store/schema.js';
+import { emulatorsMissing } from '../../harness/env.js';
+import { firestoreFixture } from '../../harness/fixtures.js';
 
-/** CALSYNC_BENCH=1 for the figure in the report; a smaller run keeps the suite fast. */
-const N = process.env.CALSYNC_BENCH === '1' ? 5000 : 1000;
+const N = 1200; // three fenced batches (499 each) and a partial one
 const ops = (tag: string): EventOp[] =>
   Array.from({ length: N }, (_, i) => ({
     type: 'set' as const,
     docId: `e${String(i).padStart(5, '0')}`,
     event: {
-      id: `e${i}`,
+      id: `e${String(i).padStart(5, '0')}`,
       etag: `"${i + 1}"`,
       status: 'confirmed',
       summary: `${tag} ${i}`,
       updated: '2026-01-01T00:00:00.000Z',
       start: { dateTime: '2026-01-01T10:00:00Z' },
       end: { dateTime: '2026-01-01T11:00:00Z' },
-      creator: { email: 'a@example.com', self: true },
-      organizer: { email: 'a@example.com', self: true },
-      reminders: { useDefault: true },
     },
     startAt: Date.parse('2026-01-01T10:00:00Z'),
     endAt: Date.parse('2026-01-01T11:00:00Z'),
   }));
 
-describe.skipIf(emulatorsMissing() !== '')('write strategy', () => {
-  let db: Firestore;
-  beforeAll(() => {
-    expect(useEmulators()).toBe(true);
-    db = newFirestore(uniqueProjectId('bench'));
-  });
-  afterAll(() => db.terminate());
+describe.skipIf(emulatorsMissing() !== '')('fenced event writes', () => {
+  const fs = firestoreFixture('writes');
 
-  it(`WriteBatch vs BulkWriter for ${N} event upserts`, async () => {
-    const times: Record<string, number> = {};
-    for (const [round, strategy] of [
-      [1, 'batch'],
-      [1, 'bulk'],
-      [2, 'batch'],
-      [2, 'bulk'],
-    ] as const) {
-      const cal = { uid: `bench-${strategy}-${round}`, calendarId: 'c' };
-      const t = performance.now();
-      const r = await writeEventOps(db, cal, ops(strategy), strategy);
-      times[`${strategy}#${round}`] = Math.round(performance.now() - t);
-      expect(r.writes).toBe(N);
-    }
-    const cal = { uid: 'bench-batch-1', calendarId: 'c' };
+  it(`${N} upserts in fenced batches all land; the read path and an empty sweep see them`, async () => {
+    const db = fs.db;
+    const cal = { uid: 'writer', calendarId: 'c' };
+    const fence = leaseFence(db, { subscriptionId: 's_writes', fence: 1, holder: 'writer' });
+    const r = await writeEventOps(db, cal, ops('v1'), fence);
+    expect(r).toEqual({ writes: N, deletes: 0 });
+    const stored = await db.collection(paths.events(cal.uid, cal.calendarId)).get();
+    expect(stored.size).toBe(N);
+    expect(stored.docs.every((d) => (d.get('summary') as string).startsWith('v1 '))).toBe(true);
+    expect(stored.docs[0]!.get('startAt').toMillis()).toBe(Date.parse('2026-01-01T10:00:00Z'));
+
     const ids = ops('x').map((o) => o.docId);
-    let t = performance.now();
-    for (let i = 0; i < N; i += 2500) await readEventStates(db, cal, ids.slice(i, i + 2500));
-    times.readStates = Math.round(performance.now() - t);
-    t = performance.now();
-    expect(await sweepUnseen(db, cal, new Set(ids))).toBe(0);
-    times.sweepNothing = Math.round(performance.now() - t);
-    console.log(`[measure] ${N} docs, ms: ${JSON.stringify(times)}`);
+    const states = await readEventStates(db, cal, ids);
+    expect(states.size).toBe(N);
+    expect(states.get(ids[7]!)?.etag).toBe('"8"');
+    expect(await sweepUnseen(db, cal, new Set(ids), fence)).toBe(0);
+    expect(await sweepUnseen(db, cal, new Set(ids.slice(0, N - 10)), fence)).toBe(10);
+    expect(
+      (await db.collection(paths.events(cal.uid, cal.calendarId)).count().get()).data().count,
+    ).toBe(N - 10);
   }, 120_000);
 });

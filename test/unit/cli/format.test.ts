@@ -1,6 +1,11 @@
 // Unit: CLI output — durations, the status table, and its JSON twin.
 import { describe, expect, it } from 'vitest';
-import { formatStatus, type StatusReport } from '../../../functions/cli/commands/status.js';
+import {
+  formatStale,
+  formatStatus,
+  staleOnly,
+  type StatusReport,
+} from '../../../functions/cli/commands/status.js';
 import { ago, humanDuration, table, until } from '../../../functions/cli/format.js';
 
 describe('durations', () => {
@@ -38,6 +43,8 @@ describe('status table', () => {
         channelExpiresAt: new Date(now + 6 * 86400_000 + 23 * 3600_000).toISOString(),
         lastNotificationAt: new Date(now - 2 * 3600_000).toISOString(),
         lastError: null,
+        nextRetryAt: null,
+        failures: 0,
       },
       {
         subscriptionId: 's_b',
@@ -53,6 +60,34 @@ describe('status table', () => {
           reason: 'Token has been expired or revoked.',
           at: null,
         },
+        nextRetryAt: null,
+        failures: 1,
+      },
+      {
+        subscriptionId: 's_c',
+        user: 'carol',
+        calendar: 'carol@example.com',
+        status: 'error',
+        mode: 'push',
+        lastSyncedAt: new Date(now - 26 * 3600_000).toISOString(),
+        channelExpiresAt: new Date(now + 3 * 86400_000).toISOString(),
+        lastNotificationAt: null,
+        lastError: { code: 'forbidden', reason: 'The administrator blocked the app', at: null },
+        nextRetryAt: new Date(now + 4 * 3600_000).toISOString(),
+        failures: 3,
+      },
+      {
+        subscriptionId: 's_d',
+        user: 'dave',
+        calendar: 'dave@example.com',
+        status: 'active',
+        mode: 'push',
+        lastSyncedAt: new Date(now - 7 * 3600_000).toISOString(),
+        channelExpiresAt: new Date(now + 3 * 86400_000).toISOString(),
+        lastNotificationAt: null,
+        lastError: null,
+        nextRetryAt: null,
+        failures: 0,
       },
     ],
     calendarLists: [],
@@ -73,6 +108,25 @@ describe('status table', () => {
     const col = lines[0]!.indexOf('STATUS');
     expect(lines[1]!.indexOf('active')).toBe(col);
     expect(lines[2]!.indexOf('needs_reauth')).toBe(col);
+  });
+
+  it('--stale: only calendars not active or not synced within the safety net, with why and the next try', () => {
+    const stale = staleOnly(report, 6 * 3600_000);
+    expect(stale.subscriptions.map((r) => r.user)).toEqual(['bob', 'carol', 'dave']);
+    const lines = formatStale(stale).trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^USER\s+CALENDAR\s+STATUS\s+LAST SYNC\s+FAILURES\s+WHY\s+NEXT TRY$/);
+    expect(lines[1]).toMatch(
+      /bob .*needs_reauth .*invalid_grant: Token .*needs a person: calsync connect/,
+    );
+    expect(lines[2]).toMatch(
+      /carol .*error\s+1d 2h ago\s+3\s+forbidden: The administrator .*retry 4h$/,
+    );
+    expect(lines[3]).toMatch(/dave .*active\s+7h ago\s+0\s+not synced recently\s+safety-net sync/);
+    expect(
+      formatStale(
+        staleOnly({ ...report, subscriptions: [report.subscriptions[0]!] }, 6 * 3600_000),
+      ),
+    ).toBe('no stale calendars\n');
   });
 
   it('says so when nothing is connected', () => {

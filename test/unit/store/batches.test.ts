@@ -1,7 +1,8 @@
 // BatchQueue with fake batches: at most N commits in flight, ≤ 499 writes each, a document's writes in order, the first failure surfaces.
 import type { DocumentReference, Firestore, WriteBatch } from '@google-cloud/firestore';
 import { describe, expect, it } from 'vitest';
-import { BatchQueue, MAX_BATCH_WRITES } from '../../../functions/store/batches.js';
+import { BatchQueue } from '../../../functions/store/batches.js';
+import { MAX_FENCED_BATCH, type WriteFence } from '../../../functions/store/fence.js';
 
 interface FakeBatch {
   writes: string[];
@@ -34,7 +35,8 @@ function fakes() {
       },
     } as unknown as WriteBatch;
   };
-  return { made, newBatch, maxOpen: () => maxOpen };
+  const fence: WriteFence = { subscriptionId: 's', fence: 1, batch: newBatch };
+  return { made, fence, maxOpen: () => maxOpen };
 }
 
 const ref = (id: string) => ({ path: `c/${id}` }) as DocumentReference;
@@ -44,7 +46,7 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 describe('BatchQueue', () => {
   it('never holds more than 499 writes in a batch, nor more than maxInFlight commits', async () => {
     const f = fakes();
-    const q = new BatchQueue(db, { newBatch: f.newBatch, maxWrites: 1000, maxInFlight: 2 });
+    const q = new BatchQueue(db, { fence: f.fence, maxWrites: 1000, maxInFlight: 2 });
     const adding = (async () => {
       for (let i = 0; i < 2000; i++) await q.set(ref(`d${i}`), { i });
       await q.flush();
@@ -59,14 +61,14 @@ describe('BatchQueue', () => {
     }
     await adding;
     expect(f.maxOpen()).toBe(2);
-    expect(Math.max(...f.made.map((b) => b.writes.length))).toBe(MAX_BATCH_WRITES);
+    expect(Math.max(...f.made.map((b) => b.writes.length))).toBe(MAX_FENCED_BATCH);
     expect(f.made.reduce((n, b) => n + b.writes.length, 0)).toBe(2000);
-    expect(q.committed).toEqual({ writes: 2000, batches: Math.ceil(2000 / MAX_BATCH_WRITES) });
+    expect(q.committed).toEqual({ writes: 2000, batches: Math.ceil(2000 / MAX_FENCED_BATCH) });
   });
 
   it("a second write to a document waits until the first one's batch landed", async () => {
     const f = fakes();
-    const q = new BatchQueue(db, { newBatch: f.newBatch });
+    const q = new BatchQueue(db, { fence: f.fence });
     await q.set(ref('a'), { v: 1 });
     await q.set(ref('b'), { v: 1 });
     const second = q.set(ref('a'), { v: 2 });
@@ -83,7 +85,7 @@ describe('BatchQueue', () => {
 
   it('a failed commit fails the next write and the flush, after nothing is left in flight', async () => {
     const f = fakes();
-    const q = new BatchQueue(db, { newBatch: f.newBatch, maxWrites: 2, maxInFlight: 4 });
+    const q = new BatchQueue(db, { fence: f.fence, maxWrites: 2, maxInFlight: 4 });
     await q.set(ref('a'), {});
     await q.set(ref('b'), {}); // full: committing
     await q.set(ref('c'), {});
@@ -100,5 +102,28 @@ describe('BatchQueue', () => {
     expect(flushed).toBe(false); // the second commit is still in flight
     f.made[1]!.finish();
     await expect(flushing).rejects.toThrow('emulator said no');
+  });
+});
+
+describe('BatchQueue refusals', () => {
+  it('a refused batch goes to onRefused with its tagged writes; a revoked fence does not', async () => {
+    const f = fakes();
+    const handed: unknown[][] = [];
+    const q = new BatchQueue(db, {
+      fence: f.fence,
+      maxWrites: 2,
+      onRefused: async (writes) => void handed.push(writes.map((w) => w.tag)),
+    });
+    await q.set(ref('a'), {}, 'op-a');
+    await q.delete(ref('b'), 'op-b'); // full: committing
+    f.made[0]!.finish(Object.assign(new Error('3 INVALID_ARGUMENT: too big'), { code: 3 }));
+    await q.flush();
+    expect(handed).toEqual([['op-a', 'op-b']]);
+
+    await q.set(ref('c'), {}, 'op-c');
+    const flushing = q.flush();
+    f.made[1]!.finish(Object.assign(new Error('6 ALREADY_EXISTS'), { code: 6 }));
+    await expect(flushing).rejects.toMatchObject({ name: 'FenceRevokedError' });
+    expect(handed).toHaveLength(1);
   });
 });

@@ -1,0 +1,221 @@
+// The renewal run's phases as named steps: each names its queries and what it does with one document.
+import { Timestamp, type Query, type QueryDocumentSnapshot } from '@google-cloud/firestore';
+import { ensureCalendarListWatch, reconcileCalendarList } from '../channels/calendar-list.js';
+import { RECOVERY_NEEDS } from '../channels/decide.js';
+import { ensureSubscriptionChannel, needOf } from '../channels/ensure.js';
+import { rollOccurrenceWindow } from '../occurrences/roll.js';
+import {
+  activeCalendarListWatches,
+  type CalendarListWatchDoc,
+} from '../store/calendar-list-watches.js';
+import type { SubscriptionDoc } from '../store/schema.js';
+import {
+  dueRetries,
+  expiredLeases,
+  expiringChannels,
+  missingChannels,
+  neverSynced,
+  occurrencesNeverRolled,
+  occurrencesRolledBefore,
+  pendingWithoutLease,
+  pollingSubscriptions,
+  quietSince,
+  syncedBefore,
+} from '../store/subscriptions-query.js';
+import type { RenewalRun } from './run.js';
+
+type AnyDoc = SubscriptionDoc | CalendarListWatchDoc;
+
+/** One step of the run: the queries it pages through (in order) and what it does per document. */
+export interface Phase {
+  name: string;
+  queries(run: RenewalRun, now: number): Query<AnyDoc>[];
+  handle(run: RenewalRun, doc: QueryDocumentSnapshot<AnyDoc>, now: number): Promise<void>;
+}
+
+const asSub = (d: QueryDocumentSnapshot<AnyDoc>) => d as QueryDocumentSnapshot<SubscriptionDoc>;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** Renew or recover one subscription's channel and count what happened. */
+async function ensureChannel(run: RenewalRun, d: QueryDocumentSnapshot<SubscriptionDoc>) {
+  const outcome = await ensureSubscriptionChannel(
+    run.deps,
+    d.id,
+    { holder: run.holder, claimMs: run.claimMs, apis: run.apis },
+    d,
+  );
+  const s = run.summary;
+  switch (outcome.kind) {
+    case 'rotated':
+      if (!RECOVERY_NEEDS.has(outcome.need)) {
+        s.renewed++;
+        return;
+      }
+      // Changes may have been missed while there was no live channel.
+      s.recovered++;
+      await run.enqueue(d.id, 'recovery');
+      return;
+    case 'polling':
+      s.polling++;
+      await run.enqueue(d.id, 'poll');
+      return;
+    case 'needs_reauth':
+      s.needsReauth++;
+      run.fail(d.id, `needs_reauth: ${outcome.message}`);
+      return;
+    case 'removed':
+      s.removed++;
+      return;
+    case 'failed':
+      run.fail(d.id, outcome.reason);
+      return;
+    case 'skipped':
+      return;
+  }
+}
+
+/** Channels expiring within the window get their successor first (`error` calendars too). */
+const renewExpiring: Phase = {
+  name: 'expiring',
+  queries: (run, now) => [expiringChannels(run.deps.db, now + run.deps.config.renewWindowMs)],
+  handle: (run, d) => ensureChannel(run, asSub(d)),
+};
+
+/** Push calendars with no channel at all. */
+const recoverMissing: Phase = {
+  name: 'missing',
+  queries: (run) => [missingChannels(run.deps.db)],
+  handle: (run, d) => ensureChannel(run, asSub(d)),
+};
+
+/** A lease that ran out under a dead worker, or a pending mark no lease will honour: sync again. */
+const recoverStuck: Phase = {
+  name: 'stuck',
+  queries: (run, now) => [
+    expiredLeases(run.deps.db, now - run.deps.config.leaseMs),
+    pendingWithoutLease(run.deps.db),
+  ],
+  async handle(run, d) {
+    if (await run.enqueue(d.id, 'stuck')) run.summary.unstuck++;
+  },
+};
+
+/** `error` calendars whose backoff is due. */
+const retryErrors: Phase = {
+  name: 'retry',
+  queries: (run, now) => [dueRetries(run.deps.db, now)],
+  async handle(run, d) {
+    if (await run.enqueue(d.id, 'retry')) run.summary.retried++;
+  },
+};
+
+/** Channels silent for too long although they once delivered. */
+const recoverSilent: Phase = {
+  name: 'silent',
+  queries: (run, now) => [quietSince(run.deps.db, now - run.deps.config.silentChannelMs)],
+  async handle(run, d) {
+    if (needOf(asSub(d).data(), run.deps.now(), run.deps) === 'silent')
+      await ensureChannel(run, asSub(d));
+  },
+};
+
+/** Polling-mode calendars sync on every run. */
+const pollCalendars: Phase = {
+  name: 'poll',
+  queries: (run) => [pollingSubscriptions(run.deps.db)],
+  handle: async (run, d) => void (await run.enqueue(d.id, 'poll')),
+};
+
+/**
+ * Google drops a share of notifications: calendars not synced within the safety-net period get
+ * an incremental sync. A calendar never synced gets a short grace (it may be connecting now).
+ */
+const safetyNet: Phase = {
+  name: 'safety-net',
+  queries: (run, now) => [
+    syncedBefore(run.deps.db, now - run.deps.config.safetyNetMs),
+    neverSynced(run.deps.db),
+  ],
+  async handle(run, d, now) {
+    const sub = asSub(d).data();
+    if (sub.lastSyncedAt === null) {
+      const grace = Math.max(10 * 60_000, 2 * run.deps.config.leaseMs);
+      if (sub.createdAt.toMillis() >= now - grace) return;
+      await run.enqueue(d.id, 'connect', true);
+      return;
+    }
+    await run.enqueue(d.id, 'safety-net');
+  },
+};
+
+/** `connect --all` users: their calendar-list channel renewed, their list reconciled. */
+const calendarLists: Phase = {
+  name: 'calendar-lists',
+  queries: (run) => [activeCalendarListWatches(run.deps.db)],
+  async handle(run, d) {
+    const uid = (d.data() as CalendarListWatchDoc).uid;
+    const o = { holder: run.holder, claimMs: run.claimMs, apis: run.apis };
+    const watch = await ensureCalendarListWatch(run.deps, uid, o);
+    if (watch.kind === 'needs_reauth' || watch.kind === 'failed') {
+      run.fail(d.id, `calendar list watch: ${watch.reason}`);
+      if (watch.kind === 'needs_reauth') return;
+    }
+    try {
+      const r = await reconcileCalendarList(run.deps, uid, {
+        ...o,
+        onConnected: async (subscriptionId) =>
+          void (await run.enqueue(subscriptionId, 'connect', true)),
+      });
+      const lists = run.summary.calendarLists;
+      lists.reconciled++;
+      lists.added += r.added.length;
+      lists.removed += r.removed.length;
+    } catch (err) {
+      run.fail(
+        d.id,
+        `calendar list reconcile: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  },
+};
+
+/** The occurrence view's daily step: once per UTC day per calendar whose mirror is kept. */
+const rollOccurrenceWindows: Phase = {
+  name: 'occurrence-window',
+  queries: (run, now) => [
+    occurrencesRolledBefore(run.deps.db, now - (now % DAY)),
+    occurrencesNeverRolled(run.deps.db),
+  ],
+  async handle(run, d) {
+    const sub = asSub(d).data();
+    if (sub.status === 'removed') return;
+    const { config, db } = run.deps;
+    try {
+      await rollOccurrenceWindow(db, sub.uid, sub.calendarId, run.deps.now(), {
+        daysBack: config.occurrenceDaysBack,
+        daysAhead: config.occurrenceDaysAhead,
+      });
+      await d.ref.update({ occurrencesRolledAt: Timestamp.fromMillis(run.deps.now()) });
+      run.summary.occurrenceWindowsRolled++;
+    } catch (err) {
+      run.fail(d.id, `occurrence window: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  },
+};
+
+/**
+ * In order of what a lapse costs: channels about to expire first, then recoveries, retries and
+ * the cheap enqueue-only steps, the calendar-list reconciles, and the daily occurrence roll last.
+ */
+export const PHASES: readonly Phase[] = [
+  renewExpiring,
+  recoverMissing,
+  recoverStuck,
+  retryErrors,
+  recoverSilent,
+  pollCalendars,
+  safetyNet,
+  calendarLists,
+  rollOccurrenceWindows,
+];

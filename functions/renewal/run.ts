@@ -1,0 +1,128 @@
+// One renewal run's shared state: the summary, the time budget, enqueuing (once per subscription) and paging a phase's queries.
+import { randomUUID } from 'node:crypto';
+import type { DocumentData, Query, QueryDocumentSnapshot } from '@google-cloud/firestore';
+import type { ResyncMessage } from '../messages.js';
+import { UserApis, type LifecycleDeps } from '../channels/deps.js';
+import { countAfter, pagesOf } from '../store/subscriptions-query.js';
+import type { Enqueuer } from './enqueue.js';
+import { resyncMessage } from './enqueue.js';
+import { runBounded } from './pool.js';
+
+export interface RenewalDeps extends LifecycleDeps {
+  enqueuer: Enqueuer;
+  /** Claim holder id of this run (default: random). Two overlapping runs must differ. */
+  holderId?: string;
+  /** Documents read per query page (default: max(100, 5 × concurrency)). */
+  pageSize?: number;
+}
+
+export interface RenewalSummary {
+  /** Channels replaced ahead of expiry. */
+  renewed: number;
+  /** Missing, expired or silent channels re-created (each followed by a 'recovery' sync). */
+  recovered: number;
+  failed: { subscriptionId: string; reason: string }[];
+  /** Syncs enqueued (recovery, poll, safety-net, connect, retry, stuck). */
+  enqueued: number;
+  /** Calendars in `error` whose backoff was due: a retry sync enqueued. */
+  retried: number;
+  /** Calendars whose lease ran out under a dead worker (or whose pending mark had no lease): re-enqueued. */
+  unstuck: number;
+  /** Candidates not examined because the time budget ran out (the next run picks them up). */
+  remaining: number;
+  /** Calendars switched to polling because they refuse push. */
+  polling: number;
+  needsReauth: number;
+  removed: number;
+  calendarLists: { reconciled: number; added: number; removed: number };
+  /** Calendars whose occurrence window was rolled forward (once a UTC day each). */
+  occurrenceWindowsRolled: number;
+  durationMs: number;
+}
+
+export function emptySummary(): RenewalSummary {
+  return {
+    renewed: 0,
+    recovered: 0,
+    failed: [],
+    enqueued: 0,
+    retried: 0,
+    unstuck: 0,
+    remaining: 0,
+    polling: 0,
+    needsReauth: 0,
+    removed: 0,
+    calendarLists: { reconciled: 0, added: 0, removed: 0 },
+    occurrenceWindowsRolled: 0,
+    durationMs: 0,
+  };
+}
+
+/** The state one renewal run shares between its phases. */
+export class RenewalRun {
+  readonly summary = emptySummary();
+  readonly started: number;
+  readonly holder: string;
+  /** A claim must outlive one watch + store + stop, retries included; the store step re-checks it. */
+  readonly claimMs: number;
+  readonly apis: UserApis;
+  private readonly deadline: number;
+  private readonly pageSize: number;
+  private readonly enqueued = new Set<string>();
+
+  constructor(readonly deps: RenewalDeps) {
+    const { config } = deps;
+    this.started = deps.now();
+    this.deadline = this.started + config.renewTimeBudgetMs;
+    this.holder = deps.holderId ?? `renewal:${randomUUID()}`;
+    this.pageSize = deps.pageSize ?? Math.max(100, config.renewConcurrency * 5);
+    this.claimMs = 2 * config.googleTimeoutMs + config.retryBudgetMs + 60_000;
+    this.apis = new UserApis(deps);
+  }
+
+  readonly expired = (): boolean => this.deps.now() >= this.deadline;
+
+  fail(subscriptionId: string, reason: string): void {
+    this.summary.failed.push({ subscriptionId, reason });
+  }
+
+  /** Enqueues one sync per subscription per run; false when it was not (already, or failed). */
+  async enqueue(subscriptionId: string, reason: ResyncMessage['reason'], full = false) {
+    if (this.enqueued.has(subscriptionId)) return false;
+    this.enqueued.add(subscriptionId);
+    try {
+      await this.deps.enqueuer.enqueue(
+        resyncMessage(subscriptionId, reason, this.deps.now(), full),
+      );
+      this.summary.enqueued++;
+      return true;
+    } catch (err) {
+      this.enqueued.delete(subscriptionId);
+      this.fail(
+        subscriptionId,
+        `enqueue ${reason}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return false;
+    }
+  }
+
+  /** Pages through `query`, handling each document; false when the budget ran out (remaining counted). */
+  async each<T extends DocumentData>(
+    phase: string,
+    query: Query<T>,
+    handle: (doc: QueryDocumentSnapshot<T>) => Promise<void>,
+  ): Promise<boolean> {
+    const { renewConcurrency } = this.deps.config;
+    for await (const page of pagesOf(query, this.pageSize)) {
+      const skipped = await runBounded(page, renewConcurrency, this.expired, handle);
+      if (skipped > 0 || this.expired()) {
+        const last = page[page.length - 1];
+        const rest = page.length === this.pageSize ? await countAfter(query, last) : 0;
+        this.summary.remaining += skipped + rest;
+        this.deps.logger.warn('renewal time budget used up', { phase, remaining: skipped + rest });
+        return false;
+      }
+    }
+    return true;
+  }
+}

@@ -1,0 +1,360 @@
+// The per-calendar sync lease on subscriptions/{id}: acquire (coalescing by message number), begin a listing, renew, commit, release.
+import { FieldValue, Timestamp, type Firestore } from '@google-cloud/firestore';
+import { compareAndSet, type CasWrite } from './cas.js';
+import { revocationDoc, revocationRef } from './fence.js';
+import { paths, type SubscriptionDoc, type SyncStatus } from './schema.js';
+
+/** A lease this worker holds: its fence guards every write (store/fence.ts) and the commit. */
+export interface HeldLease {
+  subscriptionId: string;
+  holder: string;
+  fence: number;
+}
+
+/** What asked for the sync. */
+export type Trigger =
+  | { kind: 'notification'; channelId: string; messageNumber: number }
+  | { kind: 'resync'; full: boolean; publishedAt?: number };
+
+export type AcquireResult =
+  | { kind: 'acquired'; lease: HeldLease; sub: SubscriptionDoc }
+  /** Another worker holds a live lease; it runs once more if this message is not covered by it. */
+  | { kind: 'busy' }
+  /** A completed run already covered this message: nothing to do. */
+  | { kind: 'covered' }
+  | { kind: 'missing' }
+  | { kind: 'inactive'; status: SyncStatus };
+
+export interface AcquireOptions {
+  holder: string;
+  now: number;
+  leaseMs: number;
+  /** Margin for resync messages, whose publish time and the run's start come from two clocks. */
+  clockSkewMs: number;
+  trigger: Trigger;
+}
+
+/** Statuses that mean "do not sync" (a person must act). */
+export const INACTIVE: ReadonlySet<SyncStatus> = new Set(['removed', 'needs_reauth']);
+
+const maxOf = (a: number | undefined, b: number) => (a === undefined || b > a ? b : a);
+
+/** Whether a completed run (or, for `running`, the run in progress) covers the trigger. */
+function covers(sub: SubscriptionDoc, t: Trigger, o: AcquireOptions, running: boolean): boolean {
+  if (t.kind === 'notification') {
+    const upTo = running ? sub.runCovers?.[t.channelId] : sub.coveredMessages?.[t.channelId];
+    return upTo !== undefined && t.messageNumber <= upTo;
+  }
+  if (t.full || t.publishedAt === undefined) return false;
+  const started = running ? sub.lastListStartedAt : sub.lastSyncStartedAt;
+  return (
+    started !== null && started !== undefined && t.publishedAt < started.toMillis() - o.clockSkewMs
+  );
+}
+
+/** The fields a trigger records whoever handles it: the message number seen, a full request. */
+function noted(sub: SubscriptionDoc, t: Trigger): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (t.kind === 'notification') {
+    const seen = sub.seenMessages?.[t.channelId];
+    out[`seenMessages.${t.channelId}`] = maxOf(seen, t.messageNumber);
+    // How many notifications the next listing answers (a redelivery or duplicate is not counted).
+    if (seen === undefined || t.messageNumber > seen) {
+      out.notifiedSinceListing = FieldValue.increment(1);
+    }
+  } else if (t.full) {
+    out.fullSyncRequested = true;
+  }
+  return out;
+}
+
+/**
+ * Takes the lease, or reports why not. A live lease of another holder makes this message `busy`:
+ * unless the running listing already covers it, `pending` is set so the holder runs once more.
+ * Taking over an expired lease revokes its fence in the same commit (no late write of the old
+ * holder can land afterwards).
+ */
+export async function acquireLease(
+  db: Firestore,
+  subscriptionId: string,
+  o: AcquireOptions,
+): Promise<AcquireResult> {
+  const ref = db.doc(paths.subscription(subscriptionId));
+  return compareAndSet(ref, (snap, write) => {
+    if (!snap.exists) return { kind: 'missing' } as const;
+    const sub = snap.data() as SubscriptionDoc;
+    if (INACTIVE.has(sub.status)) return { kind: 'inactive', status: sub.status } as const;
+    if (covers(sub, o.trigger, o, false)) return { kind: 'covered' } as const;
+    const stamp = { updatedAt: Timestamp.fromMillis(o.now) };
+    const lease = sub.lease;
+    if (lease && lease.holder !== o.holder && lease.expiresAt.toMillis() > o.now) {
+      if (!covers(sub, o.trigger, o, true)) {
+        write({ update: { ...noted(sub, o.trigger), pending: true, ...stamp } });
+      }
+      return { kind: 'busy' } as const;
+    }
+    // Fences only grow (lastFence survives releases); holders are unique per acquisition.
+    const fence = Math.max(sub.lastFence ?? 0, lease?.fence ?? 0) + 1;
+    const held = { holder: o.holder, expiresAt: Timestamp.fromMillis(o.now + o.leaseMs), fence };
+    const update = {
+      ...noted(sub, o.trigger),
+      lease: held,
+      lastFence: fence,
+      runCovers: null,
+      ...stamp,
+    };
+    const w: CasWrite = { update };
+    if (lease) {
+      // The previous holder never released: end its fence with this takeover.
+      const old = { subscriptionId, fence: lease.fence, holder: lease.holder };
+      const marker = revocationDoc(old, o.now, `taken over by fence ${fence}`);
+      w.sets = [{ ref: revocationRef(db, old), data: marker }];
+    }
+    write(w);
+    const after = { ...sub, lease: held };
+    if (o.trigger.kind === 'resync' && o.trigger.full) after.fullSyncRequested = true;
+    return {
+      kind: 'acquired',
+      lease: { subscriptionId, holder: o.holder, fence },
+      sub: after,
+    } as const;
+  });
+}
+
+function holds(sub: SubscriptionDoc | undefined, lease: HeldLease): boolean {
+  return sub?.lease?.holder === lease.holder && sub.lease.fence === lease.fence;
+}
+
+export type BeginResult =
+  | {
+      kind: 'begun';
+      full: boolean;
+      expiresAt: number;
+      /** Notifications received since the previous listing began (this listing answers them). */
+      notified: number;
+      sub: SubscriptionDoc;
+    }
+  | { kind: 'lost' };
+
+/**
+ * Marks the start of a listing: everything received so far (message numbers, `pending`) is
+ * covered by it, and `lastListStartedAt` spaces listings. Also extends the lease.
+ */
+export async function beginListing(
+  db: Firestore,
+  lease: HeldLease,
+  now: number,
+  leaseMs: number,
+): Promise<BeginResult> {
+  const ref = db.doc(paths.subscription(lease.subscriptionId));
+  return compareAndSet(ref, (snap, write) => {
+    const sub = snap.data() as SubscriptionDoc | undefined;
+    if (!sub || !holds(sub, lease)) return { kind: 'lost' } as const;
+    const expiresAt = now + leaseMs;
+    const update = {
+      runCovers: { ...(sub.seenMessages ?? {}) },
+      pending: false,
+      notifiedSinceListing: 0,
+      lastListStartedAt: Timestamp.fromMillis(now),
+      'lease.expiresAt': Timestamp.fromMillis(expiresAt),
+    };
+    write({ update });
+    const notified = sub.notifiedSinceListing ?? 0;
+    return {
+      kind: 'begun',
+      full: sub.fullSyncRequested === true,
+      expiresAt,
+      notified,
+      sub,
+    } as const;
+  });
+}
+
+/** Extends the lease; the new expiry, or false when it is no longer ours. */
+export async function renewLease(
+  db: Firestore,
+  lease: HeldLease,
+  now: number,
+  leaseMs: number,
+): Promise<number | false> {
+  const ref = db.doc(paths.subscription(lease.subscriptionId));
+  return compareAndSet(ref, (snap, write) => {
+    if (!holds(snap.data() as SubscriptionDoc | undefined, lease)) return false;
+    write({ update: { 'lease.expiresAt': Timestamp.fromMillis(now + leaseMs) } });
+    return now + leaseMs;
+  });
+}
+
+export interface CommitInput {
+  syncToken: string;
+  fullSyncTimeMin: string | null;
+  full: boolean;
+  now: number;
+  leaseMs: number;
+  stats: { pages: number; items: number; writes: number };
+  /** Keep the lease after the commit (the change feed is published under it, then `finishCommit`). */
+  keepLease?: boolean;
+  /** Merged into users/{uid}/calendars/{calendarId} in the same atomic commit. */
+  calendar: {
+    counts: { events: number; tombstones: number };
+    quarantined: number;
+    timeZone?: string;
+    summary?: string;
+  };
+}
+
+export type CommitResult =
+  /** Token stored, lease released. */
+  | { kind: 'released' }
+  /** Token stored, lease kept as asked (keepLease): call finishCommit. */
+  | { kind: 'kept' }
+  /** Token stored; something arrived meanwhile: the lease is kept, run again. */
+  | { kind: 'again'; full: boolean }
+  /** The fence moved: nothing was stored. */
+  | { kind: 'lost' };
+
+/**
+ * The commit point: stores nextSyncToken (and the calendar document's status) only if the fence
+ * is still ours, in the same atomic write that either releases the lease or (pending) keeps it
+ * for one more run. A message that finds the lease busy and sets pending conflicts with this
+ * write, so it is never missed. A status a person must act on (removed, needs_reauth) set
+ * meanwhile is kept; `error` becomes `active` again.
+ */
+export async function commitSync(
+  db: Firestore,
+  lease: HeldLease,
+  c: CommitInput,
+): Promise<CommitResult> {
+  const ref = db.doc(paths.subscription(lease.subscriptionId));
+  return compareAndSet(ref, (snap, write) => {
+    const sub = snap.data() as SubscriptionDoc | undefined;
+    if (!sub || !holds(sub, lease)) return { kind: 'lost' } as const;
+    const again = sub.pending === true;
+    const keep = again || c.keepLease === true;
+    const fullRequestedMeanwhile = c.full ? false : sub.fullSyncRequested === true;
+    const status: SyncStatus = INACTIVE.has(sub.status) ? sub.status : 'active';
+    const at = Timestamp.fromMillis(c.now);
+    write({
+      update: {
+        syncToken: c.syncToken,
+        ...(c.full ? { fullSyncTimeMin: c.fullSyncTimeMin } : {}),
+        fullSyncRequested: fullRequestedMeanwhile,
+        lastSyncStartedAt: sub.lastListStartedAt ?? at,
+        lastSyncedAt: at,
+        lastError: null,
+        failures: 0,
+        nextRetryAt: null,
+        status,
+        stats: nextStats(sub, c),
+        pending: false,
+        ...coverage(sub),
+        lease: keep ? { ...sub.lease, expiresAt: Timestamp.fromMillis(c.now + c.leaseMs) } : null,
+        // Fields of the publish-time watermark this replaced (decision 007): gone at first commit.
+        pendingPublishedAt: FieldValue.delete(),
+        rerunCovers: FieldValue.delete(),
+        coveredThrough: FieldValue.delete(),
+        updatedAt: at,
+      },
+      sets: [calendarStatusWrite(db, sub, status, c)],
+    });
+    if (again) return { kind: 'again', full: fullRequestedMeanwhile } as const;
+    return keep ? ({ kind: 'kept' } as const) : ({ kind: 'released' } as const);
+  });
+}
+
+/**
+ * After a commit that kept the lease (the change feed published under it, so a later run of
+ * another worker cannot announce a newer version first): release it, or run again if something
+ * arrived meanwhile. `lost` means the lease ran out meanwhile — the token was stored anyway.
+ */
+export async function finishCommit(
+  db: Firestore,
+  lease: HeldLease,
+  now: number,
+  leaseMs: number,
+): Promise<Exclude<CommitResult, { kind: 'kept' }>> {
+  const ref = db.doc(paths.subscription(lease.subscriptionId));
+  return compareAndSet(ref, (snap, write) => {
+    const sub = snap.data() as SubscriptionDoc | undefined;
+    if (!sub || !holds(sub, lease)) return { kind: 'lost' } as const;
+    if (sub.pending === true) {
+      write({ update: { 'lease.expiresAt': Timestamp.fromMillis(now + leaseMs) } });
+      return { kind: 'again', full: sub.fullSyncRequested === true } as const;
+    }
+    write({ update: { lease: null, updatedAt: Timestamp.fromMillis(now) } });
+    return { kind: 'released' } as const;
+  });
+}
+
+function nextStats(sub: SubscriptionDoc, c: CommitInput): SubscriptionDoc['stats'] {
+  const s = sub.stats ?? { syncs: 0, fullSyncs: 0, lastPages: 0, lastItems: 0, lastWrites: 0 };
+  return {
+    syncs: s.syncs + 1,
+    fullSyncs: s.fullSyncs + (c.full ? 1 : 0),
+    lastPages: c.stats.pages,
+    lastItems: c.stats.items,
+    lastWrites: c.stats.writes,
+  };
+}
+
+/** Covered message numbers after the run: what it captured, for the channels still known. */
+function coverage(sub: SubscriptionDoc): Record<string, unknown> {
+  const known = new Set([sub.channel?.id, sub.previousChannel?.id].filter((id) => !!id));
+  const covered: Record<string, number> = {};
+  const seen: Record<string, number> = {};
+  for (const id of known) {
+    const c = Math.max(sub.coveredMessages?.[id!] ?? -1, sub.runCovers?.[id!] ?? -1);
+    if (c >= 0) covered[id!] = c;
+    const s = sub.seenMessages?.[id!];
+    if (s !== undefined) seen[id!] = s;
+  }
+  return { coveredMessages: covered, seenMessages: seen, runCovers: null };
+}
+
+function calendarStatusWrite(
+  db: Firestore,
+  sub: SubscriptionDoc,
+  status: SyncStatus,
+  c: CommitInput,
+) {
+  const at = Timestamp.fromMillis(c.now);
+  return {
+    ref: db.doc(paths.calendar(sub.uid, sub.calendarId)),
+    merge: true,
+    data: {
+      calendarId: sub.calendarId,
+      sync: {
+        status,
+        lastSyncedAt: at,
+        lastError: null,
+        nextRetryAt: null,
+        quarantined: c.calendar.quarantined,
+      },
+      counts: c.calendar.counts,
+      ...(c.calendar.timeZone ? { timeZone: c.calendar.timeZone } : {}),
+      ...(c.calendar.summary ? { summary: c.calendar.summary } : {}),
+    },
+  };
+}
+
+/**
+ * Gives the lease up if it is still ours (error paths), revoking its fence in the same commit so
+ * that nothing this worker may still have on the wire lands later. `pending` stays (or is set) for
+ * the next worker.
+ */
+export async function releaseLease(
+  db: Firestore,
+  lease: HeldLease,
+  now: number,
+  opts: { pending?: boolean; why?: string } = {},
+): Promise<void> {
+  const ref = db.doc(paths.subscription(lease.subscriptionId));
+  await compareAndSet(ref, (snap, write) => {
+    if (!holds(snap.data() as SubscriptionDoc | undefined, lease)) return;
+    const marker = revocationDoc(lease, now, opts.why ?? 'released');
+    write({
+      update: { lease: null, ...(opts.pending ? { pending: true } : {}) },
+      sets: [{ ref: revocationRef(db, lease), data: marker }],
+    });
+  });
+}

@@ -1,0 +1,112 @@
+// Renewal and the status machine: no dead ends — error calendars keep their channel and are retried on their backoff, dead leases and orphan pending marks are picked up.
+import { Timestamp } from '@google-cloud/firestore';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../../../functions/cli/commands/connect.js';
+import { subscriptionIdFor } from '../../../functions/ids.js';
+import { renewChannelsCore } from '../../../functions/renewal/core.js';
+import { paths, type SubscriptionDoc } from '../../../functions/store/schema.js';
+import { emulatorsMissing } from '../../harness/env.js';
+import { createWorld, type World } from '../channels/world.js';
+
+const HOUR = 3_600_000;
+
+describe.skipIf(emulatorsMissing() !== '')(
+  'renewal keeps every status but removed and needs_reauth moving',
+  () => {
+    let w: World;
+    beforeAll(async () => {
+      w = await createWorld('rstatus');
+    });
+    afterAll(async () => {
+      await w?.close();
+    });
+
+    async function connected(name: string) {
+      const token = `1//refresh-${name}-0123456789`;
+      const email = `${name}@example.com`;
+      await w.simc.createUser(email, token);
+      await connect(w.deps(), {
+        uid: name,
+        calendarId: 'primary',
+        refreshToken: token,
+        all: false,
+      });
+      const id = subscriptionIdFor(name, email);
+      const ref = w.db.doc(paths.subscription(id));
+      const read = async () => (await ref.get()).data() as SubscriptionDoc;
+      return { id, email, ref, read };
+    }
+
+    it('error calendars: retried when their backoff is due (not before), and their channel is still renewed', async () => {
+      const due = await connected('dora');
+      const later = await connected('egon');
+      const now = Date.now() + w.offset.ms;
+      await due.ref.update({
+        status: 'error',
+        failures: 2,
+        nextRetryAt: Timestamp.fromMillis(now - 1000),
+        lastError: { code: 'forbidden', reason: 'x', at: Timestamp.fromMillis(now - HOUR) },
+        // ... and its channel is about to expire.
+        'channel.expiration': Timestamp.fromMillis(now + HOUR),
+        channelExpiresAt: Timestamp.fromMillis(now + HOUR),
+      });
+      await later.ref.update({
+        status: 'error',
+        failures: 1,
+        nextRetryAt: Timestamp.fromMillis(now + HOUR),
+      });
+      const channelBefore = (await due.read()).channel!.id;
+      await w.pull(100);
+
+      const summary = await renewChannelsCore(w.deps());
+      expect(summary.failed).toEqual([]);
+      expect(summary.retried).toBe(1);
+      expect(summary.renewed).toBe(1);
+      const messages = await w.pull();
+      expect(messages.filter((m) => m.reason === 'retry').map((m) => m.subscriptionId)).toEqual([
+        due.id,
+      ]);
+      expect(messages.some((m) => m.subscriptionId === later.id)).toBe(false);
+      const after = await due.read();
+      expect(after.channel!.id).not.toBe(channelBefore); // renewed although in error
+      expect(after.status).toBe('error'); // only a successful sync clears it
+    });
+
+    it("a dead worker's lease and a pending mark with no lease are re-enqueued, not left to redelivery alone", async () => {
+      const dead = await connected('fritz');
+      const orphan = await connected('gerda');
+      const live = await connected('hans');
+      const now = Date.now() + w.offset.ms;
+      const lease = (holder: string, expiresAt: number) => ({
+        holder,
+        expiresAt: Timestamp.fromMillis(expiresAt),
+        fence: 7,
+      });
+      await dead.ref.update({ lease: lease('dead', now - 10 * 60_000), pending: true });
+      await orphan.ref.update({ lease: null, pending: true });
+      await live.ref.update({ lease: lease('alive', now + 60_000), pending: true });
+      await w.pull(100);
+
+      const summary = await renewChannelsCore(w.deps());
+      expect(summary.unstuck).toBe(2);
+      const stuck = (await w.pull())
+        .filter((m) => m.reason === 'stuck')
+        .map((m) => m.subscriptionId);
+      expect(stuck.sort()).toEqual([dead.id, orphan.id].sort());
+    });
+
+    it('a calendar whose first sync never completed is retried after a short grace, not the safety-net period', async () => {
+      const fresh = await connected('ilse');
+      await fresh.ref.update({ lastSyncedAt: null, syncToken: null });
+      await w.pull(100);
+      // Within the grace (it may be connecting right now): left alone.
+      await renewChannelsCore(w.deps());
+      expect((await w.pull()).some((m) => m.subscriptionId === fresh.id)).toBe(false);
+      // Twenty minutes later (well inside the 6 h safety net): a full 'connect' sync is enqueued.
+      await w.advance(20 * 60_000);
+      await renewChannelsCore(w.deps());
+      const messages = (await w.pull()).filter((m) => m.subscriptionId === fresh.id);
+      expect(messages).toEqual([expect.objectContaining({ reason: 'connect', full: true })]);
+    });
+  },
+);

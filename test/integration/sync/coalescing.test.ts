@@ -1,0 +1,187 @@
+// Coalescing without clocks: the settle window shares one list between a burst, an empty delta is re-checked once (visibility lag), and list calls are spaced by the lease logic.
+import { describe, expect, it } from 'vitest';
+import type { CalendarApiFactory } from '../../../functions/calendar/api.js';
+import { runSync } from '../../../functions/sync/engine.js';
+import { handleSyncMessage } from '../../../functions/sync/handle.js';
+import { emulatorsMissing } from '../../harness/env.js';
+import { insertMany, syncFixture } from './helpers.js';
+
+const CHANNEL = { id: 'ch-coalesce', resourceId: 'res-coalesce' };
+
+/** A clock that only moves when the engine pauses (or the test says so). */
+function fakeTime() {
+  let offset = 0;
+  const pauses: number[] = [];
+  return {
+    now: () => Date.now() + offset,
+    pauses,
+    advance(ms: number) {
+      offset += ms;
+    },
+    /** deps.sleep: records the pause, lets `during` act inside it, then moves the clock. */
+    sleep(during?: (ms: number) => Promise<void>) {
+      return async (ms: number) => {
+        pauses.push(ms);
+        await during?.(ms);
+        offset += ms;
+      };
+    },
+  };
+}
+
+describe.skipIf(emulatorsMissing() !== '')('coalescing', () => {
+  const f = syncFixture({ name: 'coal', simulator: { seed: 23 }, channel: CHANNEL });
+  const listStarts = async () =>
+    (await f.ctl.requests()).filter(
+      (r) => r.method === 'GET' && r.path.endsWith('/events') && r.query.pageToken === undefined,
+    );
+  const change = (summary: string, day: number) =>
+    f.cal.events.insert({
+      calendarId: f.seeded.calendarId,
+      requestBody: {
+        summary,
+        start: { dateTime: `2026-07-${String(day).padStart(2, '0')}T10:00:00Z` },
+        end: { dateTime: `2026-07-${String(day).padStart(2, '0')}T11:00:00Z` },
+      },
+    });
+
+  it('changes announced within the settle window share one events.list', async () => {
+    await insertMany(f.cal, f.seeded.calendarId, 3);
+    await runSync(f.deps(), f.seeded.subscriptionId);
+    await f.ctl.clearRequests();
+    const t = fakeTime();
+    const other = f.deps({ clock: t.now });
+    await change('one', 1);
+    const d = f.deps({
+      clock: t.now,
+      config: { settleMs: 3_000 },
+      // While the first worker waits out the settle window, two more changes are announced.
+      sleep: t.sleep(async () => {
+        if (t.pauses.length !== 1) return;
+        for (const [i, s] of ['two', 'three'].entries()) {
+          await change(s, i + 2);
+          expect((await handleSyncMessage(other, f.notification())).outcome).toBe('busy');
+        }
+      }),
+    });
+    const res = await handleSyncMessage(
+      d,
+      f.notification({ receivedAt: new Date(t.now()).toISOString() }),
+    );
+    expect(res.outcome).toBe('synced');
+    expect(t.pauses[0]).toBeGreaterThan(1_000); // most of the window was still ahead
+    expect(res.sync!.runs).toBe(1); // the two busy ones were covered by the one listing
+    expect(res.sync!.writes).toBe(3);
+    expect(await listStarts()).toHaveLength(1);
+    // Their redeliveries are covered by message number: no call.
+    await f.ctl.clearRequests();
+    const sub = await f.readSub();
+    expect(sub.pending).toBe(false);
+    await f.sameAsGoogle();
+  });
+
+  it('a notification whose delta is empty is re-checked once after a pause (Google notifies before it lists)', async () => {
+    await runSync(f.deps(), f.seeded.subscriptionId);
+    await f.ctl.clearRequests();
+    const t = fakeTime();
+    let late = '';
+    const d = f.deps({
+      clock: t.now,
+      config: { recheckMs: 1500 },
+      // The change becomes listable only during the re-check pause.
+      sleep: t.sleep(async () => {
+        late = (await change('listable late', 9)).data.id!;
+      }),
+    });
+    const res = await handleSyncMessage(d, f.notification());
+    expect(res.outcome).toBe('synced');
+    expect(t.pauses).toEqual([1500]);
+    expect(await listStarts()).toHaveLength(2);
+    expect((await f.mirror()).has(late)).toBe(true);
+    expect(d.lines.some((l) => l.message === 're-checked the delta' && l.found === 1)).toBe(true);
+    // A resync (not a notification) that finds nothing is not re-checked.
+    await f.ctl.clearRequests();
+    await handleSyncMessage(f.deps({ config: { recheckMs: 1500 } }), {
+      data: {
+        v: 1,
+        kind: 'resync',
+        subscriptionId: f.seeded.subscriptionId,
+        reason: 'manual',
+        full: false,
+        requestedAt: new Date(Date.now() + 60_000).toISOString(),
+      },
+    });
+    expect(await listStarts()).toHaveLength(1);
+  });
+
+  it('a listing that answers two notifications but finds one change is re-checked (the other was not listable yet)', async () => {
+    await runSync(f.deps(), f.seeded.subscriptionId);
+    await f.ctl.clearRequests();
+    const t = fakeTime();
+    const other = f.deps({ clock: t.now });
+    let x = '';
+    const y = (await change('Y, listable at once', 20)).data.id!;
+    const d = f.deps({
+      clock: t.now,
+      config: { settleMs: 1_000, recheckMs: 1_500 },
+      sleep: t.sleep(async () => {
+        if (t.pauses.length === 1) {
+          // Inside the settle window: X's notification arrives, X itself is not listable yet.
+          expect((await handleSyncMessage(other, f.notification())).outcome).toBe('busy');
+        } else {
+          x = (await change('X, listable late', 21)).data.id!;
+        }
+      }),
+    });
+    const res = await handleSyncMessage(
+      d,
+      f.notification({ receivedAt: new Date(t.now()).toISOString() }),
+    );
+    expect(res.outcome).toBe('synced');
+    expect(t.pauses).toHaveLength(2); // the settle window, then the re-check
+    const m = await f.mirror();
+    expect(m.has(y)).toBe(true);
+    expect(m.has(x)).toBe(true);
+    expect(d.lines.some((l) => l.message === 're-checked the delta' && l.notified === 2)).toBe(
+      true,
+    );
+  });
+
+  it('a flood of valid notifications costs at most one list per interval, across workers (lease logic)', async () => {
+    await runSync(f.deps(), f.seeded.subscriptionId);
+    const t = fakeTime();
+    const starts: number[] = [];
+    const base = f.deps().calendarApi;
+    const recording: CalendarApiFactory = (token, options) => {
+      const api = base(token, options);
+      return {
+        ...api,
+        listEvents(params, signal) {
+          if (params.pageToken === undefined) starts.push(t.now());
+          return api.listEvents(params, signal);
+        },
+      };
+    };
+    const interval = 5_000;
+    const begun: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      await change(`flood ${i}`, 10 + i);
+      // A different worker each time: the spacing lives in Firestore, not in one process.
+      const worker = f.deps({
+        clock: t.now,
+        calendarApi: recording,
+        sleep: t.sleep(),
+        config: { minSyncIntervalMs: interval },
+      });
+      expect((await handleSyncMessage(worker, f.notification())).outcome).toBe('synced');
+      begun.push((await f.readSub()).lastListStartedAt!.toMillis());
+      t.advance(700); // the next notification arrives 0.7 s later
+    }
+    expect(starts).toHaveLength(8); // one list sequence per notification, each after the previous
+    // The listings' start times as the lease logic recorded them: never closer than the interval.
+    for (let i = 1; i < begun.length; i++) {
+      expect(begun[i]! - begun[i - 1]!).toBeGreaterThanOrEqual(interval);
+    }
+    await f.sameAsGoogle();
+  });
+});
