@@ -129,16 +129,17 @@ async function listAndApply(ctx: RunContext, input: RunInput): Promise<RunOutput
 async function openListing(ctx: RunContext, input: RunInput): Promise<Listing> {
   const { deps, cal } = ctx;
   const now = (deps.clock ?? Date.now)();
-  let timeZone: string | undefined;
-  let summary: string | undefined;
-  if (input.full) {
-    const info = await ctx.api.getCalendar(cal.calendarId, await ctx.keeper.forCall(ctx.signal));
-    timeZone = info.timeZone;
-    summary = info.summary;
-  }
+  // The calendar's details and (a full sync) whether anything is stored, at once.
+  const [info, storedBefore] = await Promise.all([
+    input.full
+      ? ctx.keeper.forCall(ctx.signal).then((s) => ctx.api.getCalendar(cal.calendarId, s))
+      : undefined,
+    // A first full sync (nothing stored yet) needs neither version reads nor the sweep.
+    !input.full || hasStoredEvents(deps.db, cal),
+  ]);
+  const timeZone = info?.timeZone;
+  const summary = info?.summary;
   const daysBack = deps.config.fullSyncDaysBack;
-  // A first full sync (nothing stored yet) needs neither version reads nor the sweep.
-  const storedBefore = !input.full || (await hasStoredEvents(deps.db, cal));
   const totals = emptyTotals();
   return {
     input,
