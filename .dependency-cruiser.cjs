@@ -2,7 +2,7 @@
 // only from folders on a lower floor. Floors, bottom up (a folder may import its own floor's root
 // files and anything below, never above, never a sibling folder on the same floor):
 //
-//   0  ground       config.ts, log.ts, ids.ts, messages.ts, run-limited.ts, time/, read-models/
+//   0  ground       config.ts, log.ts, log-events.ts, ids.ts, messages.ts, run-limited.ts, time/, read-models/
 //   1  google       calendar/
 //   2  storage      store/
 //   3  services     credentials/, changes/
@@ -17,6 +17,7 @@ const FLOORS = [
   [
     'config\\.ts',
     'log\\.ts',
+    'log-events\\.ts',
     'ids\\.ts',
     'messages\\.ts',
     'run-limited\\.ts',

@@ -1,5 +1,6 @@
 // Configuration: parseConfig(env, role) validates the environment once and returns a frozen, typed object.
 import { createHash } from 'node:crypto';
+import { pinSecret } from './log.js';
 
 export type Role = 'webhook' | 'worker' | 'renewal' | 'cli' | 'all';
 
@@ -70,6 +71,17 @@ export interface BaseConfig {
   readonly errorRetryMaxMs: number;
   /** Consecutive transient failures after which a calendar is put in `error` (retried by schedule). */
   readonly transientFailuresBeforeError: number;
+  /** Channel tokens: how v1 tokens (no expiry inside) are treated, and the grace after a v2 expiry. */
+  readonly channelTokens: ChannelTokenPolicy;
+  /** Webhook: rejection log lines kept per reason and minute (the rest are counted, not logged). */
+  readonly rejectionLogsPerMinute: number;
+}
+
+export interface ChannelTokenPolicy {
+  /** `accept` until every channel was renewed with a v2 token (`calsync status` counts them), then `reject`. */
+  readonly v1: 'accept' | 'reject';
+  /** A v2 token is refused this long after the expiry it carries (late retries, clock skew). */
+  readonly graceMs: number;
 }
 
 export type LogLevelName = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
@@ -184,7 +196,11 @@ class Reader {
     return fallback;
   }
 
-  url(name: string, fallback: string | undefined, opts: { httpsUnlessLoopback: boolean }) {
+  url(
+    name: string,
+    fallback: string | undefined,
+    opts: { httpsUnlessLoopback: boolean; googleHosts?: readonly string[] },
+  ) {
     const value = this.raw(name);
     if (value === undefined) return fallback;
     let parsed: URL;
@@ -200,6 +216,18 @@ class Reader {
       (parsed.protocol === 'http:' && (loopback || !opts.httpsUnlessLoopback));
     if (!okScheme) {
       this.problems.push(`${name} must use https (http is allowed only for loopback addresses)`);
+      return fallback;
+    }
+    if (parsed.username !== '' || parsed.password !== '') {
+      this.problems.push(`${name} must not carry credentials`);
+      return fallback;
+    }
+    if (opts.googleHosts && !loopback && !opts.googleHosts.includes(parsed.hostname)) {
+      // Refresh tokens and access tokens go to these addresses: only Google's own hosts, or an
+      // explicitly local simulator (a loopback address cannot carry a token off the machine).
+      this.problems.push(
+        `${name} must be on ${opts.googleHosts.join(' or ')} (or a loopback address for a local simulator)`,
+      );
       return fallback;
     }
     return value;
@@ -242,6 +270,10 @@ export function isLoopbackHost(hostname: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
+/** Hosts that may receive users' tokens (DESIGN "Configuration"); anything else must be loopback. */
+export const GOOGLE_API_HOSTS = ['www.googleapis.com'] as const;
+export const GOOGLE_OAUTH_HOSTS = ['oauth2.googleapis.com', 'www.googleapis.com'] as const;
+
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
@@ -279,9 +311,11 @@ export function parseConfig<R extends Role = 'all'>(env: Env, role?: R): Readonl
   const clientSecret = r.raw('GOOGLE_OAUTH_CLIENT_SECRET');
   const tokenUrl = r.url('CALSYNC_OAUTH_TOKEN_URL', 'https://oauth2.googleapis.com/token', {
     httpsUnlessLoopback: true,
+    googleHosts: GOOGLE_OAUTH_HOSTS,
   });
   const calendarApiUrl = r.url('CALSYNC_CALENDAR_API_URL', 'https://www.googleapis.com/', {
     httpsUnlessLoopback: true,
+    googleHosts: GOOGLE_API_HOSTS,
   });
   const webhookUrl = r.url('CALSYNC_WEBHOOK_URL', undefined, { httpsUnlessLoopback: true });
   const logLevel = r.string(
@@ -322,6 +356,16 @@ export function parseConfig<R extends Role = 'all'>(env: Env, role?: R): Readonl
     occurrenceDaysBack: r.int('CALSYNC_OCCURRENCE_DAYS_BACK', 30, 0, 3650),
     occurrenceDaysAhead: r.int('CALSYNC_OCCURRENCE_DAYS_AHEAD', 365, 1, 3650),
     changesTopic,
+    channelTokens: {
+      v1: r.string(
+        'CALSYNC_CHANNEL_TOKEN_V1',
+        'accept',
+        /^(accept|reject)$/,
+        'accept or reject',
+      ) as ChannelTokenPolicy['v1'],
+      graceMs: r.int('CALSYNC_CHANNEL_TOKEN_GRACE_SECONDS', 3600, 0, 7 * 24 * 3600) * SECOND,
+    },
+    rejectionLogsPerMinute: r.int('CALSYNC_REJECTION_LOGS_PER_MINUTE', 10, 1, 100_000),
     settleMs: r.int('CALSYNC_SETTLE_MS', 300, 0, MINUTE),
     recheckMs: r.int('CALSYNC_RECHECK_MS', 2 * SECOND, 0, 5 * MINUTE),
     minSyncIntervalMs: r.int('CALSYNC_MIN_SYNC_INTERVAL_MS', SECOND, 0, 10 * MINUTE),
@@ -331,7 +375,17 @@ export function parseConfig<R extends Role = 'all'>(env: Env, role?: R): Readonl
     transientFailuresBeforeError: r.int('CALSYNC_TRANSIENT_FAILURES_BEFORE_ERROR', 5, 1, 1000),
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
+  pinConfigSecrets(env, config);
   return Object.freeze(config) as Readonly<ConfigFor<R>>;
+}
+
+/** The logger blanks every configuration secret wherever it appears, whoever logs it. */
+function pinConfigSecrets(env: Env, config: BaseConfig): void {
+  pinSecret(config.channelSecrets?.current);
+  pinSecret(config.channelSecrets?.previous);
+  pinSecret(config.oauth?.clientSecret);
+  pinSecret(env.CALSYNC_TOKEN_KEY?.trim());
+  pinSecret(env.CALSYNC_TOKEN_KEY_PREVIOUS?.trim());
 }
 
 function withTrailingSlash(url: string): string {

@@ -26,24 +26,77 @@ const SECRET_PATTERNS: readonly RegExp[] = [
   /\bBearer\s+[A-Za-z0-9._~+/=-]+/gi, // Authorization header values
   /\bya29\.[A-Za-z0-9._-]+/g, // Google access tokens
   /\b1\/\/[A-Za-z0-9._-]{10,}/g, // Google refresh tokens
-  /\bv1\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}/g, // calsync channel tokens
+  /\bv1\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}/g, // calsync channel tokens (v1)
+  /\bv2\.[A-Za-z0-9_-]{4,}\.\d{1,12}\.[A-Za-z0-9_-]{20,}/g, // calsync channel tokens (v2)
   /((?:access_token|refresh_token|client_secret|token)=)[^&\s"]+/gi, // form / query parameters
 ];
 
-/** Exact secret values (configuration secrets, tokens seen at run time) that must never be printed. */
-const knownSecrets = new Set<string>();
+/**
+ * How many run-time secrets (tokens seen while working) the logger remembers. Each log line scans
+ * every remembered value, so the set is bounded: the oldest is forgotten first. Tokens in Google's
+ * own shapes are caught by SECRET_PATTERNS and are not remembered at all.
+ */
+export const MAX_RUNTIME_SECRETS = 128;
+/** Configuration secrets (pinned) are few; the cap only guards against a caller in a loop. */
+export const MAX_PINNED_SECRETS = 32;
 
-/** Registers a secret value: any occurrence in a later log line is replaced by [REDACTED]. */
-export function registerSecret(value: string | Buffer | undefined): void {
-  if (value === undefined) return;
+/** Configuration secrets: never forgotten (up to MAX_PINNED_SECRETS, oldest first out beyond). */
+const pinnedSecrets = new Set<string>();
+/** Run-time secrets, in insertion order (a Set iterates oldest first): a bounded LRU. */
+const runtimeSecrets = new Set<string>();
+
+function secretText(value: string | Buffer | undefined): string | undefined {
+  if (value === undefined) return undefined;
   const s = Buffer.isBuffer(value) ? value.toString('utf8') : value;
-  if (s.length >= 8) knownSecrets.add(s);
+  return s.length >= 8 ? s : undefined;
+}
+
+/** True when a pattern already redacts the whole value wherever it appears. */
+function caughtByPattern(s: string): boolean {
+  return SECRET_PATTERNS.some((p) => {
+    p.lastIndex = 0;
+    const m = p.exec(s);
+    p.lastIndex = 0;
+    return m !== null && m.index === 0 && m[0].length === s.length;
+  });
+}
+
+function remember(set: Set<string>, s: string, max: number): void {
+  set.delete(s); // re-inserting moves it to the young end
+  set.add(s);
+  while (set.size > max) set.delete(set.values().next().value as string);
+}
+
+/**
+ * Registers a secret seen at run time (a refresh or access token): any occurrence in a later log
+ * line is replaced by [REDACTED]. Bounded (MAX_RUNTIME_SECRETS, oldest forgotten first); values in
+ * a shape SECRET_PATTERNS already catches are not stored.
+ */
+export function registerSecret(value: string | Buffer | undefined): void {
+  const s = secretText(value);
+  if (s === undefined || pinnedSecrets.has(s) || caughtByPattern(s)) return;
+  remember(runtimeSecrets, s, MAX_RUNTIME_SECRETS);
+}
+
+/** Registers a configuration secret (channel secret, token key, OAuth client secret): never forgotten. */
+export function pinSecret(value: string | Buffer | undefined): void {
+  const s = secretText(value);
+  if (s === undefined) return;
+  runtimeSecrets.delete(s);
+  remember(pinnedSecrets, s, MAX_PINNED_SECRETS);
+}
+
+/** How many exact values the logger scans each line for (tests: the set stays bounded). */
+export function knownSecretCount(): { pinned: number; runtime: number } {
+  return { pinned: pinnedSecrets.size, runtime: runtimeSecrets.size };
 }
 
 export function redactString(input: string): string {
   let out = input;
-  for (const secret of knownSecrets) {
-    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  for (const set of [pinnedSecrets, runtimeSecrets]) {
+    for (const secret of set) {
+      if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    }
   }
   for (const pattern of SECRET_PATTERNS) {
     out = out.replace(pattern, (match: string, prefix?: unknown) =>

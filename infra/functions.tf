@@ -61,7 +61,14 @@ locals {
       timeout       = 540
       min_instances = 0
       max_instances = var.worker_max_instances
-      ingress       = "ALLOW_ALL" # private through IAM: only the push identity holds run.invoker
+      # Internal only, and private through IAM (only the push identity holds run.invoker). Pub/Sub
+      # push still reaches it: "Internal … Allows requests from … The following Google Cloud
+      # products, if they're in the same project or VPC Service Controls perimeter as your Cloud
+      # Run service and if they're using the default run.app URL and not a custom domain: Cloud
+      # Scheduler, Cloud Tasks, Dialogflow CX, Eventarc, Pub/Sub, …"
+      # (https://cloud.google.com/run/docs/securing/ingress#settings). The push endpoint is the
+      # function's service_config uri, its run.app URL, so the condition holds.
+      ingress = "ALLOW_INTERNAL_ONLY"
     }
 
     # Called hourly by Cloud Scheduler: renews expiring channels with bounded concurrency inside
@@ -77,31 +84,38 @@ locals {
       timeout       = 600
       min_instances = 0
       max_instances = 2
-      ingress       = "ALLOW_ALL" # private through IAM: only the Scheduler identity holds run.invoker
+      # Internal only (Cloud Scheduler in the same project calling the run.app URL is internal, same
+      # source as above), and private through IAM: only the Scheduler identity holds run.invoker.
+      # `calsync renew` runs the same core from an operator's shell, not over HTTP.
+      ingress = "ALLOW_INTERNAL_ONLY"
     }
   }
 }
 
-# One archive of the repository (sources, package.json, lock file, tsconfig): the buildpack runs
-# `npm ci` and `npm run build` (tsc) in Cloud Build, and package.json `main` registers all three
-# targets; each function starts only its own entry point.
+# The functions' source archive, built from an allow-list: exactly what the buildpack needs to run
+# `npm ci` and `npm run build` (tsc -p tsconfig.build.json, which compiles functions/ only) — the
+# production TypeScript under functions/, package.json, the lock file and the two tsconfig files.
+# Nothing else can slip in (tests, scripts, local state such as .calsync/local.env with a run's
+# secrets, a developer's infra/terraform.tfvars): a new top-level file needs a line here.
+# package.json `main` registers all three targets; each function starts only its own entry point.
+locals {
+  source_files = sort(concat(
+    tolist(fileset("${path.module}/..", "functions/**/*.ts")),
+    ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json"],
+  ))
+}
+
 data "archive_file" "source" {
   type        = "zip"
-  source_dir  = "${path.module}/.."
   output_path = "${path.module}/.terraform/calsync-source.zip"
-  excludes = [
-    ".ci",
-    ".calsync",
-    ".git",
-    "coverage",
-    "dist",
-    "docs",
-    "infra",
-    "node_modules",
-    "reports",
-    "scripts",
-    "test",
-  ]
+
+  dynamic "source" {
+    for_each = local.source_files
+    content {
+      content  = file("${path.module}/../${source.value}")
+      filename = source.value
+    }
+  }
 }
 
 resource "google_storage_bucket" "source" {

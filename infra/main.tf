@@ -34,6 +34,7 @@ locals {
     "iam.googleapis.com",
     "iamcredentials.googleapis.com", # OIDC tokens for Pub/Sub push and Scheduler
     "logging.googleapis.com",
+    "monitoring.googleapis.com", # alert policies and the dashboard (monitoring.tf)
     "pubsub.googleapis.com",
     "run.googleapis.com", # 2nd gen functions run on Cloud Run
     "secretmanager.googleapis.com",

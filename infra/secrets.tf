@@ -16,21 +16,22 @@ locals {
     var.token_key_rotation ? ["CALSYNC_TOKEN_KEY_PREVIOUS"] : [],
   )
 
-  # Which function may read which secret: no function sees a secret it does not use. The webhook
-  # verifies channel tokens only; the worker and renewer also decrypt refresh tokens and refresh
-  # access tokens with the OAuth client.
+  # Which function may read which secret: no function can read a secret it never uses.
+  # - webhook: verifies channel tokens, with the current secret or, during a rotation, the previous one.
+  # - sync_worker and renew_channels: sign the tokens of channels they open (current secret only —
+  #   they never verify a notification, so never the previous one), decrypt refresh tokens (current
+  #   and, during a key rotation, previous token key) and refresh access tokens (OAuth client secret).
+  # test/unit/infra/consistency.test.ts holds this against what each role's code reads.
   function_secret_access = {
     webhook = ["CALSYNC_CHANNEL_SECRET", "CALSYNC_CHANNEL_SECRET_PREVIOUS"]
     sync_worker = [
       "CALSYNC_CHANNEL_SECRET",
-      "CALSYNC_CHANNEL_SECRET_PREVIOUS",
       "CALSYNC_TOKEN_KEY",
       "CALSYNC_TOKEN_KEY_PREVIOUS",
       "GOOGLE_OAUTH_CLIENT_SECRET",
     ]
     renew_channels = [
       "CALSYNC_CHANNEL_SECRET",
-      "CALSYNC_CHANNEL_SECRET_PREVIOUS",
       "CALSYNC_TOKEN_KEY",
       "CALSYNC_TOKEN_KEY_PREVIOUS",
       "GOOGLE_OAUTH_CLIENT_SECRET",

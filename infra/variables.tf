@@ -82,6 +82,16 @@ variable "extra_env" {
     condition     = alltrue([for k in keys(var.extra_env) : can(regex("^CALSYNC_[A-Z0-9_]+$", k))])
     error_message = "extra_env keys must be CALSYNC_* variables read by functions/config.ts."
   }
+
+  # Where users' tokens go is not a tuning knob: the deployment always talks to Google's own hosts
+  # (functions/config.ts also refuses any other host unless it is loopback).
+  validation {
+    condition = length(setintersection(keys(var.extra_env), [
+      "CALSYNC_CALENDAR_API_URL",
+      "CALSYNC_OAUTH_TOKEN_URL",
+    ])) == 0
+    error_message = "extra_env must not set CALSYNC_CALENDAR_API_URL or CALSYNC_OAUTH_TOKEN_URL: production talks to Google's hosts only."
+  }
 }
 
 variable "secret_versions" {
@@ -147,4 +157,16 @@ variable "labels" {
   description = "Labels added to every labelled resource."
   type        = map(string)
   default     = {}
+}
+
+variable "alert_notification_channels" {
+  description = "Cloud Monitoring notification channel ids (projects/P/notificationChannels/N) the alert policies notify. Empty: alerts show in the console only."
+  type        = list(string)
+  default     = []
+}
+
+variable "failed_sync_alert_per_minute" {
+  description = "Alert when more syncs than this fail (or are redelivered on error) per minute for 10 minutes."
+  type        = number
+  default     = 5
 }

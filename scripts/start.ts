@@ -1,20 +1,17 @@
 // `npm start`: the whole calsync stack on loopback, a demo calendar connected with `calsync connect`,
 // and the seed write-up's story (add, edit, cancel an instance, delete) shown as it flows through.
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import { googleCalendar } from '../test/simulator/client.js';
-import {
-  REPO_ROOT,
-  startLocalStack,
-  type LocalStack,
-  type Target,
-} from '../test/stack/local-stack.js';
+import { REPO_ROOT, runCalsync, startLocalStack, type Target } from '../test/stack/local-stack.js';
+import { FeedHub, startWebView } from '../web/server/server.js';
 import { seedDemoCalendar, storySteps, type StoryStep } from './demo-calendar.js';
 
 const DEMO_UID = 'demo';
 const DEMO_EMAIL = 'demo@calsync.test';
+const DEMO_ZONE = 'Europe/Berlin';
+const WEB_PORT = Number(process.env.CALSYNC_WEB_PORT ?? 8780);
 const DEMO_REFRESH_TOKEN = `1//demo-refresh-${Date.now().toString(36)}`;
 const color = process.stdout.isTTY
   ? (code: number) => (s: string) => `\u001b[${code}m${s}\u001b[0m`
@@ -56,50 +53,34 @@ function narrate(target: Target, line: string): void {
   }
 }
 
-/** Runs the real `calsync` CLI (built) against the stack; the refresh token goes through stdin. */
-function calsyncCli(stack: LocalStack, args: string[], stdin?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      join(REPO_ROOT, 'node_modules', '.bin', 'node'),
-      [join(REPO_ROOT, 'dist', 'functions', 'cli', 'main.js'), ...args],
-      {
-        env: { ...process.env, ...stack.env, CALSYNC_LOG_LEVEL: 'ERROR' },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) =>
-      c
-        .toString('utf8')
-        .split('\n')
-        .filter((l) => l.trim())
-        .forEach((l) => say(dim(`calsync: ${l}`))),
-    );
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`calsync ${args[0]} exited with ${code}`)),
-    );
-    child.stdin.end(stdin ?? '');
-  });
-}
-
 async function main(): Promise<void> {
   console.log(bold('calsync — local stack'));
   say(
     'building functions/ and starting the Firestore + Pub/Sub emulators, the Calendar API simulator and three functions…',
   );
+  const feed = new FeedHub(); // the live page's feed hears what the terminal hears
   const stack = await startLocalStack({
-    onLine: narrate,
+    onLine: (target, line) => {
+      narrate(target, line);
+      feed.onLine(target, line);
+    },
     // Seeding writes 300 events in seconds; Google's 600/min per-user limit still applies to calsync's own calls in tests.
     simulator: { notificationRetryBaseMs: 200, rateLimitPerMinute: 5000 },
     env: { CALSYNC_LOG_LEVEL: 'INFO' },
+  });
+  const web = await startWebView({
+    projectId: stack.projectId,
+    firestoreHost: stack.firestoreHost,
+    uid: DEMO_UID,
+    feed,
+    port: WEB_PORT,
   });
   let stopping = false;
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
     console.log('\nstopping everything this run started…');
+    await web.close();
     await stack.stop();
     console.log('stopped.');
     process.exit(0);
@@ -113,8 +94,11 @@ async function main(): Promise<void> {
   say(
     `Calendar API simulator ${stack.sim.url}  Firestore ${stack.firestoreHost}  Pub/Sub ${stack.pubsubHost}`,
   );
+  say(
+    `${green('live page')} ${bold(web.url)} — the demo user's week, read through the security rules`,
+  );
 
-  await stack.simClient.createUser(DEMO_EMAIL, DEMO_REFRESH_TOKEN, { timeZone: 'Europe/Berlin' });
+  await stack.simClient.createUser(DEMO_EMAIL, DEMO_REFRESH_TOKEN, { timeZone: DEMO_ZONE });
   const { calendar } = googleCalendar(stack.sim.url, DEMO_REFRESH_TOKEN);
   const seeded = await seedDemoCalendar(calendar, DEMO_EMAIL);
   say(
@@ -122,10 +106,17 @@ async function main(): Promise<void> {
   );
 
   say(`running ${bold(`calsync connect --user ${DEMO_UID} --calendar primary --refresh-token -`)}`);
-  const connected = await calsyncCli(
+  const connected = await runCalsync(
     stack,
     ['connect', '--user', DEMO_UID, '--calendar', 'primary', '--refresh-token', '-', '--json'],
-    DEMO_REFRESH_TOKEN,
+    {
+      stdin: DEMO_REFRESH_TOKEN,
+      onStderr: (text) =>
+        text
+          .split('\n')
+          .filter((l) => l.trim())
+          .forEach((l) => say(dim(`calsync: ${l}`))),
+    },
   );
   const report = JSON.parse(connected) as {
     calendar: {
@@ -137,6 +128,13 @@ async function main(): Promise<void> {
   say(
     `connected: first full sync wrote ${report.calendar.sync.writes} documents; channel ${report.calendar.channel?.id ?? '(none)'} expires ${report.calendar.channel?.expiresAt ?? '-'}`,
   );
+
+  web.setDemo({
+    calendar,
+    calendarId: report.calendar.calendarId,
+    timeZone: DEMO_ZONE,
+    series: { id: seeded.standupId, summary: 'Team standup' },
+  });
 
   // A downstream app: a real onSnapshot listener on the mirrored events.
   const db = new Firestore({ projectId: stack.projectId });
@@ -196,6 +194,9 @@ async function main(): Promise<void> {
   );
   console.log(
     `  Change the demo calendar through the simulator at ${stack.sim.url} (Google's own paths) and watch it flow.`,
+  );
+  console.log(
+    `  Or open ${bold(web.url)}: the week live from Firestore, each calendar's sync state, the feed, and buttons that change the calendar.`,
   );
   console.log(`\n${dim('Ctrl-C stops everything.')}`);
   await new Promise<void>(() => {

@@ -1,21 +1,13 @@
 // The change feed's bookkeeping for one sync: what each written page really changed, merged per event.
 import type { GoogleEvent } from '../calendar/api.js';
+import type { ChangeKind, ChangeMessage } from '../read-models/types.js';
 import type { EventOp, StoredEventState } from '../store/events.js';
 
-export type ChangeKind = 'created' | 'updated' | 'deleted';
+export type { ChangeKind, ChangeMessage };
 
-/** One change feed message (Pub/Sub data, JSON). */
-export interface ChangeMessage {
-  v: 1;
-  uid: string;
-  calendarId: string;
-  eventId: string;
-  change: ChangeKind;
-  /** The event's `updated` (RFC 3339) as Google sent it; null when a deletion did not carry one. */
-  updated: string | null;
-}
-
-interface Entry {
+/** One event's change as a run saw it (also what the outbox stores). */
+export interface ChangeEntry {
+  docId: string;
   eventId: string;
   /** The mirror held a live document for it before this run. */
   beforeLive: boolean;
@@ -37,8 +29,52 @@ export function decodeDocId(docId: string): string {
  * from its state before the run and after it: created then deleted is nothing. A tombstone
  * written for an instance of a series announces that instance as deleted.
  */
+/** A page's planned ops as change entries (pure: the outbox stores them before the page is written). */
+export function pageEntries(
+  items: readonly GoogleEvent[],
+  ops: readonly EventOp[],
+  stored: ReadonlyMap<string, StoredEventState>,
+  encode: (id: string) => string,
+): ChangeEntry[] {
+  const itemByDocId = new Map<string, GoogleEvent>();
+  for (const item of items) if (item.id) itemByDocId.set(encode(item.id), item);
+  return ops.map((op) => {
+    const had = stored.get(op.docId);
+    const before = {
+      beforeLive: had !== undefined && had.status !== 'cancelled',
+      beforeExists: !!had,
+    };
+    if (op.type === 'set') {
+      const now = op.event.status === 'cancelled' ? ('tombstone' as const) : ('live' as const);
+      const eventId = op.event.id ?? decodeDocId(op.docId);
+      return { docId: op.docId, eventId, ...before, now, updated: op.event.updated ?? null };
+    }
+    const item = itemByDocId.get(op.docId);
+    const eventId = item?.id ?? decodeDocId(op.docId);
+    return {
+      docId: op.docId,
+      eventId,
+      ...before,
+      now: 'gone' as const,
+      updated: item?.updated ?? null,
+    };
+  });
+}
+
+/** Documents deleted without an item of their own (a deleted series' exceptions, the full sync's sweep). */
+export function deletedEntries(docIds: readonly string[]): ChangeEntry[] {
+  return docIds.map((docId) => ({
+    docId,
+    eventId: decodeDocId(docId),
+    beforeLive: true,
+    beforeExists: true,
+    now: 'gone' as const,
+    updated: null,
+  }));
+}
+
 export class ChangeSet {
-  private readonly entries = new Map<string, Entry>();
+  private entries = new Map<string, ChangeEntry>();
 
   /** A page's planned ops, with the stored states read before planning it and the page's items. */
   recordPage(
@@ -47,49 +83,34 @@ export class ChangeSet {
     stored: ReadonlyMap<string, StoredEventState>,
     encode: (id: string) => string,
   ): void {
-    const itemByDocId = new Map<string, GoogleEvent>();
-    for (const item of items) if (item.id) itemByDocId.set(encode(item.id), item);
-    for (const op of ops) {
-      const had = stored.get(op.docId);
-      const before = { live: had !== undefined && had.status !== 'cancelled', exists: !!had };
-      if (op.type === 'set') {
-        const now = op.event.status === 'cancelled' ? 'tombstone' : 'live';
-        const eventId = op.event.id ?? decodeDocId(op.docId);
-        this.note(op.docId, eventId, before, now, op.event.updated);
-      } else {
-        const item = itemByDocId.get(op.docId);
-        this.note(op.docId, item?.id ?? decodeDocId(op.docId), before, 'gone', item?.updated);
-      }
-    }
+    this.record(pageEntries(items, ops, stored, encode));
   }
 
   /** Documents deleted without an item of their own (a deleted series' exceptions, the full sync's sweep). */
   recordDeleted(docIds: readonly string[]): void {
-    for (const docId of docIds) {
-      this.note(docId, decodeDocId(docId), { live: true, exists: true }, 'gone', undefined);
+    this.record(deletedEntries(docIds));
+  }
+
+  /** Entries in the order they happened: an event seen again keeps its first `before`, takes the last `now`. */
+  record(entries: readonly ChangeEntry[]): void {
+    for (const e of entries) {
+      const entry = this.entries.get(e.docId);
+      if (entry) {
+        entry.now = e.now;
+        entry.updated = e.updated ?? entry.updated;
+      } else {
+        this.entries.set(e.docId, { ...e });
+      }
     }
   }
 
-  private note(
-    docId: string,
-    eventId: string,
-    before: { live: boolean; exists: boolean },
-    now: Entry['now'],
-    updated: string | null | undefined,
-  ): void {
-    const entry = this.entries.get(docId);
-    if (entry) {
-      entry.now = now;
-      entry.updated = updated ?? entry.updated;
-    } else {
-      this.entries.set(docId, {
-        eventId,
-        beforeLive: before.live,
-        beforeExists: before.exists,
-        now,
-        updated: updated ?? null,
-      });
-    }
+  /** Entries that happened before everything recorded so far (a crashed run's outbox). */
+  prepend(entries: readonly ChangeEntry[]): void {
+    if (entries.length === 0) return;
+    const later = [...this.entries.values()];
+    this.entries = new Map();
+    this.record(entries);
+    this.record(later);
   }
 
   get size(): number {

@@ -3,21 +3,24 @@ import { Timestamp } from '@google-cloud/firestore';
 import type { CalendarApi, CalendarInfo } from '../calendar/api.js';
 import { classifyGoogleError } from '../calendar/errors.js';
 import {
-  calendarListWatchIdFor,
+  calendarListWatchIdOf,
   calendarListWatchPath,
   newCalendarListWatchDoc,
   type CalendarListWatchDoc,
 } from '../store/calendar-list-watches.js';
-import type { SubscriptionDoc } from '../store/schema.js';
+import { paths, type CredentialsDoc, type SubscriptionDoc } from '../store/schema.js';
 import { subscriptionsOfUser } from '../store/subscriptions-query.js';
 import { markCalendarRemoved } from '../sync/remove.js';
 import { claimDocument, releaseClaim } from './claim.js';
 import { channelNeed } from './decide.js';
-import { syncDepsOf, UserApis, type LifecycleDeps } from './deps.js';
+import { syncDepsOf, UserApis, type AccountRef, type LifecycleDeps } from './deps.js';
 import { ensureSubscriptionChannel, type ChannelOutcome } from './ensure.js';
 import { channelTimes, rotateChannel } from './lifecycle.js';
 import { markRevoked } from '../credentials/store.js';
 import { upsertSubscription } from './subscription.js';
+
+const ownerOf = (owner: string | AccountRef): AccountRef =>
+  typeof owner === 'string' ? { uid: owner, accountId: null } : owner;
 
 export interface ListOptions {
   holder: string;
@@ -49,15 +52,17 @@ export type WatchOutcome =
 /** Creates the user's calendar-list watch document if missing, and opens / renews its channel when due. */
 export async function ensureCalendarListWatch(
   deps: LifecycleDeps,
-  uid: string,
+  owner: string | AccountRef,
   o: ListOptions,
 ): Promise<WatchOutcome> {
   const { db } = deps;
-  const watchId = calendarListWatchIdFor(uid);
+  const account = ownerOf(owner);
+  const { uid } = account;
+  const watchId = await calendarListWatchIdOf(db, account);
   const path = calendarListWatchPath(watchId);
   await db
     .doc(path)
-    .create(newCalendarListWatchDoc(uid, deps.now()))
+    .create(newCalendarListWatchDoc(uid, deps.now(), account.accountId ?? null))
     .catch((err: unknown) => {
       if ((err as { code?: unknown }).code !== 6) throw err; // 6 = ALREADY_EXISTS
     });
@@ -78,9 +83,9 @@ export async function ensureCalendarListWatch(
   if (claim.kind !== 'claimed') return { kind: 'not_needed' };
   let released = false;
   try {
-    const user = await o.apis.get(uid);
+    const user = await o.apis.get(account);
     if (!user.ok) {
-      if (user.reason === 'no_token') {
+      if (user.reason !== 'failed') {
         await markWatchNeedsReauth(deps, path, user.message);
         released = true;
         return { kind: 'needs_reauth', reason: user.message };
@@ -98,7 +103,7 @@ export async function ensureCalendarListWatch(
       released = true;
       if (result.stop === 'invalid_grant') {
         await markWatchNeedsReauth(deps, path, 'refresh token rejected');
-        await markRevoked(db, uid);
+        await markRevoked(db, account);
         return { kind: 'needs_reauth', reason: 'refresh token rejected' };
       }
       return { kind: 'rotated' };
@@ -108,8 +113,8 @@ export async function ensureCalendarListWatch(
       return { kind: 'failed', reason: 'claim lost' };
     }
     if (result.error.kind === 'invalid_grant') {
-      o.apis.forget(uid);
-      await markRevoked(db, uid);
+      o.apis.forget(account);
+      await markRevoked(db, account);
       await markWatchNeedsReauth(deps, path, result.error.message);
       released = true;
       return { kind: 'needs_reauth', reason: result.error.message };
@@ -129,6 +134,12 @@ async function markWatchNeedsReauth(deps: LifecycleDeps, path: string, reason: s
     lastError: { code: 'invalid_grant', reason, at },
     updatedAt: at,
   });
+}
+
+/** The address of an account (shown on calendars it connects), from its credentials. */
+async function accountEmail(deps: LifecycleDeps, uid: string, accountId: string) {
+  const snap = await deps.db.doc(paths.account(uid, accountId)).get();
+  return (snap.data() as CredentialsDoc | undefined)?.email ?? null;
 }
 
 /** Every calendar in the user's list (all pages; hidden ones included, deleted ones not). */
@@ -161,12 +172,16 @@ async function listAll(api: CalendarApi, signal?: AbortSignal): Promise<Calendar
  */
 export async function reconcileCalendarList(
   deps: LifecycleDeps,
-  uid: string,
+  owner: string | AccountRef,
   o: ReconcileOptions,
 ): Promise<ReconcileResult> {
   const { db } = deps;
-  const log = deps.logger.child({ uid });
-  const user = await o.apis.get(uid);
+  const account = ownerOf(owner);
+  const { uid } = account;
+  const accountId = account.accountId ?? null;
+  const log = deps.logger.child({ uid, ...(accountId ? { accountId } : {}) });
+  const watchPath = calendarListWatchPath(await calendarListWatchIdOf(db, account));
+  const user = await o.apis.get(account);
   if (!user.ok) throw new Error(`cannot reconcile the calendar list: ${user.message}`);
   let listed: CalendarInfo[];
   try {
@@ -174,13 +189,9 @@ export async function reconcileCalendarList(
   } catch (err) {
     const info = classifyGoogleError(err);
     if (info.kind === 'invalid_grant') {
-      o.apis.forget(uid);
-      await markRevoked(db, uid);
-      await markWatchNeedsReauth(
-        deps,
-        calendarListWatchPath(calendarListWatchIdFor(uid)),
-        info.message,
-      ).catch(() => undefined);
+      o.apis.forget(account);
+      await markRevoked(db, account);
+      await markWatchNeedsReauth(deps, watchPath, info.message).catch(() => undefined);
     }
     throw err;
   }
@@ -191,17 +202,22 @@ export async function reconcileCalendarList(
   }));
   const byCalendar = new Map(subs.map((s) => [s.doc.calendarId, s]));
   const result: ReconcileResult = { added: [], removed: [], channels: {} };
+  const email = accountId ? await accountEmail(deps, uid, accountId) : null;
 
   for (const cal of listed) {
     const existing = byCalendar.get(cal.id);
     if (existing && existing.doc.status !== 'removed') {
-      // Connected before but its first sync never completed (it failed, or its worker died): again.
+      // Already subscribed (through this or another account of the user): nothing to add — unless
+      // this account connected it before and its first sync never completed (failed, worker died).
       const unsynced = existing.doc.lastSyncedAt === null && !existing.doc.lease;
-      if (unsynced && existing.doc.status !== 'needs_reauth')
+      const ours = (existing.doc.accountId ?? null) === accountId;
+      if (unsynced && ours && existing.doc.status !== 'needs_reauth')
         await o.onConnected(existing.id, cal.id);
       continue;
     }
-    const { subscriptionId } = await upsertSubscription(db, uid, cal, deps.now());
+    const binding = accountId ? { accountId, email, takeOver: false } : undefined;
+    const { subscriptionId, kept } = await upsertSubscription(db, uid, cal, deps.now(), binding);
+    if (kept) continue;
     const outcome = await ensureSubscriptionChannel(deps, subscriptionId, {
       holder: o.holder,
       claimMs: o.claimMs,
@@ -217,6 +233,8 @@ export async function reconcileCalendarList(
   }
   for (const s of subs) {
     if (listedIds.has(s.doc.calendarId)) continue;
+    // Only this account's calendars: another account's list says nothing about them.
+    if ((s.doc.accountId ?? null) !== accountId) continue;
     if (s.doc.status !== 'active' && s.doc.status !== 'error') continue;
     await markCalendarRemoved(
       syncDepsOf(deps),
@@ -228,7 +246,7 @@ export async function reconcileCalendarList(
     result.removed.push(s.doc.calendarId);
   }
   await db
-    .doc(calendarListWatchPath(calendarListWatchIdFor(uid)))
+    .doc(watchPath)
     .update({ lastReconciledAt: Timestamp.fromMillis(deps.now()) })
     .catch(() => undefined); // no watch document (reconcile without --all): nothing to stamp
   if (result.added.length > 0 || result.removed.length > 0) {
@@ -259,11 +277,15 @@ export async function handleCalendarListNotification(
     });
     return true;
   }
-  await reconcileCalendarList(deps, doc.uid, {
-    holder: `worker:${message.channelId}`,
-    claimMs: 2 * 60_000,
-    apis: new UserApis(deps),
-    onConnected,
-  });
+  await reconcileCalendarList(
+    deps,
+    { uid: doc.uid, accountId: doc.accountId ?? null },
+    {
+      holder: `worker:${message.channelId}`,
+      claimMs: 2 * 60_000,
+      apis: new UserApis(deps),
+      onConnected,
+    },
+  );
   return true;
 }

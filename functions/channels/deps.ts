@@ -2,7 +2,7 @@
 import type { Firestore } from '@google-cloud/firestore';
 import type { CalendarApi, CalendarApiFactory, CalendarApiOptions } from '../calendar/api.js';
 import type { RenewalConfig } from '../config.js';
-import { loadRefreshToken } from '../credentials/store.js';
+import { CredentialsProblem, loadRefreshToken } from '../credentials/store.js';
 import type { Logger } from '../log.js';
 import type { SyncDeps } from '../sync/deps.js';
 
@@ -32,42 +32,75 @@ export function syncDepsOf(deps: LifecycleDeps): SyncDeps {
 
 export type UserApi =
   | { ok: true; api: CalendarApi }
-  /** No stored token, or it was revoked: the user must re-authorise. */
-  | { ok: false; reason: 'no_token' | 'unreadable'; message: string };
+  /**
+   * No stored token or it was revoked (`no_token`), or it exists but cannot be used — no key
+   * decrypts it, or the account is ambiguous (`unreadable`, with `code`): either way a person
+   * must connect again; `failed`: reading the store failed (a retry may help).
+   */
+  | {
+      ok: false;
+      reason: 'no_token' | 'unreadable' | 'failed';
+      code: string;
+      message: string;
+    };
 
-/** Loads each user's refresh token once per run and shares one CalendarApi per user. */
+/** The Google account whose credentials to use: a subscription's (uid, accountId). */
+export interface AccountRef {
+  uid: string;
+  /** null / absent: the legacy, unbound form (the user's only account). */
+  accountId?: string | null;
+}
+
+const keyOf = (ref: AccountRef) => `${ref.uid}\u0000${ref.accountId ?? ''}`;
+const refOf = (ref: string | AccountRef): AccountRef =>
+  typeof ref === 'string' ? { uid: ref } : ref;
+
+/** Loads each account's refresh token once per run and shares one CalendarApi per account. */
 export class UserApis {
   private readonly cache = new Map<string, Promise<UserApi>>();
   constructor(private readonly deps: LifecycleDeps) {}
 
-  get(uid: string): Promise<UserApi> {
-    let entry = this.cache.get(uid);
+  get(ref: string | AccountRef): Promise<UserApi> {
+    const r = refOf(ref);
+    let entry = this.cache.get(keyOf(r));
     if (!entry) {
-      entry = this.load(uid);
-      this.cache.set(uid, entry);
+      entry = this.load(r);
+      this.cache.set(keyOf(r), entry);
     }
     return entry;
   }
 
-  /** Forget a user (after invalid_grant) so the next call reads the store again. */
-  forget(uid: string): void {
-    this.cache.delete(uid);
+  /** Forget an account (after invalid_grant) so the next call reads the store again. */
+  forget(ref: string | AccountRef): void {
+    this.cache.delete(keyOf(refOf(ref)));
   }
 
-  private async load(uid: string): Promise<UserApi> {
+  private async load(ref: AccountRef): Promise<UserApi> {
     const { db, config } = this.deps;
     let token: string | null;
     try {
-      token = await loadRefreshToken(db, config.tokenKeys, uid);
+      token = await loadRefreshToken(db, config.tokenKeys, {
+        uid: ref.uid,
+        accountId: ref.accountId ?? null,
+      });
     } catch (err) {
+      if (err instanceof CredentialsProblem) {
+        return { ok: false, reason: 'unreadable', code: err.code, message: err.message };
+      }
       return {
         ok: false,
-        reason: 'unreadable',
+        reason: 'failed',
+        code: 'credentials',
         message: err instanceof Error ? err.message : 'credentials could not be read',
       };
     }
     if (token === null) {
-      return { ok: false, reason: 'no_token', message: 'no usable refresh token stored' };
+      return {
+        ok: false,
+        reason: 'no_token',
+        code: 'invalid_grant',
+        message: 'no usable refresh token stored',
+      };
     }
     return {
       ok: true,

@@ -78,13 +78,20 @@ export async function ensureSubscriptionChannel(
   const log = logger.child({ subscriptionId });
   let released = false;
   try {
-    const user = await o.apis.get(sub.uid);
+    const account = { uid: sub.uid, accountId: sub.accountId ?? null };
+    /** A person must act (no token, revoked, unreadable): needs_reauth, the claim goes with it. */
+    const reauth = async (message: string, code?: string): Promise<ChannelOutcome> => {
+      o.apis.forget(account);
+      await markNeedsReauth(db, subscriptionId, sub.uid, deps.now(), message, {
+        accountId: account.accountId,
+        ...(code ? { code } : {}),
+      });
+      released = true;
+      return { kind: 'needs_reauth', message };
+    };
+    const user = await o.apis.get(account);
     if (!user.ok) {
-      if (user.reason === 'no_token') {
-        await markNeedsReauth(db, subscriptionId, sub.uid, deps.now(), user.message);
-        released = true;
-        return { kind: 'needs_reauth', message: user.message };
-      }
+      if (user.reason !== 'failed') return await reauth(user.message, user.code);
       await recordChannelError(db, path, deps.now(), { code: 'credentials', reason: user.message });
       return { kind: 'failed', reason: `credentials: ${user.message}` };
     }
@@ -106,10 +113,7 @@ export async function ensureSubscriptionChannel(
       case 'rotated':
         released = true;
         if (result.stop === 'invalid_grant') {
-          const message = 'refresh token rejected while stopping the old channel';
-          o.apis.forget(sub.uid);
-          await markNeedsReauth(db, subscriptionId, sub.uid, deps.now(), message);
-          return { kind: 'needs_reauth', message };
+          return await reauth('refresh token rejected while stopping the old channel');
         }
         log.info('channel opened', {
           need,
@@ -135,12 +139,7 @@ export async function ensureSubscriptionChannel(
           });
           return { kind: 'polling' };
         }
-        if (error.kind === 'invalid_grant') {
-          o.apis.forget(sub.uid);
-          await markNeedsReauth(db, subscriptionId, sub.uid, deps.now(), error.message);
-          released = true;
-          return { kind: 'needs_reauth', message: error.message };
-        }
+        if (error.kind === 'invalid_grant') return await reauth(error.message);
         if (error.kind === 'not_found') {
           await markCalendarRemoved(syncDepsOf(deps), subscriptionId, sub, api, error.message);
           return { kind: 'removed', message: error.message };

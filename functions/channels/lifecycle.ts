@@ -5,9 +5,13 @@ import type { CalendarApi, WatchedChannel, WatchRequest } from '../calendar/api.
 import { classifyGoogleError, type GoogleErrorInfo } from '../calendar/errors.js';
 import type { ChannelSecrets } from '../config.js';
 import type { Logger } from '../log.js';
+import { recordRetiredChannel } from '../store/retired-channels.js';
 import type { ChannelRecord } from '../store/schema.js';
 import { isPreconditionFailure } from './claim.js';
 import { signChannelToken } from './token.js';
+
+/** How much later than the requested ttl a v2 token's signed expiry is (clock skew, call latency). */
+export const TOKEN_EXPIRY_SLACK_MS = 10 * 60_000;
 
 export interface ChannelConfig {
   readonly webhookUrl: string;
@@ -27,7 +31,7 @@ export interface ChannelDeps {
 export interface ChannelTarget {
   /** Firestore path of the document holding channel / previousChannel / channelExpiresAt / renewalClaim. */
   path: string;
-  /** Id signed into the channel token (`v1.<tokenId>.<mac>`). */
+  /** Id signed into the channel token (`v2.<tokenId>.<expiry>.<mac>`). */
   tokenId: string;
   /** events.watch or calendarList.watch. */
   watch(request: WatchRequest, signal?: AbortSignal): Promise<WatchedChannel>;
@@ -74,7 +78,11 @@ export async function rotateChannel(
 ): Promise<RotateResult> {
   const { db, config, logger } = deps;
   const id = randomUUID();
-  const token = signChannelToken(config.channelSecrets.current, id, target.tokenId);
+  // v2: the channel's expiry is signed into the token, so its notifications stop verifying (plus
+  // the grace period) once the channel is dead. Signed a little after the ttl we ask for, so the
+  // expiration Google returns (its clock, after the call) is normally inside it and stored as is.
+  const tokenExpiry = deps.now() + config.channelTtlSeconds * 1000 + TOKEN_EXPIRY_SLACK_MS;
+  const token = signChannelToken(config.channelSecrets.current, id, target.tokenId, tokenExpiry);
   let watched: WatchedChannel;
   try {
     watched = await target.watch(
@@ -93,11 +101,15 @@ export async function rotateChannel(
     });
     expiration = now + config.channelTtlSeconds * 1000;
   }
+  // The token stops verifying after tokenExpiry (+ grace): never count on the channel longer (should
+  // Google ever grant more than asked), so renewal replaces it before its notifications are refused.
+  expiration = Math.min(expiration, tokenExpiry);
   const record: ChannelRecord = {
     id: watched.id,
     resourceId: watched.resourceId,
     expiration: Timestamp.fromMillis(expiration),
     createdAt: Timestamp.fromMillis(now),
+    tokenVersion: 2,
   };
 
   const ref = db.doc(target.path);
@@ -133,15 +145,32 @@ export async function rotateChannel(
     logger.warn('claim lost before the new channel was stored; stopping it', {
       channelId: record.id,
     });
-    await stopChannelRecord(deps, record);
+    const lostStop = await stopChannelRecord(deps, record);
+    await retire(deps, record, target.tokenId, lostStop);
     return { kind: 'lost' };
   }
   const stop = stored.old ? await stopChannelRecord(deps, stored.old) : 'none';
+  // The old channel stays `previousChannel` (accepted) until the next rotation drops it; from then
+  // on the worker finds it here: stopped, so a late or replayed notification costs no Google call.
+  if (stored.old) await retire(deps, stored.old, target.tokenId, stop);
   if (stop === 'invalid_grant') {
     // The old channel cannot be stopped any more; drop our record of it anyway (it expires by itself).
     await ref.update({ previousChannel: null }).catch(() => undefined);
   }
   return { kind: 'rotated', channel: record, previous: stored.old, stop };
+}
+
+/** Records a channel calsync replaced (best effort: without the record a stray notification is only acknowledged). */
+async function retire(
+  deps: Pick<ChannelDeps, 'db' | 'logger' | 'now'>,
+  channel: ChannelRecord,
+  ownerId: string,
+  stop: StopOutcome,
+): Promise<void> {
+  await recordRetiredChannel(deps.db, channel, ownerId, stop === 'stopped', deps.now()).catch(
+    (err: unknown) =>
+      deps.logger.warn('could not record a retired channel', { channelId: channel.id, error: err }),
+  );
 }
 
 /** Stops one channel; 404 / 410 (unknown or already stopped) count as stopped. Never throws. */

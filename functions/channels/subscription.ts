@@ -6,11 +6,17 @@ import { subscriptionIdFor } from '../ids.js';
 import { paths, type Mode, type SubscriptionDoc, type SyncStatus } from '../store/schema.js';
 import { setTerminalStatus } from '../store/subscriptions.js';
 
-export function newSubscriptionDoc(uid: string, calendarId: string, now: number): SubscriptionDoc {
+export function newSubscriptionDoc(
+  uid: string,
+  calendarId: string,
+  now: number,
+  accountId: string | null = null,
+): SubscriptionDoc {
   const t = Timestamp.fromMillis(now);
   return {
     uid,
     calendarId,
+    accountId,
     status: 'active',
     mode: 'push',
     syncToken: null,
@@ -39,47 +45,78 @@ export interface UpsertResult {
   created: boolean;
   /** The document as it is after the upsert. */
   doc: SubscriptionDoc;
+  /**
+   * The subscription stays bound to another Google account whose credentials still work: it was
+   * left as it was (connecting a second account never rebinds the first account's calendars).
+   */
+  kept: boolean;
+}
+
+/** The account a subscription is being connected through, and whether it may take it over. */
+export interface Binding {
+  accountId: string;
+  /** Shown on the calendar document (`sync.account`). */
+  email: string | null;
+  /**
+   * May replace a binding to another account. Connect allows it only when that account's
+   * credentials are gone, revoked or unreadable; a removed or needs_reauth subscription is
+   * always taken over.
+   */
+  takeOver: boolean;
 }
 
 /**
  * Creates the subscription for (uid, calendar) or re-activates the existing one (idempotent: the
  * id is derived from uid and calendar id). A subscription coming back from `removed` or
  * `needs_reauth` gets a full sync, since its mirror may be stale or gone. A polling-mode one tries
- * push again (the caller opens a channel).
+ * push again (the caller opens a channel). With `binding`, the subscription is bound to that
+ * Google account — unless it is bound to another account that still works (then `kept`).
  */
 export async function upsertSubscription(
   db: Firestore,
   uid: string,
   calendar: CalendarInfo,
   now: number,
+  binding?: Binding,
 ): Promise<UpsertResult> {
   const subscriptionId = subscriptionIdFor(uid, calendar.id);
   const ref = db.doc(paths.subscription(subscriptionId));
   const result = await db.runTransaction(async (tx) => {
     const snap = await tx.get(ref);
     if (!snap.exists) {
-      const doc = newSubscriptionDoc(uid, calendar.id, now);
+      const doc = newSubscriptionDoc(uid, calendar.id, now, binding?.accountId ?? null);
       tx.create(ref, doc);
-      return { created: true, doc };
+      return { created: true, doc, kept: false };
     }
     const old = snap.data() as SubscriptionDoc;
     const revived = old.status !== 'active';
+    const bound = old.accountId ?? null;
+    const live = old.status === 'active' || old.status === 'error';
+    if (binding && bound !== null && bound !== binding.accountId && live && !binding.takeOver) {
+      return { created: false, doc: old, kept: true };
+    }
     const patch = {
       status: 'active' as const,
       mode: 'push' as const,
       lastError: null,
+      ...(binding ? { accountId: binding.accountId } : {}),
       ...(revived ? { fullSyncRequested: true } : {}),
       updatedAt: Timestamp.fromMillis(now),
     };
     tx.update(ref, patch);
-    return { created: false, doc: { ...old, ...patch } };
+    return { created: false, doc: { ...old, ...patch }, kept: false };
   });
   await writeCalendarDoc(db, uid, calendar.id, {
-    status: 'active',
-    mode: result.doc.mode,
     summary: calendar.summary,
     timeZone: calendar.timeZone,
-    lastError: null,
+    ...(result.kept
+      ? {}
+      : {
+          status: 'active',
+          mode: result.doc.mode,
+          lastError: null,
+          ...(binding ? { account: binding.email ?? binding.accountId } : {}),
+        }),
   });
   return { subscriptionId, ...result };
 }
@@ -95,10 +132,13 @@ export async function writeCalendarDoc(
     summary?: string | undefined;
     timeZone?: string | undefined;
     lastError?: { code: string; reason: string } | null;
+    /** The Google account (email) the calendar syncs with. */
+    account?: string;
   },
 ): Promise<void> {
   const sync: Record<string, unknown> = {};
   if (u.status) sync.status = u.status;
+  if (u.account !== undefined) sync.account = u.account;
   if (u.mode) sync.mode = u.mode;
   if (u.lastError !== undefined) sync.lastError = u.lastError;
   await db.doc(paths.calendar(uid, calendarId)).set(
@@ -131,8 +171,8 @@ export async function switchToPolling(
 }
 
 /**
- * invalid_grant (or no usable token): credentials revoked, subscription and calendar
- * `needs_reauth`, renewal stops. The current channel record is kept so a re-connect with a new
+ * invalid_grant (or no usable token, or credentials no key can decrypt): subscription and calendar
+ * `needs_reauth` with the reason, renewal stops. The current channel record is kept so a re-connect with a new
  * grant of the same user can still stop it; the previous one is dropped.
  */
 export async function markNeedsReauth(
@@ -141,9 +181,13 @@ export async function markNeedsReauth(
   uid: string,
   now: number,
   reason: string,
+  o: { code?: string; accountId?: string | null } = {},
 ): Promise<void> {
-  const error = { code: 'invalid_grant', reason };
-  await markRevoked(db, uid);
+  const error = { code: o.code ?? 'invalid_grant', reason };
+  // Only Google's invalid_grant revokes the stored token (of this account only); unreadable
+  // credentials stay as they are, so restoring the key is still a way back.
+  if (error.code === 'invalid_grant')
+    await markRevoked(db, { uid, accountId: o.accountId ?? null });
   // Ends any live sync lease in the same commit (a running sync can then write nothing more).
   await setTerminalStatus(db, subscriptionId, 'needs_reauth', now, error);
   await db.doc(paths.subscription(subscriptionId)).update({

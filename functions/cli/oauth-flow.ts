@@ -9,7 +9,8 @@ import { CliError } from './errors.js';
 
 export interface ConsentOptions {
   oauth: OAuthClientConfig;
-  scope: string;
+  /** Scopes to ask for (calsync: openid email calendar.readonly). */
+  scopes: readonly string[];
   /** Loopback port for the redirect (0 = any free port). */
   port: number;
   /** Where to tell the human which URL to open. */
@@ -44,7 +45,7 @@ export async function interactiveConsent(o: ConsentOptions): Promise<string> {
     const url = client.generateAuthUrl({
       access_type: 'offline',
       prompt: 'consent',
-      scope: [o.scope],
+      scope: [...o.scopes],
       state,
       code_challenge_method: CodeChallengeMethod.S256,
       ...(codeChallenge ? { code_challenge: codeChallenge } : {}),

@@ -3,7 +3,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, parseConfig, type RenewalConfig } from '../config.js';
 import { redactString, registerSecret } from '../log.js';
 import { renewChannelsCore } from '../renewal/core.js';
-import { CALENDAR_READONLY_SCOPE, connect, type ConnectReport } from './commands/connect.js';
+import { CALSYNC_SCOPES } from '../credentials/identity.js';
+import { connect, type ConnectReport } from './commands/connect.js';
+import { formatKeys, keys, migrate } from './commands/accounts.js';
 import { disconnect } from './commands/disconnect.js';
 import { resync } from './commands/resync.js';
 import { formatStale, formatStatus, staleOnly, status } from './commands/status.js';
@@ -92,7 +94,7 @@ export async function runCli(argv: readonly string[], o: CliOptions): Promise<nu
         if (token === undefined) {
           token = await (o.consent ?? interactiveConsent)({
             oauth: deps.config.oauth,
-            scope: CALENDAR_READONLY_SCOPE,
+            scopes: CALSYNC_SCOPES,
             port,
             print: (line) => io.stderr(`${line}\n`),
           });
@@ -112,7 +114,7 @@ export async function runCli(argv: readonly string[], o: CliOptions): Promise<nu
   program
     .command('disconnect')
     .description(
-      'stop the channel(s), delete the subscription; credentials go when no calendar remains',
+      'stop the channel(s), delete the subscription; an account with no calendar left has its grant revoked at Google and its credentials deleted',
     )
     .requiredOption('--user <uid>', 'user id')
     .option('--calendar <id>', 'calendar id, or "primary"')
@@ -147,7 +149,9 @@ export async function runCli(argv: readonly string[], o: CliOptions): Promise<nu
               (f.deleteData
                 ? `; documents deleted: ${report.calendars.reduce((n, c) => n + c.deletedDocuments, 0)}`
                 : '') +
-              (report.credentialsDeleted ? '; credentials deleted' : ''),
+              (report.accounts.length > 0
+                ? `; accounts retired: ${report.accounts.map((a) => `${a.account} (grant ${a.revoke})`).join(', ')}`
+                : ''),
           );
       },
     );
@@ -202,6 +206,45 @@ export async function runCli(argv: readonly string[], o: CliOptions): Promise<nu
       json(summary);
     });
 
+  program
+    .command('keys')
+    .description(
+      'list stored credentials by the key that sealed them; --reseal seals those on the previous key with the current one',
+    )
+    .option('--reseal', 're-seal credentials on the previous key (and legacy seals) now')
+    .option('--json', 'machine-readable output')
+    .action(async (f: { reseal?: boolean; json?: boolean }) => {
+      const report = await keys(depsFor(), f.reseal === true);
+      if (f.json) json(report);
+      else out(formatKeys(report));
+    });
+
+  program
+    .command('migrate-accounts')
+    .description(
+      "one-off: move legacy credentials/{uid} documents to their Google account and bind the user's subscriptions to it",
+    )
+    .option('--dry-run', 'identify the accounts, change nothing')
+    .option('--json', 'machine-readable output')
+    .action(async (f: { dryRun?: boolean; json?: boolean }) => {
+      const report = await migrate(depsFor(), f.dryRun === true);
+      if (f.json) json(report);
+      else
+        out(
+          report.users.length === 0
+            ? 'nothing to migrate'
+            : report.users
+                .map(
+                  (u) =>
+                    `${u.uid}: ${u.outcome}${u.account ? ` → ${u.account}` : ''}${u.bound ? `, ${u.bound} subscription(s) bound` : ''}${u.reason ? ` (${u.reason})` : ''}`,
+                )
+                .join('\n'),
+        );
+      if (report.users.some((u) => u.outcome === 'failed')) {
+        throw new CliError('some users could not be migrated; run it again');
+      }
+    });
+
   if (argv.length === 0) {
     io.stderr(program.helpInformation());
     return EXIT_USAGE;
@@ -232,7 +275,11 @@ export async function runCli(argv: readonly string[], o: CliOptions): Promise<nu
 
 function describeConnect(r: ConnectReport): string {
   const c = r.calendar;
+  if (c.keptWith) {
+    return `${c.calendarId} already syncs through ${c.keptWith}: left as it is (account ${r.account.email ?? r.account.accountId} stored; disconnect the calendar first to move it)`;
+  }
   const lines = [
+    `account ${r.account.email ?? r.account.accountId}`,
     `connected ${c.calendarId} (subscription ${c.subscriptionId}, ${c.mode === 'poll' ? 'polling mode' : 'push'})`,
     `  first sync: ${c.sync.outcome}, ${c.sync.items} item(s), ${c.sync.writes} write(s)`,
     c.channel

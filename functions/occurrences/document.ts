@@ -1,14 +1,15 @@
 // Occurrence ↔ Firestore document: Timestamps for instants, and a deep comparison so unchanged docs are not rewritten.
 import { Timestamp } from '@google-cloud/firestore';
+import type { OccurrenceDocument } from '../read-models/types.js';
 import type { Occurrence } from './model.js';
 
-/** The stored body of an occurrence (its id is the document id). */
-export function occurrenceDocument(o: Occurrence): Record<string, unknown> {
-  const { startAt, endAt, originalStartAt, ...rest } = o;
-  const body: Record<string, unknown> = { ...rest };
-  delete body.occurrenceId;
+/** The stored body of an occurrence (its id is the document id): the read model's document. */
+export function occurrenceDocument(
+  o: Occurrence,
+): OccurrenceDocument<Timestamp> & Record<string, unknown> {
+  const { startAt, endAt, originalStartAt, occurrenceId: _id, ...rest } = o;
   return {
-    ...body,
+    ...rest,
     startAt: Timestamp.fromMillis(startAt),
     endAt: Timestamp.fromMillis(endAt),
     originalStartAt: originalStartAt === null ? null : Timestamp.fromMillis(originalStartAt),

@@ -96,9 +96,12 @@ export class FullRun {
       const op = opOf.get(docId);
       const again = this.listed.has(docId);
       this.listed.add(docId);
+      // A quarantine stub (an item planning could not handle) is expanded from the store, as before.
       const event =
         op?.type === 'set'
-          ? op.event
+          ? isStub(op.event)
+            ? undefined
+            : op.event
           : op === undefined && storedAsListed(item, stored.get(docId))
             ? item
             : undefined;
@@ -281,4 +284,8 @@ export class FullRun {
     if (kind === 'outside') return false;
     return this.produced.get(eventId)?.has(docId) ?? false;
   }
+}
+
+function isStub(event: GoogleEvent): boolean {
+  return (event as { calsync?: unknown }).calsync !== undefined;
 }

@@ -1,4 +1,5 @@
 // The occurrence view's data model (pure): one occurrence of a single event or of a recurring series.
+import type { AttendeeCounts, OccurrenceFields } from '../read-models/types.js';
 
 /** A half-open range of instants [start, end), ms since epoch. */
 export interface OccurrenceWindow {
@@ -6,44 +7,17 @@ export interface OccurrenceWindow {
   end: number;
 }
 
-export interface AttendeeCounts {
-  accepted: number;
-  declined: number;
-  tentative: number;
-  needsAction: number;
-}
+export type { AttendeeCounts };
 
 /** One occurrence, times as epoch ms (store.ts turns them into Firestore Timestamps). */
-export interface Occurrence {
+export interface Occurrence extends OccurrenceFields {
   /** Document id: `<eventId>` for a single event, `<eventId>_<originalStart>` for a series instance. */
   occurrenceId: string;
-  /** The single event or the series master. */
-  eventId: string;
-  /** The series this occurrence belongs to (equal to eventId), null for a single event. */
-  recurringEventId: string | null;
-  /** The event document holding this occurrence's details: the exception when modified, else eventId. */
-  sourceEventId: string;
   /** Start of the instance as the series defines it (series only). */
   originalStartAt: number | null;
   startAt: number;
   /** Exclusive end (all-day: midnight after the last day, in the calendar's zone). */
   endAt: number;
-  allDay: boolean;
-  /** All-day only: Google's `YYYY-MM-DD` dates (end exclusive). */
-  startDate: string | null;
-  endDate: string | null;
-  /** The zone the event is defined in (timed events), null for all-day ones. */
-  timeZone: string | null;
-  summary: string | null;
-  location: string | null;
-  /** `confirmed` or `tentative` (cancelled occurrences are absent). */
-  status: string;
-  attendees: AttendeeCounts | null;
-  /** The calendar owner's own response, when they are an attendee. */
-  selfResponse: string | null;
-  /** `updated` of the event document it comes from (RFC 3339). */
-  updated: string | null;
-  htmlLink: string | null;
 }
 
 export interface WindowSettings {

@@ -154,15 +154,17 @@ const calendarLists: Phase = {
   name: 'calendar-lists',
   queries: (run) => [activeCalendarListWatches(run.deps.db)],
   async handle(run, d) {
-    const uid = (d.data() as CalendarListWatchDoc).uid;
+    const w = d.data() as CalendarListWatchDoc;
+    // Each Google account's list is its own (issue 15.1): the watch's account, not just the user.
+    const owner = { uid: w.uid, accountId: w.accountId ?? null };
     const o = { holder: run.holder, claimMs: run.claimMs, apis: run.apis };
-    const watch = await ensureCalendarListWatch(run.deps, uid, o);
+    const watch = await ensureCalendarListWatch(run.deps, owner, o);
     if (watch.kind === 'needs_reauth' || watch.kind === 'failed') {
       run.fail(d.id, `calendar list watch: ${watch.reason}`);
       if (watch.kind === 'needs_reauth') return;
     }
     try {
-      const r = await reconcileCalendarList(run.deps, uid, {
+      const r = await reconcileCalendarList(run.deps, owner, {
         ...o,
         onConnected: async (subscriptionId) =>
           void (await run.enqueue(subscriptionId, 'connect', true)),

@@ -8,17 +8,21 @@ export const CALENDAR_LIST_WATCHES = 'calendarListWatches';
 export const calendarListWatchPath = (watchId: string) => `${CALENDAR_LIST_WATCHES}/${watchId}`;
 
 /**
- * The id a user's calendar-list watch uses in its channel token. Derived like a subscription id
- * from an empty calendar id (no real calendar has one), so it fits `v1.<id>.<mac>` and never
- * collides with a subscription.
+ * The id a calendar-list watch uses in its channel token. Derived like a subscription id, from an
+ * empty calendar id for the user's legacy (unbound) watch, and from a NUL-prefixed account marker
+ * for one Google account's watch — no real calendar id is empty or contains NUL — so it fits
+ * `v2.<id>.<expiry>.<mac>` and never collides with a subscription. A legacy watch keeps its id
+ * when the migration binds it to an account (its channel's token carries that id).
  */
-export function calendarListWatchIdFor(uid: string): string {
-  return subscriptionIdFor(uid, '');
+export function calendarListWatchIdFor(uid: string, accountId?: string | null): string {
+  return subscriptionIdFor(uid, accountId ? `\u0000account\u0000${accountId}` : '');
 }
 
 /** One user's calendar-list watch; shaped like the channel part of SubscriptionDoc so renewal treats both alike. */
 export interface CalendarListWatchDoc {
   uid: string;
+  /** The Google account whose calendar list is watched; null/absent: legacy (the user's only account). */
+  accountId?: string | null;
   status: 'active' | 'needs_reauth';
   channel: ChannelRecord | null;
   previousChannel: ChannelRecord | null;
@@ -30,10 +34,15 @@ export interface CalendarListWatchDoc {
   updatedAt: Timestamp;
 }
 
-export function newCalendarListWatchDoc(uid: string, now: number): CalendarListWatchDoc {
+export function newCalendarListWatchDoc(
+  uid: string,
+  now: number,
+  accountId: string | null = null,
+): CalendarListWatchDoc {
   const t = Timestamp.fromMillis(now);
   return {
     uid,
+    accountId,
     status: 'active',
     channel: null,
     previousChannel: null,
@@ -44,6 +53,30 @@ export function newCalendarListWatchDoc(uid: string, now: number): CalendarListW
     createdAt: t,
     updatedAt: t,
   };
+}
+
+/**
+ * The watch document of one account of a user: the legacy id when that document is (or was
+ * migrated to be) the account's, else the account's own id.
+ */
+export async function calendarListWatchIdOf(
+  db: Firestore,
+  owner: { uid: string; accountId?: string | null },
+): Promise<string> {
+  const legacyId = calendarListWatchIdFor(owner.uid);
+  if (!owner.accountId) return legacyId;
+  const legacy = await db.doc(calendarListWatchPath(legacyId)).get();
+  if ((legacy.data() as CalendarListWatchDoc | undefined)?.accountId === owner.accountId) {
+    return legacyId;
+  }
+  return calendarListWatchIdFor(owner.uid, owner.accountId);
+}
+
+/** Every calendar-list watch of a user (each Google account has its own). */
+export function calendarListWatchesOfUser(db: Firestore, uid: string): Query<CalendarListWatchDoc> {
+  return db
+    .collection(CALENDAR_LIST_WATCHES)
+    .where('uid', '==', uid) as unknown as Query<CalendarListWatchDoc>;
 }
 
 /** Active calendar-list watches (renewal reconciles each of them every run). */

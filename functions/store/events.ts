@@ -141,12 +141,20 @@ export async function writeEventOps(
 }
 
 /** Deletes the stored exceptions and tombstones of the given series masters; returns how many. */
+/** Callbacks around a deletion the caller did not plan item by item (cascade, sweep). */
+export interface DeleteHooks {
+  /** Before the documents are deleted (e.g. the change feed's outbox, written first). */
+  before?: (docIds: string[]) => Promise<void>;
+  /** After they are deleted (e.g. the occurrence view, recomputed from what is stored). */
+  after?: (docIds: string[]) => void | Promise<void>;
+}
+
 export async function deleteExceptionsOf(
   db: Firestore,
   cal: CalendarRef,
   masterIds: readonly string[],
   fence: WriteFence,
-  onDeleted?: (docIds: string[]) => void,
+  hooks: DeleteHooks = {},
 ): Promise<number> {
   if (masterIds.length === 0) return 0;
   const col = eventsCollection(db, cal);
@@ -156,8 +164,11 @@ export async function deleteExceptionsOf(
     const snap = await col.where('recurringEventId', 'in', chunk).select().get();
     for (const doc of snap.docs) ops.push({ type: 'delete', docId: doc.id });
   }
+  if (ops.length === 0) return 0;
+  const docIds = ops.map((op) => op.docId);
+  await hooks.before?.(docIds);
   const { deletes } = await writeEventOps(db, cal, ops, fence);
-  if (ops.length > 0) onDeleted?.(ops.map((op) => op.docId));
+  await hooks.after?.(docIds);
   return deletes;
 }
 
@@ -192,13 +203,16 @@ export async function sweepUnseen(
   cal: CalendarRef,
   seen: ReadonlySet<string>,
   fence: WriteFence,
-  onDeleted?: (docIds: string[]) => void | Promise<void>,
+  hooks: DeleteHooks = {},
 ): Promise<number> {
   let deleted = 0;
   let pendingOps: EventOp[] = [];
   const flush = async () => {
+    if (pendingOps.length === 0) return;
+    const docIds = pendingOps.map((op) => op.docId);
+    await hooks.before?.(docIds);
     deleted += (await writeEventOps(db, cal, pendingOps, fence)).deletes;
-    if (pendingOps.length > 0) await onDeleted?.(pendingOps.map((op) => op.docId));
+    await hooks.after?.(docIds);
     pendingOps = [];
   };
   for await (const ids of storedEventIds(db, cal)) {

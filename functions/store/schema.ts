@@ -1,37 +1,43 @@
-// Firestore layout (DESIGN.md "Firestore layout"): paths and the shapes of server-side documents.
+// Firestore layout (DESIGN.md "Firestore layout"): paths and the shapes of server-side documents (user-readable ones come from read-models/).
 import type { Timestamp } from '@google-cloud/firestore';
+import {
+  calendarPath,
+  encodeDocId,
+  eventPath,
+  eventsPath,
+  occurrencesPath,
+} from '../read-models/paths.js';
+import type {
+  CalendarDocument,
+  MirrorDocument,
+  SyncMode,
+  SyncStatus,
+} from '../read-models/types.js';
 
 export const paths = {
   user: (uid: string) => `users/${uid}`,
-  calendar: (uid: string, calendarId: string) =>
-    `users/${uid}/calendars/${encodeDocId(calendarId)}`,
-  events: (uid: string, calendarId: string) =>
-    `users/${uid}/calendars/${encodeDocId(calendarId)}/events`,
-  event: (uid: string, calendarId: string, eventId: string) =>
-    `users/${uid}/calendars/${encodeDocId(calendarId)}/events/${encodeDocId(eventId)}`,
-  occurrences: (uid: string, calendarId: string) =>
-    `users/${uid}/calendars/${encodeDocId(calendarId)}/occurrences`,
+  calendar: calendarPath,
+  events: eventsPath,
+  event: eventPath,
+  occurrences: occurrencesPath,
   subscription: (subscriptionId: string) => `subscriptions/${subscriptionId}`,
+  /** Legacy: the one credential of a user before Google accounts were bound (migrated away). */
   credentials: (uid: string) => `credentials/${uid}`,
+  /** One Google account of a user: `credentials/{uid}/accounts/{accountId}`. */
+  account: (uid: string, accountId: string) =>
+    `credentials/${uid}/${CREDENTIAL_ACCOUNTS}/${encodeDocId(accountId)}`,
+  accounts: (uid: string) => `credentials/${uid}/${CREDENTIAL_ACCOUNTS}`,
 } as const;
 
 export const SUBSCRIPTIONS = 'subscriptions';
 export const CREDENTIALS = 'credentials';
+/** Collection (group) of per-account credentials under credentials/{uid}. */
+export const CREDENTIAL_ACCOUNTS = 'accounts';
 
-/**
- * Calendar and event ids become document ids. Google's ids never contain `/`, but calendar ids
- * may contain `#` (holiday calendars) and are at most a few hundred bytes: only `/` and the
- * reserved `.`/`..`/`__x__` forms need escaping.
- */
-export function encodeDocId(id: string): string {
-  if (id === '.' || id === '..' || /^__.*__$/.test(id) || id.includes('/')) {
-    return `~${Buffer.from(id, 'utf8').toString('base64url')}`;
-  }
-  return id;
-}
+export { encodeDocId };
 
-export type SyncStatus = 'active' | 'needs_reauth' | 'error' | 'removed';
-export type Mode = 'push' | 'poll';
+export type { SyncStatus };
+export type Mode = SyncMode;
 
 /** One watch channel, as Google returned it from events.watch. */
 export interface ChannelRecord {
@@ -40,6 +46,8 @@ export interface ChannelRecord {
   /** Expiration Google returned (ms since epoch). */
   expiration: Timestamp;
   createdAt: Timestamp;
+  /** 2: the channel's token is v2 (expiry inside the MAC); absent: a v1 token (before v2). */
+  tokenVersion?: 2;
 }
 
 export interface Lease {
@@ -59,6 +67,11 @@ export interface LastError {
 export interface SubscriptionDoc {
   uid: string;
   calendarId: string;
+  /**
+   * The Google account whose credentials sync this calendar (contract C). null or absent: a
+   * legacy subscription, bound to the user's only account on first use (or by the migration).
+   */
+  accountId?: string | null;
   status: SyncStatus;
   mode: Mode;
   /** The stored nextSyncToken; null until the first full sync committed, or after a 410. */
@@ -103,8 +116,6 @@ export interface SubscriptionDoc {
   failures?: number;
   /** While `error`: when the scheduled run retries it next (exponential, capped). */
   nextRetryAt?: Timestamp | null;
-  /** The Google account this subscription syncs with (null: not bound yet). */
-  accountId?: string | null;
   /** When renewChannels last rolled this calendar's occurrence window (daily); null = never. */
   occurrencesRolledAt?: Timestamp | null;
   stats: {
@@ -118,34 +129,34 @@ export interface SubscriptionDoc {
   updatedAt: Timestamp;
 }
 
-/** `credentials/{uid}` — server only. The refresh token is AES-256-GCM ciphertext. */
+/**
+ * `credentials/{uid}/accounts/{accountId}` — server only; one per Google account of the user. The
+ * refresh token is AES-256-GCM ciphertext whose associated data binds uid, accountId and keyId
+ * (sealVersion 2). A legacy `credentials/{uid}` document (before accounts) has no accountId and
+ * sealVersion 1; `npm run migrate:accounts` moves it (docs/decisions/005-google-accounts.md).
+ */
 export interface CredentialsDoc {
   uid: string;
+  /** OpenID `sub` of the account, or `email:<address>` for a grant without `openid` (legacy). */
+  accountId?: string;
+  /** The account's address as Google reported it (shown in status and `sync.account`). */
+  email?: string | null;
+  /** How the account was identified: the id_token of the refresh grant, or the primary calendar. */
+  identity?: 'openid' | 'primary-calendar';
   /** base64(iv(12) | ciphertext | tag(16)). */
   refreshTokenCiphertext: string;
   keyId: string;
+  sealVersion?: 1 | 2;
   scopes: string[];
-  status: 'valid' | 'revoked';
+  /** `unreadable`: no configured key decrypts it (see `problem`); `revoked`: Google said invalid_grant. */
+  status: 'valid' | 'revoked' | 'unreadable';
+  problem?: string | null;
+  createdAt?: Timestamp;
   updatedAt: Timestamp;
 }
 
-/** `users/{uid}/calendars/{calendarId}` — readable by the user. */
-export interface CalendarDoc {
-  calendarId: string;
-  summary: string | null;
-  timeZone: string | null;
-  sync: {
-    status: SyncStatus;
-    mode: Mode;
-    lastSyncedAt: Timestamp | null;
-    lastError: { code: string; reason: string; at?: Timestamp } | null;
-    /** While status is `error`: the next automatic retry. */
-    nextRetryAt?: Timestamp | null;
-    /** Items stored trimmed or as stubs (event documents with `calsync.quarantine`). */
-    quarantined?: number;
-    /** The Google account (email) the calendar syncs with. */
-    account?: string;
-  };
-  /** Live events, and tombstones (cancelled exceptions of live series) kept beside them. */
-  counts: { events: number; tombstones?: number };
-}
+/** `users/{uid}/calendars/{calendarId}` — readable by the user (the read model, contract A). */
+export type CalendarDoc = CalendarDocument<Timestamp>;
+
+/** `…/events/{eventId}` — readable by the user: a live event or a tombstone (the read model). */
+export type EventDoc = MirrorDocument<Timestamp>;

@@ -4,6 +4,7 @@ import type { CalendarApi } from '../calendar/api.js';
 import { sleep as realSleep } from '../calendar/backoff.js';
 import { announceChanges } from '../changes/announce.js';
 import { ChangeSet } from '../changes/collect.js';
+import { clearOutbox, collectOutbox, Outbox } from '../changes/outbox.js';
 import { loadRefreshToken } from '../credentials/store.js';
 import type { Logger } from '../log.js';
 import { readCalendarDoc } from '../store/calendars.js';
@@ -167,7 +168,12 @@ class SyncSession {
 
   private async loop(): Promise<SyncOutcome> {
     const { deps } = this;
-    const refreshToken = await loadRefreshToken(deps.db, deps.config.tokenKeys, this.sub.uid);
+    // Contract C: the subscription's Google account; an unbound (legacy) one is bound on first use.
+    const refreshToken = await loadRefreshToken(deps.db, deps.config.tokenKeys, {
+      uid: this.sub.uid,
+      accountId: this.sub.accountId ?? null,
+      subscriptionId: this.subscriptionId,
+    });
     if (refreshToken === null) {
       throw new NoCredentialsError();
     }
@@ -219,16 +225,11 @@ class SyncSession {
     addTotals(this.totals, run.totals);
     // With a change feed the lease is kept through the publish: a later run (of any worker) cannot
     // announce a newer version before this one's announcement is out (per-calendar order).
-    const feed = this.deps.changes !== undefined && run.pass.changes.size > 0;
+    const feed = this.deps.changes !== undefined;
     const commit = await this.commit(run, feed);
     if (commit.kind === 'lost') throw new LeaseLostError(this.subscriptionId);
     // The change feed: only now that the token (and so every page before it) is committed.
-    const announced = await announceChanges(
-      this.deps.changes,
-      run.pass.changes,
-      this.cal,
-      this.logger,
-    );
+    const announced = feed ? await this.announce(run) : 0;
     const settled =
       commit.kind === 'kept'
         ? await finishCommit(this.deps.db, this.keeper.lease, this.now(), this.deps.config.leaseMs)
@@ -238,7 +239,30 @@ class SyncSession {
     return settled.kind === 'again' ? { run, again: { full: settled.full } } : { run };
   }
 
+  /**
+   * Publishes the run's changes with whatever a crashed run left in the outbox (merged per event),
+   * then clears the outbox. A publish failure is logged, and the outbox kept for the next run.
+   */
+  private async announce(run: RunOutput): Promise<number> {
+    const { db } = this.deps;
+    const waiting = await collectOutbox(db, this.subscriptionId, run.pass.changes);
+    const announced = await announceChanges(
+      this.deps.changes,
+      run.pass.changes,
+      this.cal,
+      this.logger,
+    );
+    if (announced.ok && waiting.length > 0) {
+      await clearOutbox(db, this.keeper.fence, waiting).catch((err: unknown) =>
+        this.logger.warn('outbox not cleared; its changes will be announced again', { error: err }),
+      );
+    }
+    return announced.count;
+  }
+
   private context(): RunContext {
+    // Outbox ids sort by run: the listing's start, then the fence.
+    const runId = `${String(this.now()).padStart(15, '0')}-${this.keeper.lease.fence}-${this.runs}`;
     return {
       deps: this.deps,
       api: this.api!,
@@ -246,6 +270,7 @@ class SyncSession {
       keeper: this.keeper,
       logger: this.logger,
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+      ...(this.deps.changes ? { outbox: new Outbox(this.deps.db, this.keeper.fence, runId) } : {}),
     };
   }
 

@@ -2,7 +2,7 @@
 import type { CalendarApi } from '../calendar/api.js';
 import { CalendarError, classifyGoogleError, isPermanent } from '../calendar/errors.js';
 import { DecryptError } from '../credentials/crypto.js';
-import { markRevoked } from '../credentials/store.js';
+import { CredentialsProblem, markRevoked } from '../credentials/store.js';
 import type { Logger } from '../log.js';
 import { FenceRevokedError } from '../store/fence.js';
 import type { SubscriptionDoc } from '../store/schema.js';
@@ -46,6 +46,11 @@ export async function settleFailure(f: FailureContext, err: unknown): Promise<Fa
   }
   if (err instanceof NoCredentialsError) {
     await needsReauth(f, 'no_credentials', err.message, false);
+    return 'needs_reauth';
+  }
+  if (err instanceof CredentialsProblem) {
+    // No configured key opens it (recorded on the credentials), or the account is ambiguous.
+    await needsReauth(f, err.code, err.message, false);
     return 'needs_reauth';
   }
   if (err instanceof DecryptError) {
@@ -125,7 +130,7 @@ export function retryPolicyOf(config: SyncDeps['config']) {
 
 async function needsReauth(f: FailureContext, code: string, reason: string, revoke: boolean) {
   const now = (f.deps.clock ?? Date.now)();
-  if (revoke) await markRevoked(f.deps.db, f.sub.uid);
+  if (revoke) await markRevoked(f.deps.db, { uid: f.sub.uid, accountId: f.sub.accountId ?? null });
   await setTerminalStatus(f.deps.db, f.subscriptionId, 'needs_reauth', now, { code, reason });
   f.logger.warn('user must re-authorise; syncing stopped', { event: 'needs_reauth', code, reason });
 }

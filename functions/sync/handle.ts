@@ -3,6 +3,11 @@ import { Timestamp } from '@google-cloud/firestore';
 import type { z } from 'zod';
 import { loadRefreshToken } from '../credentials/store.js';
 import { parseSyncMessage, type NotificationMessage, type SyncMessage } from '../messages.js';
+import {
+  claimStopAttempt,
+  markRetiredStopped,
+  readRetiredChannel,
+} from '../store/retired-channels.js';
 import { paths, type SubscriptionDoc } from '../store/schema.js';
 import { readSubscription } from '../store/subscriptions.js';
 import type { SyncDeps } from './deps.js';
@@ -23,6 +28,8 @@ export type HandleOutcome =
   | 'malformed'
   | 'unknown_subscription'
   | 'stale_channel'
+  /** A verified channel renewal may be storing right now (its claim is live): redelivered, never stopped. */
+  | 'channel_in_flight'
   | 'resource_mismatch'
   | 'calendar_list';
 
@@ -105,13 +112,7 @@ async function checkChannel(
   logger: SyncDeps['logger'],
 ): Promise<HandleOutcome | undefined> {
   const known = [sub.channel, sub.previousChannel].find((c) => c?.id === message.channelId);
-  if (!known) {
-    logger.warn('notification from a stale channel acknowledged', {
-      channelId: message.channelId,
-    });
-    await stopStaleChannel(deps, sub.uid, message.channelId, message.resourceId, logger);
-    return 'stale_channel';
-  }
+  if (!known) return unknownChannel(deps, sub, message, logger);
   if (known.resourceId !== message.resourceId) {
     logger.warn('notification resource id does not match its channel; acknowledged', {
       channelId: message.channelId,
@@ -133,7 +134,10 @@ async function confirmedGone(
   logger: SyncDeps['logger'],
 ): Promise<boolean> {
   if (sub.status === 'removed') return true;
-  const token = await loadRefreshToken(deps.db, deps.config.tokenKeys, sub.uid).catch(() => null);
+  const token = await loadRefreshToken(deps.db, deps.config.tokenKeys, {
+    uid: sub.uid,
+    accountId: sub.accountId ?? null,
+  }).catch(() => null);
   if (!token) return false; // the sync below records needs_reauth
   const api = deps.calendarApi(token, deps.apiOptions);
   const existence = await confirmCalendar(api, sub.calendarId);
@@ -162,7 +166,7 @@ async function confirmedGone(
  * covered) or takes over the lease once it expired — still O(1) `events.list` calls.
  */
 export function mustRedeliver(result: HandleResult): boolean {
-  return result.outcome === 'busy';
+  return result.outcome === 'busy' || result.outcome === 'channel_in_flight';
 }
 
 /**
@@ -198,23 +202,53 @@ async function noteNotification(
   }
 }
 
-async function stopStaleChannel(
+/**
+ * A verified notification on a channel the subscription does not hold (issue 15.2 / 13.4). Never
+ * stops a channel that may be in flight: a channel calsync retired is stopped at most once (a
+ * replay then costs one read); while a renewal claim is live the channel may be the one renewal
+ * is storing, so the message is redelivered; any other channel is acknowledged and left to expire
+ * (its v2 token stops verifying at the webhook after its expiry).
+ */
+async function unknownChannel(
   deps: SyncDeps,
-  uid: string,
-  channelId: string,
-  resourceId: string,
+  sub: SubscriptionDoc,
+  message: { channelId: string; resourceId: string },
   logger: SyncDeps['logger'],
-): Promise<void> {
-  try {
-    const token = await loadRefreshToken(deps.db, deps.config.tokenKeys, uid);
-    if (!token) return;
-    await deps
-      .calendarApi(token, { ...deps.apiOptions, retryBudgetMs: 0 })
-      .stopChannel({ id: channelId, resourceId });
-    logger.info('stale channel stopped', { channelId });
-  } catch (err) {
-    logger.warn('could not stop a stale channel', { channelId, error: err });
+): Promise<'stale_channel' | 'channel_in_flight'> {
+  const now = (deps.clock ?? Date.now)();
+  const { channelId } = message;
+  const retired = await readRetiredChannel(deps.db, channelId);
+  if (!retired) {
+    if (sub.renewalClaim && sub.renewalClaim.until.toMillis() > now) {
+      logger.info('notification on a channel renewal may be storing; redelivering', { channelId });
+      return 'channel_in_flight';
+    }
+    logger.warn('notification from an unknown channel acknowledged (not stopped)', { channelId });
+    return 'stale_channel';
   }
+  if (retired.stopped || !(await claimStopAttempt(deps.db, channelId, now))) {
+    logger.info('notification from a retired channel acknowledged', { channelId });
+    return 'stale_channel';
+  }
+  try {
+    const token = await loadRefreshToken(deps.db, deps.config.tokenKeys, {
+      uid: sub.uid,
+      accountId: sub.accountId ?? null,
+    });
+    if (token) {
+      await deps
+        .calendarApi(token, { ...deps.apiOptions, retryBudgetMs: 0 })
+        .stopChannel({ id: channelId, resourceId: retired.resourceId });
+      await markRetiredStopped(deps.db, channelId);
+      logger.info('retired channel stopped (once)', { channelId });
+    }
+  } catch (err) {
+    logger.warn('could not stop a retired channel; it expires by itself', {
+      channelId,
+      error: err,
+    });
+  }
+  return 'stale_channel';
 }
 
 /** Field paths and codes of a validation failure — never the values. */

@@ -1,7 +1,7 @@
 // One sync run: a delta (or a diffing full listing) fetched page by page — the next page prefetched while one is applied — and written under the fence.
 import type { EventsPage } from '../calendar/api.js';
 import { CalendarError } from '../calendar/errors.js';
-import { ChangeSet } from '../changes/collect.js';
+import { deletedEntries, pageEntries, type ChangeSet } from '../changes/collect.js';
 import { durations } from '../config.js';
 import { SyncPass, windowFor } from '../occurrences/pass.js';
 import {
@@ -239,26 +239,22 @@ async function applyPage(ctx: RunContext, l: Listing, page: EventsPage): Promise
     };
     return quarantineStub(op, `could not be processed: ${u.reason.slice(0, 160)}`, now());
   });
-  // Queued: they land with the page's occurrences (pass.page), or later on a first sync.
-  const written = await queueQuarantining(
-    [...plan.ops, ...stubs],
-    quarantineContext(ctx),
-    l.pass.queue,
-  );
+  const ops = [...plan.ops, ...stubs];
+  // The change feed's outbox first (fenced), then the page's writes, queued: they land with the
+  // page's occurrences (pass.page), or later on a first sync.
+  await ctx.outbox?.record(pageEntries(page.items, ops, stored, encodeDocId));
+  const written = await queueQuarantining(ops, quarantineContext(ctx), l.pass.queue);
   l.totals.writes += written.writes;
   l.totals.deletes += written.deletes;
   l.totals.quarantined += written.quarantined + 0;
   l.totals.skipped += plan.skipped;
   if (plan.cascadeMasters.length > 0) await l.pass.flush(); // the cascade's query sees them
-  l.totals.deletes += await deleteExceptionsOf(
-    deps.db,
-    cal,
-    plan.cascadeMasters,
-    keeper.fence,
-    (d) => l.pass.cascaded(d),
-  );
+  l.totals.deletes += await deleteExceptionsOf(deps.db, cal, plan.cascadeMasters, keeper.fence, {
+    before: async (d) => ctx.outbox?.record(deletedEntries(d)),
+    after: (d) => l.pass.cascaded(d),
+  });
   // The page's occurrences (before the commit): from its items on a full run, else from the mirror.
-  await l.pass.page(page.items, plan.ops, stored, plan.cascadeMasters, timeZone);
+  await l.pass.page(page.items, ops, stored, plan.cascadeMasters, timeZone);
   if (l.seen) for (const id of ids) l.seen.add(id);
 }
 
@@ -267,9 +263,10 @@ async function finishListing(ctx: RunContext, l: Listing): Promise<void> {
   const timeZone = l.timeZone ?? 'UTC';
   // Deleting what was not seen is safe only now, after the last page.
   if (l.seen && l.storedBefore) {
-    l.totals.deletes += await sweepUnseen(deps.db, cal, l.seen, keeper.fence, (docIds) =>
-      l.pass.deleted(docIds, timeZone),
-    );
+    l.totals.deletes += await sweepUnseen(deps.db, cal, l.seen, keeper.fence, {
+      before: async (d) => ctx.outbox?.record(deletedEntries(d)),
+      after: (d) => l.pass.deleted(d, timeZone),
+    });
   }
   await l.pass.finish(timeZone);
   const before = l.input.timeZone;

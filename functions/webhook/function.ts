@@ -1,9 +1,10 @@
 // functions-framework HTTP target `webhook`: builds config and publisher once per instance, delegates to the core.
 import type { HttpFunction, Request, Response } from '@google-cloud/functions-framework';
 import { ConfigError, parseConfig, type WebhookConfig } from '../config.js';
-import { log as processLog, registerSecret, type Logger } from '../log.js';
+import { log as processLog, type Logger } from '../log.js';
 import { handleWebhook, type Publisher, type WebhookResponse } from './handler.js';
 import { pubsubPublisher } from './publisher.js';
+import { createSampler, type Sampler } from './sampler.js';
 
 export interface WebhookOptions {
   /** Environment to configure from (default: process.env). */
@@ -15,7 +16,7 @@ export interface WebhookOptions {
 }
 
 type Runtime =
-  | { ok: true; config: Readonly<WebhookConfig>; publisher: Publisher }
+  | { ok: true; config: Readonly<WebhookConfig>; publisher: Publisher; sampler: Sampler }
   | { ok: false; problems: readonly string[] };
 
 /** Creates a webhook HttpFunction; its config and publisher are made on first use and then reused. */
@@ -27,11 +28,11 @@ export function createWebhook(options: WebhookOptions = {}): HttpFunction {
   const init = (): Runtime => {
     if (runtime) return runtime;
     try {
+      // parseConfig pins the channel secrets in the logger itself.
       const config = parseConfig(options.env ?? process.env, 'webhook');
-      registerSecret(config.channelSecrets.current);
-      registerSecret(config.channelSecrets.previous);
       const publisher = (options.publisher ?? pubsubPublisher)(config);
-      runtime = { ok: true, config, publisher };
+      const sampler = createSampler(config.rejectionLogsPerMinute, 60_000, () => clock().getTime());
+      runtime = { ok: true, config, publisher, sampler };
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       // Answering 500 makes Google retry with backoff, so nothing is lost while this is fixed.
@@ -57,7 +58,7 @@ export function createWebhook(options: WebhookOptions = {}): HttpFunction {
         );
         out = await handleWebhook(
           { method: req.method, headers: req.headers, bodyBytes },
-          { config: rt.config, publisher: rt.publisher, logger, clock },
+          { config: rt.config, publisher: rt.publisher, logger, clock, sampler: rt.sampler },
         );
       }
     } catch (err) {

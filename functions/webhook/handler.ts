@@ -2,6 +2,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { verifyChannelToken } from '../channels/token.js';
 import type { WebhookConfig } from '../config.js';
+import { LOG_EVENTS } from '../log-events.js';
 import type { Logger } from '../log.js';
 import type { NotificationMessage } from '../messages.js';
 import {
@@ -10,6 +11,7 @@ import {
   hasGoogleHeaders,
   parseNotificationHeaders,
 } from './headers.js';
+import type { Sampler } from './sampler.js';
 
 /** The one thing the webhook needs from Pub/Sub; resolves with the message id once the publish is acked. */
 export interface Publisher {
@@ -22,10 +24,12 @@ export interface Publisher {
 }
 
 export interface WebhookDeps {
-  readonly config: Pick<WebhookConfig, 'channelSecrets' | 'publishTimeoutMs'>;
+  readonly config: Pick<WebhookConfig, 'channelSecrets' | 'publishTimeoutMs' | 'channelTokens'>;
   readonly publisher: Publisher;
   readonly logger: Logger;
   readonly clock: () => Date;
+  /** Samples rejection log lines (per reason and minute); absent = every rejection is logged. */
+  readonly sampler?: Sampler;
 }
 
 /** What the core reads from a request: transport-neutral, so it runs without a server. */
@@ -85,12 +89,19 @@ export async function handleWebhook(
 ): Promise<WebhookResponse> {
   const { logger } = deps;
   const reject = (status: number, reason: string, body: string, extra?: Record<string, string>) => {
-    logger.warn('notification rejected', {
-      status,
-      reason,
-      channelId: channelIdForLog(req.headers),
-      method: req.method,
-    });
+    const sample = deps.sampler?.(reason) ?? { log: true, suppressed: 0, limitReached: false };
+    if (sample.log) {
+      logger.warn(LOG_EVENTS.notificationRejected.message, {
+        status,
+        reason,
+        channelId: channelIdForLog(req.headers),
+        method: req.method,
+        suppressed: sample.suppressed,
+        ...(sample.limitReached
+          ? { sampling: 'further rejections for this reason are counted' }
+          : {}),
+      });
+    }
     return text(status, body, extra);
   };
 
@@ -121,7 +132,10 @@ export async function handleWebhook(
   if (n.token === undefined) {
     return reject(401, 'token_missing', 'missing X-Goog-Channel-Token\n');
   }
-  const verdict = verifyChannelToken(deps.config.channelSecrets, n.channelId, n.token);
+  const verdict = verifyChannelToken(deps.config.channelSecrets, n.channelId, n.token, {
+    ...deps.config.channelTokens,
+    now: deps.clock().getTime(),
+  });
   if (!verdict.ok) {
     return reject(403, `token_${verdict.reason}`, 'invalid channel token\n');
   }
@@ -132,6 +146,9 @@ export async function handleWebhook(
     state: n.state,
   });
   if (verdict.key === 'previous') log.info('channel token verified with the previous secret');
+  if (verdict.version === 1 && (deps.sampler?.('channel_token_v1').log ?? true)) {
+    log.info(LOG_EVENTS.channelTokenV1.message);
+  }
 
   if (n.state === 'sync') {
     // The channel is live. Nothing to fetch: the connect / renewal flow that opened it syncs by itself.

@@ -4,6 +4,7 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import { calendarApiFactory } from '../calendar/client.js';
 import { pubsubChangePublisher } from '../changes/publisher.js';
 import { parseConfig } from '../config.js';
+import { LOG_EVENTS } from '../log-events.js';
 import { createLogger, registerSecret } from '../log.js';
 import { handleCalendarListNotification } from '../channels/calendar-list.js';
 import type { LifecycleDeps } from '../channels/deps.js';
@@ -101,14 +102,34 @@ export function calendarListNotifier(
 export class RedeliverLaterError extends Error {
   constructor(outcome: string) {
     super(
-      `sync ${outcome}: another worker holds the lease; redelivery will find it covered or take over`,
+      `sync ${outcome}: redelivered later (another worker holds the lease, or a renewal is storing the channel)`,
     );
     this.name = 'RedeliverLaterError';
   }
 }
 
-/** Resolves → acknowledged; rejects → Pub/Sub redelivers (retry policy, then dead-letter topic). */
+/**
+ * Resolves → acknowledged; rejects → Pub/Sub redelivers (retry policy, then dead-letter topic).
+ * Every message ends with one `sync result` line (outcome, lag since publish): what the
+ * dashboards and the failed-sync alert count (functions/log-events.ts, infra/monitoring.tf).
+ */
 export async function syncWorker(event: CloudEvent<unknown>): Promise<void> {
-  const result = await handleSyncMessage(instanceDeps(), toIncoming(event));
-  if (mustRedeliver(result)) throw new RedeliverLaterError(result.outcome);
+  const deps = instanceDeps();
+  const incoming = toIncoming(event);
+  let outcome = 'error';
+  let redeliver = true;
+  try {
+    const result = await handleSyncMessage(deps, incoming);
+    outcome = result.outcome;
+    redeliver = mustRedeliver(result);
+    if (redeliver) throw new RedeliverLaterError(result.outcome);
+  } finally {
+    const published = incoming.publishTime ? Date.parse(incoming.publishTime) : NaN;
+    deps.logger.info(LOG_EVENTS.syncResult.message, {
+      outcome,
+      redeliver,
+      ...(Number.isNaN(published) ? {} : { lagMs: Math.max(0, Date.now() - published) }),
+      ...(incoming.messageId ? { messageId: incoming.messageId } : {}),
+    });
+  }
 }

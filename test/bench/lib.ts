@@ -1,7 +1,7 @@
 // Shared helpers for `npm run bench`: statistics, waiting, child Node processes, Pub/Sub push bodies, request-log classification.
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runToExit } from '../harness/processes.js';
 import type { RequestLogEntry } from '../simulator/client.js';
 import { REPO_ROOT, type LocalStack } from '../stack/local-stack.js';
 
@@ -88,19 +88,7 @@ export function runNode(
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: 'pipe' });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0
-        ? resolve(out)
-        : reject(new Error(`node ${args.join(' ')} exited with ${code}: ${err.slice(-2000)}`)),
-    );
-  });
+  return runToExit(process.execPath, args, { name: `node ${args.join(' ')}`, cwd: REPO_ROOT, env });
 }
 
 /** The last line of a child's stdout, parsed as JSON. */

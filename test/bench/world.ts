@@ -1,12 +1,11 @@
 // Benchmark fixtures on a running local stack: calsync's own deps (as the CLI builds them), connecting calendars, seeding events fast.
-import { randomBytes } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
-import { calendarApiFactory } from '../../functions/calendar/client.js';
 import type { CliDeps } from '../../functions/cli/deps.js';
 import { connect, type ConnectReport } from '../../functions/cli/commands/connect.js';
 import { parseConfig, type RenewalConfig } from '../../functions/config.js';
 import { createLogger } from '../../functions/log.js';
 import { pubsubEnqueuer, type ClosableEnqueuer } from '../../functions/renewal/enqueue.js';
+import { clockedCliDeps } from '../harness/cli-deps.js';
 import type { LocalStack } from '../stack/local-stack.js';
 import { pool } from './lib.js';
 
@@ -32,17 +31,7 @@ export async function benchWorld(stack: LocalStack): Promise<BenchWorld> {
     db,
     enqueuer,
     offset,
-    deps: (overrides = {}) => ({
-      db,
-      config,
-      calendarApi: calendarApiFactory(config),
-      logger,
-      now: () => Date.now() + offset.ms,
-      enqueuer,
-      progress: () => undefined,
-      holder: `bench:${randomBytes(4).toString('hex')}`,
-      ...overrides,
-    }),
+    deps: clockedCliDeps({ db, config, logger, enqueuer, offset }, 'bench', () => undefined),
     async close() {
       await enqueuer.close();
       await db.terminate();

@@ -4,12 +4,12 @@ import { emulatorsMissing } from '../harness/env.js';
 import {
   connectCalendar,
   converged,
-  hoursFromNow,
+  insertHourLong,
   insertHourly,
-  mirrorDocs,
   newUser,
   stackFixture,
   waitFor,
+  waitForMirrored,
 } from './helpers.js';
 
 describe.skipIf(emulatorsMissing() !== '')('calsync end to end, under failure', () => {
@@ -62,12 +62,7 @@ describe.skipIf(emulatorsMissing() !== '')('calsync end to end, under failure', 
     await f.stack.restart('syncWorker');
 
     // Pub/Sub redelivers the unacknowledged message to the new process.
-    await waitFor(
-      'the edit in Firestore',
-      async () => (await mirrorDocs(f.db, user.uid, calendarId)).get(lastId)?.etag === edited.etag,
-      90_000,
-      500,
-    );
+    await waitForMirrored(f.db, user, edited, 'the edit in Firestore', 90_000, 500);
     // The token is committed after the data (never before), then the lease is released.
     const after = await waitFor(
       'the redelivered sync to commit',
@@ -98,20 +93,8 @@ describe.skipIf(emulatorsMissing() !== '')('calsync end to end, under failure', 
       reason: 'backendError',
       count: 2,
     });
-    const { data } = await user.cal.events.insert({
-      calendarId,
-      requestBody: {
-        summary: 'needs two redeliveries',
-        start: { dateTime: hoursFromNow(3) },
-        end: { dateTime: hoursFromNow(4) },
-      },
-    });
-    await waitFor(
-      'the event after redeliveries',
-      async () => (await mirrorDocs(f.db, user.uid, calendarId)).get(data.id!)?.etag === data.etag,
-      60_000,
-      300,
-    );
+    const event = await insertHourLong(user, 'needs two redeliveries', 3);
+    await waitForMirrored(f.db, user, event, 'the event after redeliveries', 60_000, 300);
     const failures = f.logs.find(
       (t, e) => t === 'syncWorker' && e.message === 'sync failed; the message will be redelivered',
     );
@@ -121,7 +104,6 @@ describe.skipIf(emulatorsMissing() !== '')('calsync end to end, under failure', 
 
   it('a message that can never succeed lands on the dead-letter topic after 5 attempts', async () => {
     const user = await newUser(f.stack, 'deadletter');
-    const calendarId = user.email;
     const report = await connectCalendar(f.stack, user);
     const subscriptionId = report.calendar.subscriptionId;
     await f.stack.simClient.addFault({
@@ -131,14 +113,7 @@ describe.skipIf(emulatorsMissing() !== '')('calsync end to end, under failure', 
       reason: 'backendError',
       count: 10_000,
     });
-    await user.cal.events.insert({
-      calendarId,
-      requestBody: {
-        summary: 'never synced',
-        start: { dateTime: hoursFromNow(3) },
-        end: { dateTime: hoursFromNow(4) },
-      },
-    });
+    await insertHourLong(user, 'never synced', 3);
     const dead = await waitFor(
       'the message on the dead-letter topic',
       async () => {

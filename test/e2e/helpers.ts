@@ -1,20 +1,18 @@
 // End-to-end helpers: the stack fixture, the real `calsync` CLI against it, Google's truth vs the Firestore mirror, waiting on conditions.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import type { calendar_v3 } from '@googleapis/calendar';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { paths, type SubscriptionDoc } from '../../functions/store/schema.js';
 import { googleCalendar } from '../simulator/client.js';
 import {
-  REPO_ROOT,
+  runCalsync,
   startLocalStack,
   type LocalStack,
   type StackOptions,
 } from '../stack/local-stack.js';
 import { useEmulators } from '../harness/env.js';
 import { slot } from '../harness/fixtures.js';
-import { truthOf } from '../harness/google-truth.js';
+import { mirrorDocuments, truthOf } from '../harness/google-truth.js';
 
 export interface StackFixture {
   readonly stack: LocalStack;
@@ -46,7 +44,11 @@ export function stackFixture(options: Omit<StackOptions, 'onLine'> = {}): StackF
         ...options.simulator,
       },
       env: { CALSYNC_LOG_LEVEL: 'INFO', ...options.env },
-      onLine: (target, line) => logs.onLine(target, line),
+      onLine: (target, line) => {
+        logs.onLine(target, line);
+        // CALSYNC_E2E_ECHO=1 prints every function log line (debugging a failing e2e test).
+        if (process.env.CALSYNC_E2E_ECHO === '1') process.stderr.write(`[${target}] ${line}\n`);
+      },
     });
     state.set({ stack, db: new Firestore({ projectId: stack.projectId }) });
   });
@@ -76,31 +78,6 @@ export interface ConnectReport {
     sync: { outcome: string; items: number; writes: number };
     channel: { id: string; expiresAt: string } | null;
   };
-}
-
-/** Runs the built `calsync` CLI with the stack's environment; the refresh token goes through stdin. */
-export function calsync(stack: LocalStack, args: string[], stdin = ''): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      join(REPO_ROOT, 'node_modules', '.bin', 'node'),
-      [join(REPO_ROOT, 'dist', 'functions', 'cli', 'main.js'), ...args],
-      {
-        env: { ...process.env, ...stack.env, CALSYNC_LOG_LEVEL: 'ERROR' },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0
-        ? resolve(out)
-        : reject(new Error(`calsync ${args.join(' ')} exited with ${code}: ${err.slice(-2000)}`)),
-    );
-    child.stdin.end(stdin);
-  });
 }
 
 export interface User {
@@ -156,10 +133,10 @@ export async function connectCalendar(
   user: User,
   calendarId = 'primary',
 ): Promise<ConnectReport> {
-  const out = await calsync(
+  const out = await runCalsync(
     stack,
     ['connect', '--user', user.uid, '--calendar', calendarId, '--refresh-token', '-', '--json'],
-    user.refreshToken,
+    { stdin: user.refreshToken },
   );
   return JSON.parse(out) as ConnectReport;
 }
@@ -173,17 +150,42 @@ export interface MirrorDoc {
 }
 
 /** Every event document (live events and tombstones of cancelled occurrences). */
-export async function mirrorDocs(
+export function mirrorDocs(
   db: Firestore,
   uid: string,
   calendarId: string,
 ): Promise<Map<string, MirrorDoc>> {
-  const snap = await db.collection(paths.events(uid, calendarId)).get();
-  return new Map(
-    snap.docs.map((d) => {
-      const data = d.data() as MirrorDoc;
-      return [data.id ?? d.id, data];
-    }),
+  return mirrorDocuments<MirrorDoc>(db, uid, calendarId);
+}
+
+/** Inserts a one-hour event starting `h` hours from the current hour on the user's primary calendar. */
+export async function insertHourLong(
+  user: User,
+  summary: string,
+  h: number,
+): Promise<calendar_v3.Schema$Event> {
+  const requestBody = {
+    summary,
+    start: { dateTime: hoursFromNow(h) },
+    end: { dateTime: hoursFromNow(h + 1) },
+  };
+  return (await user.cal.events.insert({ calendarId: user.email, requestBody })).data;
+}
+
+/** Waits until the mirror of the user's primary calendar holds `event` at its etag. */
+export async function waitForMirrored(
+  db: Firestore,
+  user: User,
+  event: calendar_v3.Schema$Event,
+  what: string,
+  timeoutMs?: number,
+  intervalMs?: number,
+): Promise<void> {
+  await waitFor(
+    what,
+    async () => (await mirrorDocs(db, user.uid, user.email)).get(event.id!)?.etag === event.etag,
+    timeoutMs,
+    intervalMs,
   );
 }
 
@@ -286,3 +288,27 @@ export const hoursFromNow = (h: number, minutes = 0): string =>
   new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 + h * 3_600_000 + minutes * 60_000)
     .toISOString()
     .replace('.000Z', 'Z');
+
+/**
+ * events.instances of a series just written. Google lists a change only after a lag (the
+ * simulator's `realism: 'google'` models it): until then the series answers 404 or no instances,
+ * so a client retries, as it would against Google.
+ */
+export async function instancesWhenListable(
+  cal: calendar_v3.Calendar,
+  calendarId: string,
+  eventId: string,
+  timeoutMs = 20_000,
+): Promise<calendar_v3.Schema$Event[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { data } = await cal.events.instances({ calendarId, eventId });
+      if ((data.items ?? []).length > 0) return data.items!;
+    } catch (err) {
+      if ((err as { status?: number }).status !== 404) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`series ${eventId} never became listable`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

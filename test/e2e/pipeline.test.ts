@@ -8,11 +8,14 @@ import {
   connectCalendar,
   converged,
   hoursFromNow,
+  insertHourLong,
+  instancesWhenListable,
   insertHourly,
   mirrorDocs,
   newUser,
   stackFixture,
   waitFor,
+  waitForMirrored,
   type User,
 } from './helpers.js';
 
@@ -62,18 +65,8 @@ describe.skipIf(emulatorsMissing() !== '')('calsync end to end', () => {
     const calendarId = user.email;
     const docs = () => mirrorDocs(f.db, user.uid, calendarId);
 
-    const { data: single } = await user.cal.events.insert({
-      calendarId,
-      requestBody: {
-        summary: 'Dentist',
-        start: { dateTime: hoursFromNow(30) },
-        end: { dateTime: hoursFromNow(31) },
-      },
-    });
-    await waitFor(
-      'the new event',
-      async () => (await docs()).get(single.id!)?.etag === single.etag,
-    );
+    const single = await insertHourLong(user, 'Dentist', 30);
+    await waitForMirrored(f.db, user, single, 'the new event');
 
     const { data: updated } = await user.cal.events.patch({
       calendarId,
@@ -98,11 +91,7 @@ describe.skipIf(emulatorsMissing() !== '')('calsync end to end', () => {
         end: { dateTime: hoursFromNow(49).replace('Z', ''), timeZone: 'Europe/Berlin' },
       },
     });
-    const { data: instances } = await user.cal.events.instances({
-      calendarId,
-      eventId: series.id!,
-    });
-    const [first, second] = instances.items!;
+    const [first, second] = await instancesWhenListable(user.cal, calendarId, series.id!);
     const { data: edited } = await user.cal.events.patch({
       calendarId,
       eventId: first!.id!,
@@ -184,8 +173,8 @@ describe.skipIf(emulatorsMissing() !== '')('calsync end to end', () => {
             end: { dateTime: hoursFromNow(73), timeZone: 'UTC' },
           },
         });
-        const { data: inst } = await user.cal.events.instances({ calendarId, eventId: s.id! });
-        await user.cal.events.delete({ calendarId, eventId: inst.items![2]!.id! });
+        const inst = await instancesWhenListable(user.cal, calendarId, s.id!);
+        await user.cal.events.delete({ calendarId, eventId: inst[2]!.id! });
       }),
     );
     const counts = await Promise.all(

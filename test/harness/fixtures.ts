@@ -64,8 +64,10 @@ export function firestoreFixture(prefix: string): FirestoreFixture {
 }
 
 export interface SimulatorUserOptions {
-  /** Names the user: `${name}${n}@example.com`, refresh token `rt-${name}-${n}`. */
-  name: string;
+  /** Names the user: `${name}${n}@example.com`, refresh token `rt-${name}-${n}`… */
+  name?: string;
+  /** …or this user, the same in every set-up. */
+  user?: { email: string; refreshToken: string };
   simulator?: SimulatorOptions;
   /** The primary calendar's zone (the simulator's default otherwise). */
   timeZone?: string;
@@ -83,20 +85,28 @@ export interface SimulatorUser {
   readonly refreshToken: string;
   /** Counts the set-ups of this fixture (1, 2, …): unique ids per test. */
   readonly n: number;
+  /** Inserts an event on the user's primary calendar (through the real client); returns it. */
+  insert(event: calendar_v3.Schema$Event): Promise<calendar_v3.Schema$Event>;
+  /** Renames each event on the primary calendar, one patch each, in order. */
+  rename(eventIds: string[], summary: string): Promise<void>;
+  /** Deletes each event from the primary calendar, in order. */
+  remove(eventIds: string[]): Promise<void>;
+  /** Google's instances of a recurring event (first page). */
+  instances(eventId: string): Promise<calendar_v3.Schema$Event[]>;
 }
 
-/** The Calendar simulator with one user and a real Calendar client authenticated as them. */
+/** The Calendar simulator (its defaults unless `simulator` says) with one user and a real Calendar client acting as them. */
 export function simulatorUserFixture(opts: SimulatorUserOptions): SimulatorUser {
   const { before, after } = hooksFor(opts.scope ?? 'test');
   const state = slot<{ sim: Simulator; ctl: SimulatorClient; cal: calendar_v3.Calendar }>(
     'the simulator',
   );
   let n = 0;
-  const email = () => `${opts.name}${n}@example.com`;
-  const refreshToken = () => `rt-${opts.name}-${n}`;
+  const email = () => opts.user?.email ?? `${opts.name ?? 'user'}${n}@example.com`;
+  const refreshToken = () => opts.user?.refreshToken ?? `rt-${opts.name ?? 'user'}-${n}`;
   before(async () => {
     n += 1;
-    const sim = await startSimulator({ rateLimitPerMinute: 1_000_000, ...opts.simulator });
+    const sim = await startSimulator(opts.simulator);
     const ctl = new SimulatorClient(sim.url);
     await ctl.createUser(email(), refreshToken(), opts.timeZone ? { timeZone: opts.timeZone } : {});
     state.set({ sim, ctl, cal: googleCalendar(sim.url, refreshToken()).calendar });
@@ -124,6 +134,22 @@ export function simulatorUserFixture(opts: SimulatorUserOptions): SimulatorUser 
     },
     get n() {
       return n;
+    },
+    async insert(requestBody) {
+      return (await state.get().cal.events.insert({ calendarId: email(), requestBody })).data;
+    },
+    async rename(eventIds, summary) {
+      const { cal } = state.get();
+      for (const eventId of eventIds)
+        await cal.events.patch({ calendarId: email(), eventId, requestBody: { summary } });
+    },
+    async remove(eventIds) {
+      const { cal } = state.get();
+      for (const eventId of eventIds) await cal.events.delete({ calendarId: email(), eventId });
+    },
+    async instances(eventId) {
+      const { data } = await state.get().cal.events.instances({ calendarId: email(), eventId });
+      return data.items ?? [];
     },
   };
 }

@@ -127,3 +127,43 @@ export async function waitFor(
     `${what} was not ready within ${timeoutMs} ms${proc ? `:\n${proc.output()}` : ''}`,
   );
 }
+
+/**
+ * Runs a short-lived command to its exit: resolves with its stdout; a non-zero exit rejects with
+ * `name` and the tail of its stderr. `stdin` is written and closed (secrets go there, never in
+ * args); `onStderr` sees stderr as it comes.
+ */
+export function runToExit(
+  command: string,
+  args: readonly string[],
+  options: {
+    name?: string;
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    stdin?: string;
+    onStderr?: (text: string) => void;
+  } = {},
+): Promise<string> {
+  const name = options.name ?? `${command} ${args.join(' ')}`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString('utf8');
+      options.onStderr?.(c.toString('utf8'));
+    });
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`${name} exited with ${code}: ${err.slice(-2000)}`)),
+    );
+    child.stdin.end(options.stdin ?? '');
+  });
+}

@@ -33,7 +33,7 @@ import { handleSyncMessage, mustRedeliver } from '../../functions/sync/handle.js
 import { handleWebhook, type Publisher } from '../../functions/webhook/handler.js';
 import { googleCalendar, SimulatorClient } from '../simulator/client.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
-import { truthOf } from '../harness/google-truth.js';
+import { mirrorDocuments, truthOf } from '../harness/google-truth.js';
 
 // ---------------------------------------------------------------------------------------------
 // Histories
@@ -644,13 +644,8 @@ export async function mirrorOf(
   uid: string,
   calendarId: string,
 ): Promise<Map<string, string>> {
-  const snap = await db.collection(paths.events(uid, calendarId)).get();
-  return new Map(
-    snap.docs.map((d) => {
-      const data = d.data() as { id?: string; etag?: string };
-      return [data.id ?? d.id, data.etag ?? ''];
-    }),
-  );
+  const docs = await mirrorDocuments<{ etag?: string }>(db, uid, calendarId);
+  return new Map([...docs].map(([id, d]) => [id, d.etag ?? '']));
 }
 
 export function compare(

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PubSub } from '@google-cloud/pubsub';
 import { freePort, startEmulator, type RunningEmulator } from '../harness/emulators.js';
-import { spawnManaged, waitFor, type ManagedProcess } from '../harness/processes.js';
+import { runToExit, spawnManaged, waitFor, type ManagedProcess } from '../harness/processes.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator/index.js';
 import { SimulatorClient } from '../simulator/client.js';
 
@@ -220,4 +220,24 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
     await stop();
     throw err;
   }
+}
+
+/**
+ * Runs the built `calsync` CLI with the stack's environment (log level ERROR); resolves with its
+ * stdout. The refresh token goes through `stdin`, never the arguments.
+ */
+export function runCalsync(
+  stack: Pick<LocalStack, 'env'>,
+  args: string[],
+  options: { stdin?: string; onStderr?: (text: string) => void } = {},
+): Promise<string> {
+  return runToExit(
+    join(REPO_ROOT, 'node_modules', '.bin', 'node'),
+    [join(REPO_ROOT, 'dist', 'functions', 'cli', 'main.js'), ...args],
+    {
+      name: `calsync ${args.join(' ')}`,
+      env: { ...process.env, ...stack.env, CALSYNC_LOG_LEVEL: 'ERROR' },
+      ...options,
+    },
+  );
 }

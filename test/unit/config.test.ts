@@ -1,6 +1,8 @@
 // parseConfig: table-driven good and bad environments, and that no secret value reaches an error.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, keyId, parseConfig, type Config } from '../../functions/config.js';
+import { REQUIRED_ENV } from '../fixtures/env.js';
+import { createLogger } from '../../functions/log.js';
 
 const SECRET = 'channel-secret-0123456789abcdefghijklmnop';
 const KEY = Buffer.alloc(32, 7).toString('base64');
@@ -30,6 +32,24 @@ describe('parseConfig accepts', () => {
         expect(c.occurrenceDaysBack).toBe(30);
         expect(c.occurrenceDaysAhead).toBe(365);
         expect(c.changesTopic).toBeUndefined();
+        expect(c.channelTokens).toEqual({ v1: 'accept', graceMs: 3_600_000 });
+        expect(c.rejectionLogsPerMinute).toBe(10);
+      },
+    ],
+    [
+      "Google's own hosts spelled out, v1 tokens switched off, a tighter grace",
+      {
+        ...good,
+        CALSYNC_CALENDAR_API_URL: 'https://www.googleapis.com',
+        CALSYNC_OAUTH_TOKEN_URL: 'https://oauth2.googleapis.com/token',
+        CALSYNC_CHANNEL_TOKEN_V1: 'reject',
+        CALSYNC_CHANNEL_TOKEN_GRACE_SECONDS: '600',
+        CALSYNC_REJECTION_LOGS_PER_MINUTE: '100',
+      },
+      (c) => {
+        expect(c.calendarApiUrl).toBe('https://www.googleapis.com/');
+        expect(c.channelTokens).toEqual({ v1: 'reject', graceMs: 600_000 });
+        expect(c.rejectionLogsPerMinute).toBe(100);
       },
     ],
     [
@@ -86,6 +106,27 @@ describe('parseConfig accepts', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('pins every configuration secret in the logger: no line can print one, whoever logs it', () => {
+    const env = {
+      ...good,
+      CALSYNC_CHANNEL_SECRET: 'a-fresh-channel-secret-for-this-test-0123456789',
+      GOOGLE_OAUTH_CLIENT_SECRET: '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-test',
+      CALSYNC_TOKEN_KEY: Buffer.alloc(32, 42).toString('base64'),
+    };
+    parseConfig(env);
+    const lines: string[] = [];
+    createLogger({ write: (l) => lines.push(l) }).info(
+      `${env.CALSYNC_CHANNEL_SECRET} ${env.GOOGLE_OAUTH_CLIENT_SECRET} ${env.CALSYNC_TOKEN_KEY}`,
+    );
+    for (const v of [
+      env.CALSYNC_CHANNEL_SECRET,
+      env.GOOGLE_OAUTH_CLIENT_SECRET,
+      env.CALSYNC_TOKEN_KEY,
+    ]) {
+      expect(lines[0]).not.toContain(v);
+    }
+  });
+
   it('the webhook role needs only the project and the channel secret', () => {
     const c = parseConfig(
       { GOOGLE_CLOUD_PROJECT: 'calsync-prod', CALSYNC_CHANNEL_SECRET: SECRET },
@@ -98,18 +139,7 @@ describe('parseConfig accepts', () => {
 
 describe('parseConfig rejects', () => {
   const cases: Array<[string, Record<string, string | undefined>, string[]]> = [
-    [
-      'an empty environment, naming every missing variable',
-      {},
-      [
-        'GOOGLE_CLOUD_PROJECT',
-        'CALSYNC_CHANNEL_SECRET',
-        'CALSYNC_TOKEN_KEY',
-        'GOOGLE_OAUTH_CLIENT_ID',
-        'GOOGLE_OAUTH_CLIENT_SECRET',
-        'CALSYNC_WEBHOOK_URL',
-      ],
-    ],
+    ['an empty environment, naming every missing variable', {}, [...REQUIRED_ENV]],
     [
       'a short channel secret',
       { ...good, CALSYNC_CHANNEL_SECRET: 'short-secret' },
@@ -182,6 +212,47 @@ describe('parseConfig rejects', () => {
       'a change feed on the notifications topic',
       { ...good, CALSYNC_CHANGES_TOPIC: 'calendar-notifications' },
       ['CALSYNC_CHANGES_TOPIC must not be the notifications topic'],
+    ],
+    [
+      'a Calendar API root that is not Google (a config change must not send tokens elsewhere)',
+      { ...good, CALSYNC_CALENDAR_API_URL: 'https://calendar.example.com/' },
+      ['CALSYNC_CALENDAR_API_URL must be on www.googleapis.com'],
+    ],
+    [
+      'a token endpoint on a look-alike or a Google-owned but wrong host',
+      { ...good, CALSYNC_OAUTH_TOKEN_URL: 'https://oauth2.googleapis.com.evil.test/token' },
+      ['CALSYNC_OAUTH_TOKEN_URL must be on oauth2.googleapis.com'],
+    ],
+    [
+      'a token endpoint on storage.googleapis.com (anyone can own a bucket path there)',
+      { ...good, CALSYNC_OAUTH_TOKEN_URL: 'https://storage.googleapis.com/bucket/token' },
+      ['CALSYNC_OAUTH_TOKEN_URL must be on oauth2.googleapis.com'],
+    ],
+    [
+      'a simulator on a non-loopback address over http, and credentials inside a URL',
+      {
+        ...good,
+        CALSYNC_CALENDAR_API_URL: 'http://10.0.0.5:8790/',
+        CALSYNC_OAUTH_TOKEN_URL: 'https://user:pw@oauth2.googleapis.com/token',
+      },
+      [
+        'CALSYNC_CALENDAR_API_URL must use https',
+        'CALSYNC_OAUTH_TOKEN_URL must not carry credentials',
+      ],
+    ],
+    [
+      'an unknown v1 token setting, a grace beyond a week, no rejection log at all',
+      {
+        ...good,
+        CALSYNC_CHANNEL_TOKEN_V1: 'maybe',
+        CALSYNC_CHANNEL_TOKEN_GRACE_SECONDS: '999999',
+        CALSYNC_REJECTION_LOGS_PER_MINUTE: '0',
+      },
+      [
+        'CALSYNC_CHANNEL_TOKEN_V1 must be accept or reject',
+        'CALSYNC_CHANNEL_TOKEN_GRACE_SECONDS must be between 0 and 604800',
+        'CALSYNC_REJECTION_LOGS_PER_MINUTE must be between 1 and 100000',
+      ],
     ],
     [
       'two problems at once',

@@ -1,6 +1,14 @@
 // The logger writes Cloud Logging JSON lines and redacts secrets itself, whatever the caller passes.
 import { describe, expect, it } from 'vitest';
-import { createLogger, registerSecret, REDACTED } from '../../functions/log.js';
+import {
+  createLogger,
+  knownSecretCount,
+  MAX_PINNED_SECRETS,
+  MAX_RUNTIME_SECRETS,
+  pinSecret,
+  registerSecret,
+  REDACTED,
+} from '../../functions/log.js';
 
 function capture(level?: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR') {
   const lines: string[] = [];
@@ -84,5 +92,50 @@ describe('log', () => {
     a.self = a;
     logger.info('circular', { a });
     expect(entries()[0]!.a).toEqual({ name: 'a', self: '[circular]' });
+  });
+});
+
+describe('known secrets stay bounded (issue 13.11)', () => {
+  it('a long-lived instance seeing many tokens keeps at most MAX_RUNTIME_SECRETS of them', () => {
+    const configured = 'pinned-channel-secret-value-0123456789';
+    pinSecret(configured);
+    for (let i = 0; i < 10_000; i++) registerSecret(`opaque-simulator-token-${i}-xxxxxxxx`);
+    const count = knownSecretCount();
+    expect(count.runtime).toBeLessThanOrEqual(MAX_RUNTIME_SECRETS);
+    expect(count.pinned).toBeLessThanOrEqual(MAX_PINNED_SECRETS);
+    const { logger, lines } = capture();
+    logger.info(`newest opaque-simulator-token-9999-xxxxxxxx and ${configured}`);
+    // The newest run-time token and the pinned configuration secret are still blanked...
+    expect(lines[0]).not.toContain('opaque-simulator-token-9999-xxxxxxxx');
+    expect(lines[0]).not.toContain(configured);
+    // ...the oldest was forgotten (the patterns, not the set, cover real token shapes).
+    logger.info('oldest opaque-simulator-token-0-xxxxxxxx');
+    expect(lines[1]).toContain('opaque-simulator-token-0-xxxxxxxx');
+  });
+
+  it('tokens in shapes the patterns catch are not stored at all, and are still redacted', () => {
+    const before = knownSecretCount().runtime;
+    const shaped = [
+      '1//0gRefreshTokenOfSomeLength-abcdefghij',
+      'ya29.a0AccessTokenValue-0123456789',
+      'v2.s_abcdefghijklmnopqrstuvwx.1921281232.0123456789abcdefghijklmnopqrstuvwxyzABCDEFG',
+    ];
+    for (const t of shaped) registerSecret(t);
+    expect(knownSecretCount().runtime).toBe(before);
+    const { logger, lines } = capture();
+    logger.info(`tokens: ${shaped.join(' ')}`);
+    for (const t of shaped) expect(lines[0]).not.toContain(t);
+  });
+
+  it('re-registering a token keeps it young (least recently seen goes first)', () => {
+    registerSecret('keep-me-around-token-value');
+    for (let i = 0; i < MAX_RUNTIME_SECRETS - 1; i++) {
+      registerSecret(`filler-${i}-token-value`);
+      if (i % 10 === 0) registerSecret('keep-me-around-token-value');
+    }
+    registerSecret('one-more-token-value-x');
+    const { logger, lines } = capture();
+    logger.info('keep-me-around-token-value');
+    expect(lines[0]).not.toContain('keep-me-around-token-value');
   });
 });

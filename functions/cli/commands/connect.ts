@@ -1,16 +1,22 @@
-// `calsync connect`: store encrypted credentials, resolve the calendar, subscribe, first full sync (sync engine), open the channel; --all reconciles the calendar list.
+// `calsync connect`: identify the Google account, store its encrypted credentials, resolve the calendar, subscribe (bound to that account), first full sync, open the channel; --all reconciles that account's calendar list.
 import { classifyGoogleError } from '../../calendar/errors.js';
 import { ensureCalendarListWatch, reconcileCalendarList } from '../../channels/calendar-list.js';
 import { syncDepsOf, UserApis } from '../../channels/deps.js';
 import { ensureSubscriptionChannel, type ChannelOutcome } from '../../channels/ensure.js';
 import { upsertSubscription } from '../../channels/subscription.js';
-import { saveCredentials } from '../../credentials/store.js';
-import { paths, type SubscriptionDoc } from '../../store/schema.js';
+import { subscriptionIdFor } from '../../ids.js';
+import {
+  CALENDAR_READONLY_SCOPE,
+  identifyAccount,
+  IdentifyError,
+} from '../../credentials/identity.js';
+import { saveCredentials, type GoogleAccount } from '../../credentials/store.js';
+import { paths, type CredentialsDoc, type SubscriptionDoc } from '../../store/schema.js';
 import { runSync, type SyncResult } from '../../sync/engine.js';
 import type { CliDeps } from '../deps.js';
 import { CliError } from '../errors.js';
 
-export const CALENDAR_READONLY_SCOPE = 'https://www.googleapis.com/auth/calendar.readonly';
+export { CALENDAR_READONLY_SCOPE };
 
 export interface ConnectInput {
   uid: string;
@@ -26,9 +32,18 @@ export interface ConnectedCalendar {
   created: boolean;
   sync: { outcome: SyncResult['outcome']; pages: number; items: number; writes: number };
   channel: { id: string; expiresAt: string } | null;
+  /** The Google account (email, or account id) the calendar syncs with. */
+  account: string;
+  /**
+   * Set when the calendar already syncs through another of the user's accounts whose credentials
+   * work: it was left as it was (nothing synced, no channel opened) — that account's address.
+   */
+  keptWith?: string;
 }
 
 export interface ConnectReport {
+  /** The Google account the refresh token belongs to. */
+  account: { accountId: string; email: string | null; identity: GoogleAccount['identity'] };
   calendar: ConnectedCalendar;
   calendarList?: { added: string[]; removed: string[] } | undefined;
 }
@@ -55,16 +70,24 @@ export async function connect(deps: CliDeps, input: ConnectInput): Promise<Conne
     throw new CliError(`could not read calendar ${input.calendarId}: ${e.kind}: ${e.message}`);
   }
   if (info.id !== input.calendarId) deps.progress(`resolved ${input.calendarId} to ${info.id}`);
-  // Only a token Google accepted is stored, encrypted with the current key.
-  await saveCredentials(db, config.tokenKeys, input.uid, input.refreshToken, [
-    CALENDAR_READONLY_SCOPE,
-  ]);
+  const { account, scopes } = await identify(deps, input.refreshToken, api);
+  deps.progress(`Google account: ${account.email ?? account.accountId}`);
+  // Only a token Google accepted is stored, encrypted with the current key, under its account.
+  await saveCredentials(
+    db,
+    config.tokenKeys,
+    input.uid,
+    input.refreshToken,
+    scopes.length > 0 ? scopes : [CALENDAR_READONLY_SCOPE],
+    account,
+  );
   const apis = new UserApis(deps);
-  const calendar = await connectOne(deps, apis, input.uid, info);
+  const calendar = await connectOne(deps, apis, input.uid, info, account);
+  const owner = { uid: input.uid, accountId: account.accountId };
 
   let calendarList: ConnectReport['calendarList'];
   if (input.all) {
-    const watch = await ensureCalendarListWatch(deps, input.uid, {
+    const watch = await ensureCalendarListWatch(deps, owner, {
       holder: deps.holder,
       claimMs: claimMs(deps),
       apis,
@@ -75,7 +98,7 @@ export async function connect(deps: CliDeps, input: ConnectInput): Promise<Conne
     deps.progress(
       watch.kind === 'rotated' ? 'watching the calendar list' : 'calendar list already watched',
     );
-    const r = await reconcileCalendarList(deps, input.uid, {
+    const r = await reconcileCalendarList(deps, owner, {
       holder: deps.holder,
       claimMs: claimMs(deps),
       apis,
@@ -87,7 +110,45 @@ export async function connect(deps: CliDeps, input: ConnectInput): Promise<Conne
     for (const id of r.removed) deps.progress(`removed ${id} (no longer in the calendar list)`);
     calendarList = { added: r.added, removed: r.removed };
   }
-  return { calendar, calendarList };
+  return {
+    account: { accountId: account.accountId, email: account.email, identity: account.identity },
+    calendar,
+    calendarList,
+  };
+}
+
+/** Which Google account the token belongs to (OpenID sub; the primary calendar for old grants). */
+async function identify(
+  deps: CliDeps,
+  refreshToken: string,
+  api: ReturnType<CliDeps['calendarApi']>,
+) {
+  try {
+    return await identifyAccount(deps.config.oauth, refreshToken, {
+      timeoutMs: deps.config.googleTimeoutMs,
+      primaryCalendarId: async () => (await api.getCalendar('primary')).id,
+    });
+  } catch (err) {
+    if (err instanceof IdentifyError) {
+      throw new CliError(`${err.message}: nothing was stored`);
+    }
+    throw err;
+  }
+}
+
+/**
+ * May this connect move the subscription from the account it is bound to? Only when that
+ * account's credentials are gone, revoked or unreadable: connecting a second account never
+ * rebinds the first account's calendars.
+ */
+async function mayTakeOver(deps: CliDeps, uid: string, subscriptionId: string) {
+  const sub = (await deps.db.doc(paths.subscription(subscriptionId)).get()).data() as
+    SubscriptionDoc | undefined;
+  const bound = sub?.accountId;
+  if (!bound) return { takeOver: true, boundEmail: null };
+  const cred = (await deps.db.doc(paths.account(uid, bound)).get()).data() as
+    CredentialsDoc | undefined;
+  return { takeOver: !cred || cred.status !== 'valid', boundEmail: cred?.email ?? bound };
 }
 
 /** Subscribe one calendar: subscription + calendar doc, first sync, channel, catch-up sync. */
@@ -96,10 +157,33 @@ async function connectOne(
   apis: UserApis,
   uid: string,
   info: { id: string; summary: string | undefined; timeZone: string | undefined },
+  account: GoogleAccount,
 ): Promise<ConnectedCalendar> {
-  const up = await upsertSubscription(deps.db, uid, info, deps.now());
+  const label = account.email ?? account.accountId;
+  const { takeOver, boundEmail } = await mayTakeOver(deps, uid, subscriptionIdFor(uid, info.id));
+  const up = await upsertSubscription(deps.db, uid, info, deps.now(), {
+    accountId: account.accountId,
+    email: account.email,
+    takeOver,
+  });
+  if (up.kept) {
+    const other = boundEmail ?? 'another account';
+    deps.progress(
+      `${info.id} already syncs through ${other}; left as it is (disconnect it first to move it to ${label})`,
+    );
+    return {
+      subscriptionId: up.subscriptionId,
+      calendarId: info.id,
+      mode: up.doc.mode,
+      created: false,
+      sync: { outcome: 'inactive', pages: 0, items: 0, writes: 0 },
+      channel: null,
+      account: other,
+      keptWith: other,
+    };
+  }
   deps.progress(
-    `${up.created ? 'created' : 'refreshed'} subscription ${up.subscriptionId} for ${info.id}`,
+    `${up.created ? 'created' : 'refreshed'} subscription ${up.subscriptionId} for ${info.id} (account ${label})`,
   );
   const sync = await firstSync(deps, up.subscriptionId, info.id);
   const outcome = await ensureSubscriptionChannel(deps, up.subscriptionId, {
@@ -121,6 +205,7 @@ async function connectOne(
     created: up.created,
     sync: { outcome: sync.outcome, pages: sync.pages, items: sync.items, writes: sync.writes },
     channel,
+    account: label,
   };
 }
 

@@ -1,10 +1,16 @@
-// `calsync status`: one row per subscription (user, calendar, status, mode, last sync, channel expiry, last notification, last error), as a table or JSON.
+// `calsync status`: one row per subscription (user, Google account, calendar, status, mode, last sync, channel expiry, last notification, last error), as a table or JSON; counts channels still on v1 tokens.
 import type { Timestamp } from '@google-cloud/firestore';
 import {
   CALENDAR_LIST_WATCHES,
   type CalendarListWatchDoc,
 } from '../../store/calendar-list-watches.js';
-import type { SubscriptionDoc } from '../../store/schema.js';
+import {
+  CREDENTIAL_ACCOUNTS,
+  paths,
+  type ChannelRecord,
+  type CredentialsDoc,
+  type SubscriptionDoc,
+} from '../../store/schema.js';
 import { allSubscriptions, subscriptionsOfUser } from '../../store/subscriptions-query.js';
 import type { CliDeps } from '../deps.js';
 import { ago, clip, table, until } from '../format.js';
@@ -12,6 +18,8 @@ import { ago, clip, table, until } from '../format.js';
 export interface StatusRow {
   subscriptionId: string;
   user: string;
+  /** The Google account (email, else account id) the calendar syncs with; null: legacy, unbound. */
+  account: string | null;
   calendar: string;
   status: string;
   mode: string;
@@ -37,18 +45,28 @@ export interface StatusReport {
   now: string;
   subscriptions: StatusRow[];
   calendarLists: CalendarListRow[];
+  /**
+   * Live channels whose token is still v1 (no expiry inside). Once 0 — every channel renewed at
+   * least once since v2 — CALSYNC_CHANNEL_TOKEN_V1=reject is safe.
+   */
+  v1Channels: number;
 }
 
 const iso = (t: Timestamp | null | undefined) => (t ? t.toDate().toISOString() : null);
 
 export async function status(deps: CliDeps, uid?: string): Promise<StatusReport> {
+  const now = deps.now();
   const query = uid ? subscriptionsOfUser(deps.db, uid) : allSubscriptions(deps.db);
   const subs = await query.get();
+  const emails = await accountEmails(deps, uid);
+  let v1Channels = 0;
   const rows: StatusRow[] = subs.docs.map((d) => {
     const s = d.data() as SubscriptionDoc;
+    v1Channels += v1Count(now, s.channel, s.previousChannel);
     return {
       subscriptionId: d.id,
       user: s.uid,
+      account: s.accountId ? (emails.get(`${s.uid}\u0000${s.accountId}`) ?? s.accountId) : null,
       calendar: s.calendarId,
       status: s.status,
       mode: s.mode,
@@ -65,10 +83,11 @@ export async function status(deps: CliDeps, uid?: string): Promise<StatusReport>
   rows.sort((a, b) => a.user.localeCompare(b.user) || a.calendar.localeCompare(b.calendar));
   let lists = deps.db
     .collection(CALENDAR_LIST_WATCHES)
-    .select('uid', 'status', 'channelExpiresAt', 'lastReconciledAt');
+    .select('uid', 'status', 'channelExpiresAt', 'lastReconciledAt', 'channel', 'previousChannel');
   if (uid) lists = lists.where('uid', '==', uid);
   const watches = (await lists.get()).docs.map((d) => {
     const w = d.data() as Partial<CalendarListWatchDoc>;
+    v1Channels += v1Count(now, w.channel, w.previousChannel);
     return {
       user: w.uid ?? '',
       status: w.status ?? '',
@@ -76,7 +95,31 @@ export async function status(deps: CliDeps, uid?: string): Promise<StatusReport>
       lastReconciledAt: iso(w.lastReconciledAt),
     };
   });
-  return { now: new Date(deps.now()).toISOString(), subscriptions: rows, calendarLists: watches };
+  return {
+    now: new Date(now).toISOString(),
+    subscriptions: rows,
+    calendarLists: watches,
+    v1Channels,
+  };
+}
+
+/** Live channels without a v2 token. */
+function v1Count(now: number, ...channels: (ChannelRecord | null | undefined)[]): number {
+  return channels.filter((c) => c && c.expiration.toMillis() > now && c.tokenVersion !== 2).length;
+}
+
+/** `uid NUL accountId` → the account's address, for every account (of `uid`, when given). */
+async function accountEmails(deps: CliDeps, uid?: string): Promise<Map<string, string>> {
+  const query = uid
+    ? deps.db.collection(paths.accounts(uid))
+    : deps.db.collectionGroup(CREDENTIAL_ACCOUNTS);
+  const snap = await query.select('uid', 'accountId', 'email').get();
+  const out = new Map<string, string>();
+  for (const d of snap.docs) {
+    const c = d.data() as Partial<CredentialsDoc>;
+    if (c.uid && c.accountId && c.email) out.set(`${c.uid}\u0000${c.accountId}`, c.email);
+  }
+  return out;
 }
 
 const ms = (s: string | null) => (s === null ? null : Date.parse(s));
@@ -136,6 +179,7 @@ export function formatStatus(report: StatusReport): string {
   }
   const headers = [
     'USER',
+    'ACCOUNT',
     'CALENDAR',
     'STATUS',
     'MODE',
@@ -146,6 +190,7 @@ export function formatStatus(report: StatusReport): string {
   ];
   const rows = report.subscriptions.map((r) => [
     clip(r.user, 28),
+    clip(r.account ?? '(legacy)', 32),
     clip(r.calendar, 40),
     r.status,
     r.mode,
@@ -155,6 +200,10 @@ export function formatStatus(report: StatusReport): string {
     r.lastError ? clip(`${r.lastError.code}: ${r.lastError.reason}`, 60) : '-',
   ]);
   let out = table(headers, rows);
+  out +=
+    report.v1Channels > 0
+      ? `\n${report.v1Channels} live channel(s) still carry v1 tokens: keep CALSYNC_CHANNEL_TOKEN_V1=accept until this is 0\n`
+      : '\nall live channels carry v2 tokens (CALSYNC_CHANNEL_TOKEN_V1=reject is safe)\n';
   if (report.calendarLists.length > 0) {
     out +=
       '\n' +

@@ -1,5 +1,4 @@
 // The worker with the change feed and occurrences: a 410 diffing resync announces exactly the mirror's changes, occurrences match Google's expansion.
-import type { calendar_v3 } from '@googleapis/calendar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pubsubChangePublisher } from '../../../functions/changes/publisher.js';
 import { windowFor } from '../../../functions/occurrences/pass.js';
@@ -20,8 +19,6 @@ describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through 
   });
   afterAll(() => feed.pubsub.close());
 
-  const insert = (body: calendar_v3.Schema$Event) =>
-    f.cal.events.insert({ calendarId: f.seeded.calendarId, requestBody: body }).then((r) => r.data);
   const day = (offsetDays: number, hour: number) => {
     const d = new Date(Date.now() + offsetDays * 86_400_000);
     return `${d.toISOString().slice(0, 10)}T${String(hour).padStart(2, '0')}:00:00`;
@@ -59,14 +56,14 @@ describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through 
     const singles = [];
     for (let i = 0; i < 6; i++) {
       singles.push(
-        await insert({
+        await f.insert({
           summary: `single ${i}`,
           start: { dateTime: day(3 + i, 9), timeZone: TZ },
           end: { dateTime: day(3 + i, 10), timeZone: TZ },
         }),
       );
     }
-    const series = await insert({
+    const series = await f.insert({
       summary: 'weekly',
       start: { dateTime: day(1, 8), timeZone: TZ },
       end: { dateTime: day(1, 9), timeZone: TZ },
@@ -89,16 +86,10 @@ describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through 
 
     // Changes while the token is lost.
     const before = await etagsOf();
-    const instances = (
-      await f.cal.events.instances({ calendarId: f.seeded.calendarId, eventId: series.id! })
-    ).data.items!;
-    await f.cal.events.patch({
-      calendarId: f.seeded.calendarId,
-      eventId: singles[0]!.id!,
-      requestBody: { summary: 'single 0, renamed' },
-    });
-    await f.cal.events.delete({ calendarId: f.seeded.calendarId, eventId: singles[1]!.id! });
-    const added = await insert({
+    const instances = await f.instances(series.id!);
+    await f.rename([singles[0]!.id!], 'single 0, renamed');
+    await f.remove([singles[1]!.id!]);
+    const added = await f.insert({
       summary: 'new',
       start: { dateTime: day(20, 14), timeZone: TZ },
       end: { dateTime: day(20, 15), timeZone: TZ },
@@ -112,7 +103,7 @@ describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through 
         end: { dateTime: day(16, 9), timeZone: TZ },
       },
     });
-    await f.cal.events.delete({ calendarId: f.seeded.calendarId, eventId: instances[3]!.id! });
+    await f.remove([instances[3]!.id!]);
     await f.ctl.expireSyncTokens(f.seeded.calendarId);
 
     const res = await runSync(d, f.seeded.subscriptionId);
@@ -143,7 +134,7 @@ describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through 
   });
 
   it('through the worker: one instance edited writes one occurrence, the series edited writes its window', async () => {
-    const series = await insert({
+    const series = await f.insert({
       summary: 'weekly',
       start: { dateTime: day(1, 8), timeZone: TZ },
       end: { dateTime: day(1, 9), timeZone: TZ },
@@ -158,24 +149,14 @@ describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through 
     const inWindow = await expectOccurrencesMatchGoogle();
     expect(occurrenceWrites()).toEqual([inWindow, 0]);
 
-    const instances = (
-      await f.cal.events.instances({ calendarId: f.seeded.calendarId, eventId: series.id! })
-    ).data.items!;
-    await f.cal.events.patch({
-      calendarId: f.seeded.calendarId,
-      eventId: instances[1]!.id!,
-      requestBody: { summary: 'weekly, this one only' },
-    });
+    const instances = await f.instances(series.id!);
+    await f.rename([instances[1]!.id!], 'weekly, this one only');
     // Google (and the simulator) bump the master's etag and `updated` too: the master is in the
     // delta, yet its instances' content did not change, so their documents are not rewritten.
     await runSync(d, f.seeded.subscriptionId);
     expect(occurrenceWrites()).toEqual([1, 0]);
 
-    await f.cal.events.patch({
-      calendarId: f.seeded.calendarId,
-      eventId: series.id!,
-      requestBody: { summary: 'weekly, renamed' },
-    });
+    await f.rename([series.id!], 'weekly, renamed');
     await runSync(d, f.seeded.subscriptionId);
     // Every instance but the modified one (its own document did not change).
     expect(occurrenceWrites()).toEqual([inWindow - 1, 0]);

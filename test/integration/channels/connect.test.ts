@@ -1,5 +1,5 @@
 // Integration: connect through the lifecycle core on the Firestore emulator + simulator — idempotence, encryption at rest, polling fallback, --all.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect } from '../../../functions/cli/commands/connect.js';
 import { parseConfig } from '../../../functions/config.js';
 import { loadRefreshToken } from '../../../functions/credentials/store.js';
@@ -19,16 +19,10 @@ import {
 } from '../../../functions/store/schema.js';
 import { emulatorsMissing } from '../../harness/env.js';
 import { googleCalendar } from '../../simulator/client.js';
-import { createWorld, KEY_A, KEY_B, type World } from './world.js';
+import { KEY_A, KEY_B, worldFixture } from './world.js';
 
 describe.skipIf(emulatorsMissing() !== '')('connect (lifecycle core)', () => {
-  let w: World;
-  beforeAll(async () => {
-    w = await createWorld('connect');
-  });
-  afterAll(async () => {
-    await w?.close();
-  });
+  const w = worldFixture('connect');
 
   const sub = async (uid: string, calendarId: string) =>
     (await w.db.doc(paths.subscription(subscriptionIdFor(uid, calendarId))).get()).data() as
@@ -85,8 +79,15 @@ describe.skipIf(emulatorsMissing() !== '')('connect (lifecycle core)', () => {
   it('stores the refresh token encrypted (no plaintext) and re-encrypts it after a key rotation', async () => {
     const token = '1//refresh-bob-secret-value-xyz';
     await w.simc.createUser('bob@example.com', token);
-    await connect(w.deps(), { uid: 'bob', calendarId: 'primary', refreshToken: token, all: false });
-    const snap = await w.db.doc(paths.credentials('bob')).get();
+    const r = await connect(w.deps(), {
+      uid: 'bob',
+      calendarId: 'primary',
+      refreshToken: token,
+      all: false,
+    });
+    // Stored per Google account (issue 15.1): credentials/{uid}/accounts/{accountId}.
+    const credPath = paths.account('bob', r.account.accountId);
+    const snap = await w.db.doc(credPath).get();
     const raw = JSON.stringify(snap.data());
     expect(raw).not.toContain(token);
     expect(raw).not.toContain('refresh-bob');
@@ -99,7 +100,7 @@ describe.skipIf(emulatorsMissing() !== '')('connect (lifecycle core)', () => {
       'cli',
     );
     expect(await loadRefreshToken(w.db, rotated.tokenKeys, 'bob')).toBe(token);
-    const after = (await w.db.doc(paths.credentials('bob')).get()).data() as CredentialsDoc;
+    const after = (await w.db.doc(credPath).get()).data() as CredentialsDoc;
     expect(after.keyId).toBe(rotated.tokenKeys.current.id);
     expect(after.refreshTokenCiphertext).not.toBe(stored.refreshTokenCiphertext);
     expect(JSON.stringify(after)).not.toContain(token);
@@ -161,7 +162,9 @@ describe.skipIf(emulatorsMissing() !== '')('connect (lifecycle core)', () => {
     expect(r.calendarList?.added).toEqual([work]);
     expect((await sub('dave', work))?.lastSyncedAt).not.toBeNull();
     const watch = (
-      await w.db.doc(calendarListWatchPath(calendarListWatchIdFor('dave'))).get()
+      await w.db
+        .doc(calendarListWatchPath(calendarListWatchIdFor('dave', r.account.accountId)))
+        .get()
     ).data();
     expect(watch?.channel?.id).toBeTruthy();
     const listChannels = (await w.simc.channels()).filter(
@@ -192,13 +195,13 @@ describe.skipIf(emulatorsMissing() !== '')('connect (lifecycle core)', () => {
   it('--all: the worker answers a calendar-list notification by connecting the calendar added', async () => {
     const token = '1//refresh-erin-list-0123456789';
     await w.simc.createUser('erinlist@example.com', token);
-    await connect(w.deps(), {
+    const connected = await connect(w.deps(), {
       uid: 'erinlist',
       calendarId: 'primary',
       refreshToken: token,
       all: true,
     });
-    const watchId = calendarListWatchIdFor('erinlist');
+    const watchId = calendarListWatchIdFor('erinlist', connected.account.accountId);
     const watch = (await w.db.doc(calendarListWatchPath(watchId)).get()).data();
     const added = await w.simc.createCalendar('erinlist@example.com', { summary: 'Climbing' });
     const lifecycle = w.deps();

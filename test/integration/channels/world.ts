@@ -3,16 +3,21 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
-import { inject } from 'vitest';
-import { calendarApiFactory } from '../../../functions/calendar/client.js';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { connect } from '../../../functions/cli/commands/connect.js';
 import type { CliDeps } from '../../../functions/cli/deps.js';
 import { parseConfig, type RenewalConfig } from '../../../functions/config.js';
+import { subscriptionIdFor } from '../../../functions/ids.js';
 import { createLogger } from '../../../functions/log.js';
+import { renewChannelsCore } from '../../../functions/renewal/core.js';
 import { pubsubEnqueuer, type ClosableEnqueuer } from '../../../functions/renewal/enqueue.js';
+import { paths, type SubscriptionDoc } from '../../../functions/store/schema.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js';
 import { SimulatorClient } from '../../simulator/client.js';
 import { uniqueProjectId, useEmulators } from '../../harness/env.js';
+import { slot } from '../../harness/fixtures.js';
 import { spawnManaged, waitFor } from '../../harness/processes.js';
+import { clockedCliDeps } from '../../harness/cli-deps.js';
 
 export const CHANNEL_SECRET = 'channel-secret-for-tests-0123456789abcdef';
 export const KEY_A = Buffer.alloc(32, 7).toString('base64');
@@ -139,17 +144,9 @@ export async function createWorld(
     offset,
     enqueuer,
     progress,
-    deps: (overrides = {}) => ({
-      db,
-      config,
-      calendarApi: calendarApiFactory(config),
-      logger,
-      now: () => Date.now() + offset.ms,
-      enqueuer,
-      progress: (line: string) => progress.push(line),
-      holder: `test:${randomBytes(4).toString('hex')}`,
-      ...overrides,
-    }),
+    deps: clockedCliDeps({ db, config, logger, enqueuer, offset }, 'test', (line) =>
+      progress.push(line),
+    ),
     async advance(ms) {
       const simNow = await simc.advanceClock(ms);
       offset.ms = simNow - Date.now();
@@ -183,4 +180,42 @@ export async function createWorld(
       await new Promise<void>((r) => sink.close(() => r()));
     },
   };
+}
+
+/**
+ * One World for the test file (call it inside the `describe`): made before its tests, closed after
+ * them. Reading it outside a test is a mistake the error names.
+ */
+export function worldFixture(...args: Parameters<typeof createWorld>): World {
+  const world = slot<World>('the world');
+  beforeAll(async () => world.set(await createWorld(...args)));
+  afterAll(async () => {
+    const w = world.peek();
+    world.set(undefined);
+    await w?.close();
+  });
+  // World is a plain object of values and closures: forwarding reads is all a test needs.
+  return new Proxy({} as World, { get: (_target, key) => Reflect.get(world.get(), key) });
+}
+
+/**
+ * A simulator user `${name}@example.com` whose primary calendar `calsync connect` connected (first
+ * sync, channel); `read()` reads its subscription document as stored now.
+ */
+export async function connectedUser(w: World, name: string) {
+  const token = `1//refresh-${name}-0123456789`;
+  const email = `${name}@example.com`;
+  await w.simc.createUser(email, token);
+  await connect(w.deps(), { uid: name, calendarId: 'primary', refreshToken: token, all: false });
+  const id = subscriptionIdFor(name, email);
+  const ref = w.db.doc(paths.subscription(id));
+  const read = async () => (await ref.get()).data() as SubscriptionDoc;
+  return { id, email, ref, read };
+}
+
+/** One renewal pass on a drained resync queue: its summary and the messages it enqueued. */
+export async function renewAndPull(w: World) {
+  await w.pull(100);
+  const summary = await renewChannelsCore(w.deps());
+  return { summary, messages: await w.pull() };
 }

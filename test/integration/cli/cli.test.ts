@@ -1,6 +1,6 @@
 // Integration: the real `calsync` executable as a child process (tsx) against the emulators + simulator, and disconnect.
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect } from '../../../functions/cli/commands/connect.js';
 import { disconnect } from '../../../functions/cli/commands/disconnect.js';
 import { runCli } from '../../../functions/cli/program.js';
@@ -8,7 +8,7 @@ import { subscriptionIdFor } from '../../../functions/ids.js';
 import { paths } from '../../../functions/store/schema.js';
 import { emulatorsMissing } from '../../harness/env.js';
 import { googleCalendar } from '../../simulator/client.js';
-import { createWorld, type World } from '../channels/world.js';
+import { worldFixture, type World } from '../channels/world.js';
 
 /**
  * Runs the executable and waits for its exit code. (harness spawnManaged() ends its watchdog with
@@ -30,13 +30,7 @@ async function cli(w: World, args: string[], timeoutMs = 45_000) {
 }
 
 describe.skipIf(emulatorsMissing() !== '')('calsync CLI', () => {
-  let w: World;
-  beforeAll(async () => {
-    w = await createWorld('cli');
-  });
-  afterAll(async () => {
-    await w?.close();
-  });
+  const w = worldFixture('cli');
 
   it('runs as a child process: connect, status --json, misuse exits 2 — never printing the token', async () => {
     const token = '1//cli-child-refresh-token-0123456789';
@@ -84,8 +78,9 @@ describe.skipIf(emulatorsMissing() !== '')('calsync CLI', () => {
     };
     const table = await run(['status', '--user', 'kim']);
     expect(table.code, table.stderr).toBe(0);
-    expect(table.stdout).toMatch(/^USER\s+CALENDAR\s+STATUS/);
-    expect(table.stdout).toMatch(/kim\s+kim@example.com\s+active\s+push/);
+    expect(table.stdout).toMatch(/^USER\s+ACCOUNT\s+CALENDAR\s+STATUS/);
+    expect(table.stdout).toMatch(/kim\s+kim@example.com\s+kim@example.com\s+active\s+push/);
+    expect(table.stdout).toContain('all live channels carry v2 tokens');
 
     await w.pull(100);
     const r = await run(['resync', '--user', 'kim', '--calendar', 'kim@example.com', '--full']);
@@ -103,7 +98,7 @@ describe.skipIf(emulatorsMissing() !== '')('calsync CLI', () => {
     expect(unknown.stderr).toMatch(/no subscription/);
   });
 
-  it('disconnect stops the channel and deletes the subscription; --delete-data removes the events in batches; credentials go with the last calendar', async () => {
+  it("disconnect stops the channel and deletes the subscription; --delete-data removes the events in batches; the account's grant is revoked and its credentials deleted with its last calendar", async () => {
     const token = '1//disconnect-refresh-token-0123456789';
     await w.simc.createUser('lee@example.com', token);
     const second = await w.simc.createCalendar('lee@example.com', { summary: 'Second' });
@@ -136,6 +131,7 @@ describe.skipIf(emulatorsMissing() !== '')('calsync CLI', () => {
     expect(first.channelsStopped).toBe(1);
     expect(first.calendars[0]?.deletedDocuments).toBeGreaterThanOrEqual(3);
     expect(first.credentialsDeleted).toBe(false);
+    expect(first.accounts).toEqual([]);
     expect((await w.db.collection(paths.events('lee', 'lee@example.com')).get()).size).toBe(0);
     expect((await w.db.doc(paths.calendar('lee', 'lee@example.com')).get()).exists).toBe(false);
     expect((await w.db.doc(paths.subscription(a.calendar.subscriptionId)).get()).exists).toBe(
@@ -143,7 +139,8 @@ describe.skipIf(emulatorsMissing() !== '')('calsync CLI', () => {
     );
     const sim = await w.simc.channels();
     expect(sim.find((c) => c.id === a.calendar.channel?.id)?.stopped).toBe(true);
-    expect((await w.db.doc(paths.credentials('lee')).get()).exists).toBe(true);
+    const credPath = paths.account('lee', a.account.accountId);
+    expect((await w.db.doc(credPath).get()).exists).toBe(true);
 
     const last = await disconnect(w.deps(), {
       uid: 'lee',
@@ -152,7 +149,11 @@ describe.skipIf(emulatorsMissing() !== '')('calsync CLI', () => {
       deleteData: false,
     });
     expect(last.credentialsDeleted).toBe(true);
-    expect((await w.db.doc(paths.credentials('lee')).get()).exists).toBe(false);
+    expect(last.accounts).toEqual([{ account: a.account.accountId, revoke: 'revoked' }]);
+    expect((await w.db.doc(credPath).get()).exists).toBe(false);
+    // Revoked at Google (issue 15.5): the grant no longer refreshes.
+    const grants = (await w.simc.user('lee@example.com')).grants;
+    expect(grants.find((g) => g.refreshToken === token)?.failure).toBe('revoked');
     const cal = (await w.db.doc(paths.calendar('lee', second)).get()).data();
     expect(cal?.sync?.status).toBe('removed');
     const live = (await w.simc.channels()).filter(

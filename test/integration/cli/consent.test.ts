@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interactiveConsent } from '../../../functions/cli/oauth-flow.js';
+import { CALSYNC_SCOPES } from '../../../functions/credentials/identity.js';
 
 describe('interactive consent', () => {
   let server: http.Server;
@@ -36,7 +37,7 @@ describe('interactive consent', () => {
     const urlSeen = new Promise<string>((r) => (resolveUrl = r));
     const flow = interactiveConsent({
       oauth: { clientId: 'cid', clientSecret: 'csecret', tokenUrl },
-      scope: 'https://www.googleapis.com/auth/calendar.readonly',
+      scopes: CALSYNC_SCOPES,
       port: 0,
       authBaseUrl: 'https://accounts.example.com/auth',
       print: (line) => {
@@ -46,8 +47,9 @@ describe('interactive consent', () => {
       timeoutMs: 10_000,
     });
     const auth = new URL(await urlSeen);
+    // openid + email: the account's stable id (sub) and address come back with every refresh.
     expect(auth.searchParams.get('scope')).toBe(
-      'https://www.googleapis.com/auth/calendar.readonly',
+      'openid email https://www.googleapis.com/auth/calendar.readonly',
     );
     expect(auth.searchParams.get('access_type')).toBe('offline');
     expect(auth.searchParams.get('code_challenge_method')).toBe('S256');

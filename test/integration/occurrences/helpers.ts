@@ -48,6 +48,9 @@ export async function occurrenceDocs(db: Firestore, cal: Cal) {
 
 export const iso = (t: unknown) => (t as Timestamp).toDate().toISOString();
 
+/** A New York wall time (with its offset) as Google writes a start or end. */
+export const ny = (dateTime: string) => ({ dateTime, timeZone: 'America/New_York' });
+
 /** A weekly Monday series at 10:00 New York time. */
 export function weekly(id: string, over: Partial<GoogleEvent> = {}): GoogleEvent {
   return {
@@ -57,8 +60,8 @@ export function weekly(id: string, over: Partial<GoogleEvent> = {}): GoogleEvent
     status: 'confirmed',
     summary: 'Weekly sync',
     updated: '2026-01-01T00:00:00.000Z',
-    start: { dateTime: '2026-01-05T10:00:00-05:00', timeZone: 'America/New_York' },
-    end: { dateTime: '2026-01-05T10:30:00-05:00', timeZone: 'America/New_York' },
+    start: ny('2026-01-05T10:00:00-05:00'),
+    end: ny('2026-01-05T10:30:00-05:00'),
     recurrence: ['RRULE:FREQ=WEEKLY;BYDAY=MO'],
     ...over,
   };

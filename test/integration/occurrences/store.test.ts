@@ -8,12 +8,14 @@ import { rollOccurrenceWindow } from '../../../functions/occurrences/roll.js';
 import { rebuildOccurrences } from '../../../functions/occurrences/rebuild.js';
 import { refreshOccurrences } from '../../../functions/occurrences/store.js';
 import { paths } from '../../../functions/store/schema.js';
+import { cancelledInstance, editedInstance } from '../../fixtures/events.js';
 import { emulatorsMissing } from '../../harness/env.js';
 import { firestoreFixture } from '../../harness/fixtures.js';
 import {
   changedBetween,
   deleteEvent,
   iso,
+  ny,
   occurrenceDocs,
   putEvent,
   updateTimes,
@@ -79,17 +81,17 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
     await refresh(['wk', 'other']);
     const before = await updateTimes(fs.db, cal);
 
-    await putEvent(fs.db, cal, {
-      id: 'wk_20260622T140000Z',
-      status: 'confirmed',
-      etag: '"101"',
-      summary: 'Weekly sync (moved to Tuesday)',
-      updated: '2026-06-10T00:00:00.000Z',
-      recurringEventId: 'wk',
-      originalStartTime: { dateTime: '2026-06-22T10:00:00-04:00', timeZone: 'America/New_York' },
-      start: { dateTime: '2026-06-23T15:00:00-04:00', timeZone: 'America/New_York' },
-      end: { dateTime: '2026-06-23T15:30:00-04:00', timeZone: 'America/New_York' },
-    });
+    await putEvent(
+      fs.db,
+      cal,
+      editedInstance('wk', ny('2026-06-22T10:00:00-04:00'), {
+        etag: '"101"',
+        summary: 'Weekly sync (moved to Tuesday)',
+        updated: '2026-06-10T00:00:00.000Z',
+        start: ny('2026-06-23T15:00:00-04:00'),
+        end: ny('2026-06-23T15:30:00-04:00'),
+      }),
+    );
     // The worker passes the page's ids: the exception's series.
     const edit = await refresh(['wk']);
     expect(edit).toMatchObject({ writes: 1, deletes: 0, unchanged: WEEKLY_IN_WINDOW - 1 });
@@ -103,12 +105,7 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
     expect(iso(moved.startAt)).toBe('2026-06-23T19:00:00.000Z');
     expect(moved.sourceEventId).toBe('wk_20260622T140000Z');
 
-    await putEvent(fs.db, cal, {
-      id: 'wk_20260629T140000Z',
-      status: 'cancelled',
-      recurringEventId: 'wk',
-      originalStartTime: { dateTime: '2026-06-29T10:00:00-04:00', timeZone: 'America/New_York' },
-    });
+    await putEvent(fs.db, cal, cancelledInstance('wk', ny('2026-06-29T10:00:00-04:00')));
     const cancel = await refresh(['wk']);
     expect(cancel).toMatchObject({ writes: 0, deletes: 1 });
     expect(changedBetween(afterEdit, await updateTimes(fs.db, cal))).toEqual({
@@ -178,12 +175,7 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
 
   it('an id that names a stored exception is redirected to its series', async () => {
     await putEvent(fs.db, cal, weekly('wk'));
-    await putEvent(fs.db, cal, {
-      id: 'wk_20260601T140000Z',
-      status: 'cancelled',
-      recurringEventId: 'wk',
-      originalStartTime: { dateTime: '2026-06-01T10:00:00-04:00', timeZone: 'America/New_York' },
-    });
+    await putEvent(fs.db, cal, cancelledInstance('wk', ny('2026-06-01T10:00:00-04:00')));
     const stats = await refresh(['wk_20260601T140000Z']);
     expect(stats.writes).toBe(WEEKLY_IN_WINDOW - 1);
   });
@@ -303,36 +295,31 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
         ['fri_20260626T140000Z', 'Friday'],
       ]);
       // Friday's instance moves to Wednesday of that week.
-      await putEvent(fs.db, cal, {
-        id: 'fri_20260626T140000Z',
-        status: 'confirmed',
-        summary: 'Friday (on Wednesday)',
-        recurringEventId: 'fri',
-        originalStartTime: { dateTime: '2026-06-26T10:00:00-04:00', timeZone: 'America/New_York' },
-        start: { dateTime: '2026-06-24T10:00:00-04:00', timeZone: 'America/New_York' },
-        end: { dateTime: '2026-06-24T10:30:00-04:00', timeZone: 'America/New_York' },
-      });
+      await putEvent(
+        fs.db,
+        cal,
+        editedInstance('fri', ny('2026-06-26T10:00:00-04:00'), {
+          summary: 'Friday (on Wednesday)',
+          start: ny('2026-06-24T10:00:00-04:00'),
+          end: ny('2026-06-24T10:30:00-04:00'),
+        }),
+      );
       await refresh(['fri']);
       expect(await next(2)).toEqual([
         ['wk_20260622T140000Z', 'Weekly sync'],
         ['fri_20260626T140000Z', 'Friday (on Wednesday)'],
       ]);
       // Next week's Monday is moved into this week (Sunday), this week's Monday is cancelled.
-      await putEvent(fs.db, cal, {
-        id: 'wk_20260629T140000Z',
-        status: 'confirmed',
-        summary: 'Weekly sync (early)',
-        recurringEventId: 'wk',
-        originalStartTime: { dateTime: '2026-06-29T10:00:00-04:00', timeZone: 'America/New_York' },
-        start: { dateTime: '2026-06-28T10:00:00-04:00', timeZone: 'America/New_York' },
-        end: { dateTime: '2026-06-28T10:30:00-04:00', timeZone: 'America/New_York' },
-      });
-      await putEvent(fs.db, cal, {
-        id: 'wk_20260622T140000Z',
-        status: 'cancelled',
-        recurringEventId: 'wk',
-        originalStartTime: { dateTime: '2026-06-22T10:00:00-04:00', timeZone: 'America/New_York' },
-      });
+      await putEvent(
+        fs.db,
+        cal,
+        editedInstance('wk', ny('2026-06-29T10:00:00-04:00'), {
+          summary: 'Weekly sync (early)',
+          start: ny('2026-06-28T10:00:00-04:00'),
+          end: ny('2026-06-28T10:30:00-04:00'),
+        }),
+      );
+      await putEvent(fs.db, cal, cancelledInstance('wk', ny('2026-06-22T10:00:00-04:00')));
       await refresh(['wk']);
       const deadline = Date.now() + 10_000;
       let latest = await next(snapshots.length);

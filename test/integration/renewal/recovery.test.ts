@@ -1,35 +1,18 @@
 // Integration: renewal recovery (expired / missing / silent channel → new channel + 'recovery' sync), invalid_grant, safety net, the HTTP target.
 import { Timestamp } from '@google-cloud/firestore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '../../../functions/cli/commands/connect.js';
-import { subscriptionIdFor } from '../../../functions/ids.js';
+import { describe, expect, it } from 'vitest';
 import { renewChannelsCore } from '../../../functions/renewal/core.js';
 import { createRenewChannels } from '../../../functions/renewal/function.js';
-import { paths, type SubscriptionDoc } from '../../../functions/store/schema.js';
+import { paths } from '../../../functions/store/schema.js';
 import { emulatorsMissing } from '../../harness/env.js';
-import { createWorld, type World } from '../channels/world.js';
+import { connectedUser, renewAndPull, worldFixture } from '../channels/world.js';
 
 const DAY = 24 * 3600 * 1000;
 
 describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
-  let w: World;
-  beforeAll(async () => {
-    w = await createWorld('recover');
-  });
-  afterAll(async () => {
-    await w?.close();
-  });
+  const w = worldFixture('recover');
 
-  async function connected(name: string) {
-    const token = `1//refresh-${name}-0123456789`;
-    const email = `${name}@example.com`;
-    await w.simc.createUser(email, token);
-    await connect(w.deps(), { uid: name, calendarId: 'primary', refreshToken: token, all: false });
-    const id = subscriptionIdFor(name, email);
-    const ref = w.db.doc(paths.subscription(id));
-    const read = async () => (await ref.get()).data() as SubscriptionDoc;
-    return { id, email, ref, read };
-  }
+  const connected = (name: string) => connectedUser(w, name);
 
   it('re-creates an expired, a missing and a silent channel and enqueues a recovery sync for each', async () => {
     const expired = await connected('erin');
@@ -55,13 +38,11 @@ describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
     });
     // A quiet-but-fresh channel is left alone.
     await calm.ref.update({ lastNotificationAt: Timestamp.fromMillis(now - 4 * DAY) });
-    await w.pull(100);
 
-    const summary = await renewChannelsCore(w.deps());
+    const { summary, messages } = await renewAndPull(w);
     expect(summary.failed).toEqual([]);
     expect(summary.recovered).toBe(3);
     expect(summary.renewed).toBe(0);
-    const messages = await w.pull();
     const recovery = messages.filter((m) => m.reason === 'recovery').map((m) => m.subscriptionId);
     expect(recovery.sort()).toEqual([expired.id, missing.id, silent.id].sort());
     for (const m of messages) expect(m).toMatchObject({ v: 1, kind: 'resync', full: false });
@@ -97,7 +78,8 @@ describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
     expect(after.status).toBe('needs_reauth');
     expect(after.renewalClaim).toBeNull();
     expect(after.channel?.id).toBe(before.channel?.id);
-    const creds = (await w.db.doc(paths.credentials('ivan')).get()).data();
+    // Credentials live per Google account (issue 15.1): only ivan's bound account is revoked.
+    const creds = (await w.db.doc(paths.account('ivan', after.accountId!)).get()).data();
     expect(creds?.status).toBe('revoked');
     const cal = (await w.db.doc(paths.calendar('ivan', ivan.email)).get()).data();
     expect(cal?.sync?.status).toBe('needs_reauth');

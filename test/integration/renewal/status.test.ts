@@ -1,41 +1,18 @@
 // Renewal and the status machine: no dead ends — error calendars keep their channel and are retried on their backoff, dead leases and orphan pending marks are picked up.
 import { Timestamp } from '@google-cloud/firestore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '../../../functions/cli/commands/connect.js';
-import { subscriptionIdFor } from '../../../functions/ids.js';
+import { describe, expect, it } from 'vitest';
 import { renewChannelsCore } from '../../../functions/renewal/core.js';
-import { paths, type SubscriptionDoc } from '../../../functions/store/schema.js';
 import { emulatorsMissing } from '../../harness/env.js';
-import { createWorld, type World } from '../channels/world.js';
+import { connectedUser, renewAndPull, worldFixture } from '../channels/world.js';
 
 const HOUR = 3_600_000;
 
 describe.skipIf(emulatorsMissing() !== '')(
   'renewal keeps every status but removed and needs_reauth moving',
   () => {
-    let w: World;
-    beforeAll(async () => {
-      w = await createWorld('rstatus');
-    });
-    afterAll(async () => {
-      await w?.close();
-    });
+    const w = worldFixture('rstatus');
 
-    async function connected(name: string) {
-      const token = `1//refresh-${name}-0123456789`;
-      const email = `${name}@example.com`;
-      await w.simc.createUser(email, token);
-      await connect(w.deps(), {
-        uid: name,
-        calendarId: 'primary',
-        refreshToken: token,
-        all: false,
-      });
-      const id = subscriptionIdFor(name, email);
-      const ref = w.db.doc(paths.subscription(id));
-      const read = async () => (await ref.get()).data() as SubscriptionDoc;
-      return { id, email, ref, read };
-    }
+    const connected = (name: string) => connectedUser(w, name);
 
     it('error calendars: retried when their backoff is due (not before), and their channel is still renewed', async () => {
       const due = await connected('dora');
@@ -56,13 +33,11 @@ describe.skipIf(emulatorsMissing() !== '')(
         nextRetryAt: Timestamp.fromMillis(now + HOUR),
       });
       const channelBefore = (await due.read()).channel!.id;
-      await w.pull(100);
 
-      const summary = await renewChannelsCore(w.deps());
+      const { summary, messages } = await renewAndPull(w);
       expect(summary.failed).toEqual([]);
       expect(summary.retried).toBe(1);
       expect(summary.renewed).toBe(1);
-      const messages = await w.pull();
       expect(messages.filter((m) => m.reason === 'retry').map((m) => m.subscriptionId)).toEqual([
         due.id,
       ]);

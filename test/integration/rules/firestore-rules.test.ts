@@ -36,6 +36,14 @@ const SEED: Record<string, Record<string, unknown>> = {
   'credentials/alice': { uid: 'alice', refreshTokenCiphertext: 'xxx', keyId: 'k1' },
   'credentials/bob': { uid: 'bob', refreshTokenCiphertext: 'yyy', keyId: 'k1' },
   'calendarListWatches/w-alice': { uid: 'alice', status: 'active' },
+  // Per Google account (issue 15.1), and records of retired channels (issue 15.2).
+  'credentials/alice/accounts/113700000000000000001': {
+    uid: 'alice',
+    accountId: '113700000000000000001',
+    refreshTokenCiphertext: 'zzz',
+    keyId: 'k1',
+  },
+  'retiredChannels/old-channel': { channelId: 'old-channel', ownerId: 'sub-alice' },
 };
 
 const OWN = [
@@ -54,6 +62,8 @@ const SERVER_ONLY = [
   'credentials/alice',
   'credentials/bob',
   'calendarListWatches/w-alice',
+  'credentials/alice/accounts/113700000000000000001',
+  'retiredChannels/old-channel',
 ];
 
 describe.skipIf(emulatorsMissing() !== '')('Firestore security rules', () => {
@@ -122,6 +132,9 @@ describe.skipIf(emulatorsMissing() !== '')('Firestore security rules', () => {
         await assertFails(db.collection('subscriptions').get());
         await assertFails(db.collection('subscriptions').where('uid', '==', 'alice').get());
         await assertFails(db.collection('credentials').get());
+        await assertFails(db.collection('credentials/alice/accounts').get());
+        await assertFails(db.collectionGroup('accounts').get());
+        await assertFails(db.collection('retiredChannels').get());
       }
     });
 

@@ -1,34 +1,20 @@
 // Conformance: per-user rate limit and injected faults in Google's error shapes; latency;
 // 404 for deleted or unshared calendars; the request log.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
-import { startSimulator, type Simulator } from '../../simulator/index.js';
-
-async function failure(p: Promise<unknown>): Promise<{ status?: number; data?: unknown }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as { status?: number; response?: { data?: unknown } };
-    return { status: err.status, data: err.response?.data };
-  }
-  throw new Error('expected the call to fail');
-}
+import { describe, expect, it } from 'vitest';
+import { googleCalendar } from '../../simulator/client.js';
+import { simulatorUserFixture } from '../../harness/fixtures.js';
+import { failure } from './helpers.js';
 
 describe('quotas and faults', () => {
-  let sim: Simulator;
-  let ctl: SimulatorClient;
-
-  beforeEach(async () => {
-    sim = await startSimulator({ rateLimitPerMinute: 5 });
-    ctl = new SimulatorClient(sim.url);
-    await ctl.createUser('f@example.com', 'rt-f');
+  const google = simulatorUserFixture({
+    simulator: { rateLimitPerMinute: 5 },
+    user: { email: 'f@example.com', refreshToken: 'rt-f' },
   });
-  afterEach(() => sim.close());
 
   it('over the per-user rate: 403 userRateLimitExceeded (usageLimits), not retried by the client', async () => {
-    const { calendar } = googleCalendar(sim.url, 'rt-f');
+    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
     for (let i = 0; i < 5; i++) await calendar.events.list({ calendarId: 'primary' });
-    await ctl.clearRequests();
+    await google.ctl.clearRequests();
     const err = await failure(calendar.events.list({ calendarId: 'primary' }));
     expect(err.status).toBe(403);
     expect(err.data).toEqual({
@@ -44,18 +30,18 @@ describe('quotas and faults', () => {
         message: 'User Rate Limit Exceeded',
       },
     });
-    expect((await ctl.requests()).length).toBe(1);
+    expect((await google.ctl.requests()).length).toBe(1);
     // The window is a minute on the simulated clock.
-    await ctl.advanceClock(61_000);
+    await google.ctl.advanceClock(61_000);
     expect((await calendar.events.list({ calendarId: 'primary' })).status).toBe(200);
   });
 
   it('Google’s current quota answers: per user 403 rateLimitExceeded (PERMISSION_DENIED), per project 403 quotaExceeded', async () => {
     // Per user: recorded in Atrejoe/Inky-Calendar-Server#104 (reason rateLimitExceeded, domain
     // usageLimits, the quota text) and alextselegidis/easyappointments#995 (status
-    // PERMISSION_DENIED). Per project: the "Queries per minute" text of calcom/cal.diy#18079.
-    await ctl.setRealism({ userRateLimitReason: 'rateLimitExceeded' });
-    const { calendar } = googleCalendar(sim.url, 'rt-f');
+    // PERMISSION_DENIED). Per project: the "Queries per minute" text of calcom/google.cal.diy#18079.
+    await google.ctl.setRealism({ userRateLimitReason: 'rateLimitExceeded' });
+    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
     for (let i = 0; i < 5; i++) await calendar.events.list({ calendarId: 'primary' });
     const user = await failure(calendar.events.list({ calendarId: 'primary' }));
     const userMsg =
@@ -70,11 +56,11 @@ describe('quotas and faults', () => {
       },
     });
     // The project limit counts every user's calls.
-    await ctl.advanceClock(61_000);
-    await ctl.setRateLimit(1000);
-    await ctl.setRealism({ projectRateLimitPerMinute: 3 });
-    await ctl.createUser('g@example.com', 'rt-g');
-    const g = googleCalendar(sim.url, 'rt-g').calendar;
+    await google.ctl.advanceClock(61_000);
+    await google.ctl.setRateLimit(1000);
+    await google.ctl.setRealism({ projectRateLimitPerMinute: 3 });
+    await google.ctl.createUser('g@example.com', 'rt-g');
+    const g = googleCalendar(google.sim.url, 'rt-g').calendar;
     await calendar.events.list({ calendarId: 'primary' });
     await g.events.list({ calendarId: 'primary' });
     await calendar.events.list({ calendarId: 'primary' });
@@ -93,9 +79,9 @@ describe('quotas and faults', () => {
   });
 
   it('an injected 429 rateLimitExceeded has Google’s shape and is consumed after `count` matches', async () => {
-    await ctl.setRateLimit(1000);
-    const { calendar } = googleCalendar(sim.url, 'rt-f');
-    await ctl.addFault({
+    await google.ctl.setRateLimit(1000);
+    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
+    await google.ctl.addFault({
       method: 'POST',
       path: '/calendar/v3/calendars/',
       status: 429,
@@ -129,20 +115,20 @@ describe('quotas and faults', () => {
   });
 
   it('faults match by method and path regex; GETs are retried by the client (gaxios) on 503', async () => {
-    await ctl.setRateLimit(1000);
-    const { calendar } = googleCalendar(sim.url, 'rt-f');
+    await google.ctl.setRateLimit(1000);
+    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
     await calendar.events.list({ calendarId: 'primary' }); // obtain a token first
-    await ctl.addFault({ method: 'GET', path: '/\\/events$/', status: 503, count: 2 });
-    await ctl.clearRequests();
+    await google.ctl.addFault({ method: 'GET', path: '/\\/events$/', status: 503, count: 2 });
+    await google.ctl.clearRequests();
     expect((await calendar.events.list({ calendarId: 'primary' })).status).toBe(200);
-    const log = await ctl.requests();
+    const log = await google.ctl.requests();
     expect(log.map((r) => r.status)).toEqual([503, 503, 200]);
     expect(log[0]).toMatchObject({
       method: 'GET',
       path: '/calendar/v3/calendars/primary/events',
       query: {},
     });
-    await ctl.addFault({
+    await google.ctl.addFault({
       path: '/calendar/v3/users/me/calendarList',
       status: 403,
       reason: 'quotaExceeded',
@@ -165,13 +151,13 @@ describe('quotas and faults', () => {
   });
 
   it('a hold fault computes the answer on arrival and withholds it until released', async () => {
-    await ctl.setRateLimit(1000);
-    const { calendar } = googleCalendar(sim.url, 'rt-f');
+    await google.ctl.setRateLimit(1000);
+    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
     const ev = { start: { date: '2025-01-01' }, end: { date: '2025-01-02' } };
     await calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'a', ...ev } });
-    await ctl.addFault({ method: 'GET', path: '/\\/events$/', hold: true, count: 1 });
+    await google.ctl.addFault({ method: 'GET', path: '/\\/events$/', hold: true, count: 1 });
     const slow = calendar.events.list({ calendarId: 'primary' });
-    const [held] = await ctl.waitForHeld(1);
+    const [held] = await google.ctl.waitForHeld(1);
     expect(held).toMatchObject({
       method: 'GET',
       path: '/calendar/v3/calendars/primary/events',
@@ -181,10 +167,10 @@ describe('quotas and faults', () => {
     await calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'b', ...ev } });
     const fresh = await calendar.events.list({ calendarId: 'primary' });
     expect(fresh.data.items?.map((e) => e.summary).sort()).toEqual(['a', 'b']);
-    await ctl.releaseHeld(held!.id);
+    await google.ctl.releaseHeld(held!.id);
     const stale = await slow;
     expect(stale.data.items?.map((e) => e.summary)).toEqual(['a']);
-    expect(await ctl.heldRequests()).toEqual([]);
+    expect(await google.ctl.heldRequests()).toEqual([]);
     // The stale answer's token still leads to the later change.
     const delta = await calendar.events.list({
       calendarId: 'primary',
@@ -192,26 +178,31 @@ describe('quotas and faults', () => {
     });
     expect(delta.data.items?.map((e) => e.summary)).toEqual(['b']);
     // Release-all.
-    await ctl.addFault({ method: 'GET', path: '/calendar/v3/calendars/', hold: true, count: 2 });
+    await google.ctl.addFault({
+      method: 'GET',
+      path: '/calendar/v3/calendars/',
+      hold: true,
+      count: 2,
+    });
     const two = [
       calendar.events.list({ calendarId: 'primary' }),
       calendar.calendars.get({ calendarId: 'primary' }),
     ];
-    await ctl.waitForHeld(2);
-    expect(await ctl.releaseAllHeld()).toBe(2);
+    await google.ctl.waitForHeld(2);
+    expect(await google.ctl.releaseAllHeld()).toBe(2);
     expect((await Promise.all(two)).map((r) => r.status)).toEqual([200, 200]);
   });
 
   it('a latency fault sends the answer computed on arrival, later', async () => {
-    await ctl.setRateLimit(1000);
-    const { calendar } = googleCalendar(sim.url, 'rt-f');
+    await google.ctl.setRateLimit(1000);
+    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
     const ev = { start: { date: '2025-01-01' }, end: { date: '2025-01-02' } };
     await calendar.events.list({ calendarId: 'primary' }); // obtain a token first
-    await ctl.addFault({ method: 'GET', path: '/\\/events$/', latencyMs: 1500, count: 1 });
-    await ctl.clearRequests();
+    await google.ctl.addFault({ method: 'GET', path: '/\\/events$/', latencyMs: 1500, count: 1 });
+    await google.ctl.clearRequests();
     const slow = calendar.events.list({ calendarId: 'primary' });
     // Wait until the simulator has computed the answer (the request log has its status).
-    while (!(await ctl.requests()).some((r) => r.status === 200))
+    while (!(await google.ctl.requests()).some((r) => r.status === 200))
       await new Promise((r) => setTimeout(r, 10));
     await calendar.events.insert({
       calendarId: 'primary',
@@ -221,9 +212,9 @@ describe('quotas and faults', () => {
   });
 
   it('5xx answers can be Google’s HTML error page instead of JSON', async () => {
-    await ctl.setRateLimit(1000);
-    const { calendar } = googleCalendar(sim.url, 'rt-f');
-    await ctl.addFault({
+    await google.ctl.setRateLimit(1000);
+    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
+    await google.ctl.addFault({
       method: 'POST',
       path: '/calendar/v3/',
       status: 502,
@@ -246,26 +237,26 @@ describe('quotas and faults', () => {
   });
 
   it('latency delays answers', async () => {
-    await ctl.setRateLimit(1000);
-    const { calendar } = googleCalendar(sim.url, 'rt-f');
+    await google.ctl.setRateLimit(1000);
+    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
     await calendar.events.list({ calendarId: 'primary' });
-    await ctl.setLatency(150);
+    await google.ctl.setLatency(150);
     const t0 = Date.now();
     await calendar.events.list({ calendarId: 'primary' });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
   });
 
   it('a deleted or unshared calendar answers 404 notFound', async () => {
-    await ctl.setRateLimit(1000);
-    await ctl.createUser('g@example.com', 'rt-g');
-    const shared = await ctl.createCalendar('f@example.com', { summary: 'shared' });
-    await ctl.shareCalendar(shared, 'g@example.com');
-    const gone = await ctl.createCalendar('g@example.com', { summary: 'gone' });
-    const g = googleCalendar(sim.url, 'rt-g').calendar;
+    await google.ctl.setRateLimit(1000);
+    await google.ctl.createUser('g@example.com', 'rt-g');
+    const shared = await google.ctl.createCalendar('f@example.com', { summary: 'shared' });
+    await google.ctl.shareCalendar(shared, 'g@example.com');
+    const gone = await google.ctl.createCalendar('g@example.com', { summary: 'gone' });
+    const g = googleCalendar(google.sim.url, 'rt-g').calendar;
     expect((await g.events.list({ calendarId: shared })).status).toBe(200);
     expect((await g.calendars.get({ calendarId: gone })).data.summary).toBe('gone');
-    await ctl.unshareCalendar(shared, 'g@example.com');
-    await ctl.deleteCalendar(gone);
+    await google.ctl.unshareCalendar(shared, 'g@example.com');
+    await google.ctl.deleteCalendar(gone);
     for (const calendarId of [shared, gone]) {
       const err = await failure(g.events.list({ calendarId }));
       expect(err.status).toBe(404);
@@ -279,7 +270,8 @@ describe('quotas and faults', () => {
     }
     // The owner still sees the unshared calendar.
     expect(
-      (await googleCalendar(sim.url, 'rt-f').calendar.events.list({ calendarId: shared })).status,
+      (await googleCalendar(google.sim.url, 'rt-f').calendar.events.list({ calendarId: shared }))
+        .status,
     ).toBe(200);
   });
 });

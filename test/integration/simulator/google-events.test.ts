@@ -5,24 +5,10 @@
 // Private events will appear to users with reader access, but event details will be hidden");
 // a recorded events.list answer for a freeBusyReader calendar (cited in event-model.ts busyBlock);
 // 403 requiredAccessLevel as public clients record it (cited in events.ts).
-import type { calendar_v3 } from '@googleapis/calendar';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
-import { startSimulator, type Simulator } from '../../simulator/index.js';
-
-type Cal = calendar_v3.Calendar;
-type Ev = calendar_v3.Schema$Event;
-
-async function listAll(cal: Cal, params: calendar_v3.Params$Resource$Events$List) {
-  const items: Ev[] = [];
-  let pageToken: string | undefined;
-  for (;;) {
-    const { data } = await cal.events.list({ calendarId: 'primary', ...params, pageToken });
-    items.push(...(data.items ?? []));
-    if (!data.nextPageToken) return { items, syncToken: data.nextSyncToken! };
-    pageToken = data.nextPageToken;
-  }
-}
+import { describe, expect, it } from 'vitest';
+import { googleCalendar } from '../../simulator/client.js';
+import { simulatorUserFixture } from '../../harness/fixtures.js';
+import { listAll } from './helpers.js';
 
 const day = (d: number) => ({
   start: { dateTime: `2025-04-${String(d).padStart(2, '0')}T10:00:00Z` },
@@ -30,26 +16,19 @@ const day = (d: number) => ({
 });
 
 describe('untidy events and access roles', () => {
-  let sim: Simulator;
-  let ctl: SimulatorClient;
-  let cal: Cal;
   const owner = 'untidy@example.com';
-
-  beforeEach(async () => {
-    sim = await startSimulator({ seed: 21 });
-    ctl = new SimulatorClient(sim.url);
-    await ctl.createUser(owner, 'rt-u');
-    cal = googleCalendar(sim.url, 'rt-u').calendar;
+  const google = simulatorUserFixture({
+    simulator: { seed: 21 },
+    user: { email: owner, refreshToken: 'rt-u' },
   });
-  afterEach(() => sim.close());
 
   it('untidyEvents: some events lack creator, organizer, reminders or iCalUID; cancelled instances lack originalStartTime.timeZone', async () => {
     for (let d = 1; d <= 25; d++)
-      await cal.events.insert({
+      await google.cal.events.insert({
         calendarId: 'primary',
         requestBody: { summary: `e${d}`, ...day(d) },
       });
-    const { data: series } = await cal.events.insert({
+    const { data: series } = await google.cal.events.insert({
       calendarId: 'primary',
       requestBody: {
         summary: 'weekly',
@@ -58,8 +37,11 @@ describe('untidy events and access roles', () => {
         recurrence: ['RRULE:FREQ=WEEKLY;COUNT=4'],
       },
     });
-    await cal.events.delete({ calendarId: 'primary', eventId: `${series.id}_20250408T070000Z` });
-    const tidy = await listAll(cal, {});
+    await google.cal.events.delete({
+      calendarId: 'primary',
+      eventId: `${series.id}_20250408T070000Z`,
+    });
+    const tidy = await listAll(google.cal, {});
     for (const e of tidy.items.filter((x) => x.status !== 'cancelled'))
       expect(e).toHaveProperty('creator');
     expect(tidy.items.find((e) => e.status === 'cancelled')!.originalStartTime).toEqual({
@@ -67,8 +49,8 @@ describe('untidy events and access roles', () => {
       timeZone: 'Europe/Berlin',
     });
 
-    await ctl.setRealism({ untidyEvents: true });
-    const { items } = await listAll(cal, {});
+    await google.ctl.setRealism({ untidyEvents: true });
+    const { items } = await listAll(google.cal, {});
     const live = items.filter((e) => e.status !== 'cancelled');
     for (const field of ['creator', 'organizer', 'reminders', 'iCalUID'] as const) {
       const lacking = live.filter((e) => e[field] === undefined).length;
@@ -77,7 +59,7 @@ describe('untidy events and access roles', () => {
     }
     // The same event looks the same through get.
     const sample = live.find((e) => e.creator === undefined)!;
-    const got = await cal.events.get({ calendarId: 'primary', eventId: sample.id! });
+    const got = await google.cal.events.get({ calendarId: 'primary', eventId: sample.id! });
     expect(got.data.creator).toBeUndefined();
     // The northworld shape: a cancelled instance, originalStartTime without timeZone.
     expect(items.find((e) => e.status === 'cancelled')).toEqual({
@@ -91,27 +73,27 @@ describe('untidy events and access roles', () => {
   });
 
   it('enforceAccessRoles: readers cannot write (403 requiredAccessLevel); a freeBusyReader sees busy blocks only', async () => {
-    await ctl.createUser('reader@example.com', 'rt-r');
-    await ctl.createUser('fb@example.com', 'rt-fb');
-    await cal.events.insert({
+    await google.ctl.createUser('reader@example.com', 'rt-r');
+    await google.ctl.createUser('fb@example.com', 'rt-fb');
+    await google.cal.events.insert({
       calendarId: 'primary',
       requestBody: { summary: 'Dentist', location: 'Main St', ...day(2) },
     });
-    await cal.events.insert({
+    await google.cal.events.insert({
       calendarId: 'primary',
       requestBody: { summary: 'Secret', visibility: 'private', ...day(3) },
     });
-    await ctl.shareCalendar(owner, 'reader@example.com', 'reader');
-    await ctl.shareCalendar(owner, 'fb@example.com', 'freeBusyReader');
-    const reader = googleCalendar(sim.url, 'rt-r').calendar;
-    const fb = googleCalendar(sim.url, 'rt-fb').calendar;
+    await google.ctl.shareCalendar(owner, 'reader@example.com', 'reader');
+    await google.ctl.shareCalendar(owner, 'fb@example.com', 'freeBusyReader');
+    const reader = googleCalendar(google.sim.url, 'rt-r').calendar;
+    const fb = googleCalendar(google.sim.url, 'rt-fb').calendar;
     // Default (kind): a reader may write.
     expect(
       (await reader.events.insert({ calendarId: owner, requestBody: { summary: 'x', ...day(4) } }))
         .status,
     ).toBe(200);
 
-    await ctl.setRealism({ enforceAccessRoles: true });
+    await google.ctl.setRealism({ enforceAccessRoles: true });
     const err = (await reader.events
       .insert({ calendarId: owner, requestBody: { summary: 'y', ...day(5) } })
       .catch((e: unknown) => e)) as { status: number; response: { data: unknown } };

@@ -3,41 +3,19 @@
 // events.import (ids starting with `_`). Shapes from the recorded fixtures cited in
 // test/simulator/series-split.ts (compass recurring__edit__this-and-following-*,
 // northworld/cancelled_events.json) and odoo/odoo#18180 (imported ids).
-import type { calendar_v3 } from '@googleapis/calendar';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
-import { startSimulator, type Simulator } from '../../simulator/index.js';
-
-type Cal = calendar_v3.Calendar;
-type Ev = calendar_v3.Schema$Event;
-
-async function listAll(cal: Cal, params: calendar_v3.Params$Resource$Events$List) {
-  const items: Ev[] = [];
-  let pageToken: string | undefined;
-  for (;;) {
-    const { data } = await cal.events.list({ calendarId: 'primary', ...params, pageToken });
-    items.push(...(data.items ?? []));
-    if (!data.nextPageToken) return { items, syncToken: data.nextSyncToken! };
-    pageToken = data.nextPageToken;
-  }
-}
+import { describe, expect, it } from 'vitest';
+import { simulatorUserFixture } from '../../harness/fixtures.js';
+import { listAll } from './helpers.js';
 
 describe('ids only Google makes', () => {
-  let sim: Simulator;
-  let ctl: SimulatorClient;
-  let cal: Cal;
   const email = 'ids@example.com';
-
-  beforeEach(async () => {
-    sim = await startSimulator({ seed: 4 });
-    ctl = new SimulatorClient(sim.url);
-    await ctl.createUser(email, 'rt-ids');
-    cal = googleCalendar(sim.url, 'rt-ids').calendar;
+  const google = simulatorUserFixture({
+    simulator: { seed: 4 },
+    user: { email: email, refreshToken: 'rt-ids' },
   });
-  afterEach(() => sim.close());
 
   async function dishes(): Promise<string> {
-    const { data } = await cal.events.insert({
+    const { data } = await google.cal.events.insert({
       calendarId: 'primary',
       requestBody: {
         summary: '🍽️ Dishes',
@@ -52,25 +30,25 @@ describe('ids only Google makes', () => {
   it('"this and following" in the UI: `_R` master with a new iCalUID; later exceptions move to it with their ids', async () => {
     const base = await dishes();
     // An edited and a cancelled occurrence after the split point, one edit before it.
-    await cal.events.patch({
+    await google.cal.events.patch({
       calendarId: 'primary',
       eventId: `${base}_20250325T123000Z`,
       requestBody: { summary: 'before the split' },
     });
-    await cal.events.patch({
+    await google.cal.events.patch({
       calendarId: 'primary',
       eventId: `${base}_20250328T123000Z`,
       requestBody: { summary: 'edited' },
     });
-    await cal.events.delete({ calendarId: 'primary', eventId: `${base}_20250329T123000Z` });
-    const { syncToken } = await listAll(cal, {});
+    await google.cal.events.delete({ calendarId: 'primary', eventId: `${base}_20250329T123000Z` });
+    const { syncToken } = await listAll(google.cal, {});
 
-    const rId = await ctl.splitSeries(email, base, `${base}_20250327T123000Z`, {
+    const rId = await google.ctl.splitSeries(email, base, `${base}_20250327T123000Z`, {
       summary: '🧽 Dishes',
     });
     expect(rId).toBe(`${base}_R20250327T123000`);
 
-    const delta = new Map((await listAll(cal, { syncToken })).items.map((e) => [e.id!, e]));
+    const delta = new Map((await listAll(google.cal, { syncToken })).items.map((e) => [e.id!, e]));
     // The old master ends the night before the split day (local midnight - 1 s, in UTC).
     expect(delta.get(base)!.recurrence).toEqual(['RRULE:FREQ=DAILY;UNTIL=20250327T045959Z']);
     expect(delta.get(rId)).toMatchObject({
@@ -93,7 +71,11 @@ describe('ids only Google makes', () => {
 
     // Expanded: instances before the split belong to the base, after it to `_R`, same id scheme.
     const window = { timeMin: '2025-03-25T00:00:00Z', timeMax: '2025-03-31T00:00:00Z' };
-    const single = await listAll(cal, { ...window, singleEvents: true, orderBy: 'startTime' });
+    const single = await listAll(google.cal, {
+      ...window,
+      singleEvents: true,
+      orderBy: 'startTime',
+    });
     expect(single.items.map((e) => [e.id, e.recurringEventId])).toEqual([
       [`${base}_20250325T123000Z`, base],
       [`${base}_20250326T123000Z`, base],
@@ -105,20 +87,20 @@ describe('ids only Google makes', () => {
 
   it('instances of a `_R` series are read, edited and cancelled by their `<base>_<date>Z` ids', async () => {
     const base = await dishes();
-    const rId = await ctl.splitSeries(email, base, '2025-03-27T07:30:00-05:00');
-    const { syncToken } = await listAll(cal, {});
-    const got = await cal.events.get({
+    const rId = await google.ctl.splitSeries(email, base, '2025-03-27T07:30:00-05:00');
+    const { syncToken } = await listAll(google.cal, {});
+    const got = await google.cal.events.get({
       calendarId: 'primary',
       eventId: `${base}_20250401T123000Z`,
     });
     expect(got.data).toMatchObject({ id: `${base}_20250401T123000Z`, recurringEventId: rId });
-    await cal.events.patch({
+    await google.cal.events.patch({
       calendarId: 'primary',
       eventId: `${base}_20250402T123000Z`,
       requestBody: { location: 'kitchen' },
     });
-    await cal.events.delete({ calendarId: 'primary', eventId: `${base}_20250403T123000Z` });
-    const delta = new Map((await listAll(cal, { syncToken })).items.map((e) => [e.id!, e]));
+    await google.cal.events.delete({ calendarId: 'primary', eventId: `${base}_20250403T123000Z` });
+    const delta = new Map((await listAll(google.cal, { syncToken })).items.map((e) => [e.id!, e]));
     expect(delta.get(`${base}_20250402T123000Z`)).toMatchObject({
       location: 'kitchen',
       recurringEventId: rId,
@@ -135,7 +117,9 @@ describe('ids only Google makes', () => {
     // The `_R` master itself is re-sent with each instance change, as masters are.
     expect(delta.has(rId)).toBe(true);
     // Splitting at the first occurrence is editing the whole series: refused.
-    await expect(ctl.splitSeries(email, base, `${base}_20250324T123000Z`)).rejects.toThrow(/400/);
+    await expect(google.ctl.splitSeries(email, base, `${base}_20250324T123000Z`)).rejects.toThrow(
+      /400/,
+    );
   });
 
   it('events.import: the id is `_` + base32hex(iCalUID); importing the same iCalUID again updates it', async () => {
@@ -147,21 +131,21 @@ describe('ids only Google makes', () => {
       start: { dateTime: '2025-05-01T10:00:00Z' },
       end: { dateTime: '2025-05-01T11:00:00Z' },
     };
-    const first = await cal.events.import({ calendarId: 'primary', requestBody: body });
+    const first = await google.cal.events.import({ calendarId: 'primary', requestBody: body });
     const id = first.data.id!;
     expect(id).toBe(`_${base32hex(iCalUID)}`);
     expect(id).toMatch(/^_[a-v0-9]+$/);
     expect(first.data).toMatchObject({ iCalUID, organizer: { email: 'boss@outlook.com' } });
-    const { syncToken } = await listAll(cal, {});
-    const again = await cal.events.import({
+    const { syncToken } = await listAll(google.cal, {});
+    const again = await google.cal.events.import({
       calendarId: 'primary',
       requestBody: { ...body, summary: 'From Outlook (moved)' },
     });
     expect(again.data.id).toBe(id);
-    const delta = await listAll(cal, { syncToken });
+    const delta = await listAll(google.cal, { syncToken });
     expect(delta.items.map((e) => [e.id, e.summary])).toEqual([[id, 'From Outlook (moved)']]);
     // Instances of an imported series carry the `_` id too.
-    const series = await cal.events.import({
+    const series = await google.cal.events.import({
       calendarId: 'primary',
       requestBody: {
         iCalUID: 'weekly-1@example.org',
@@ -170,7 +154,7 @@ describe('ids only Google makes', () => {
         recurrence: ['RRULE:FREQ=WEEKLY;COUNT=2'],
       },
     });
-    const instances = await cal.events.instances({
+    const instances = await google.cal.events.instances({
       calendarId: 'primary',
       eventId: series.data.id!,
     });
@@ -180,7 +164,10 @@ describe('ids only Google makes', () => {
     ]);
     // Import requires an iCalUID.
     await expect(
-      cal.events.import({ calendarId: 'primary', requestBody: { ...body, iCalUID: undefined } }),
+      google.cal.events.import({
+        calendarId: 'primary',
+        requestBody: { ...body, iCalUID: undefined },
+      }),
     ).rejects.toMatchObject({ status: 400 });
   });
 });

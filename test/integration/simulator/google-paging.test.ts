@@ -6,9 +6,8 @@
 // events.list reference, maxResults: "The number of events in the resulting page may be less than
 // this parameter value, or none at all, even if there are more events matching the query."
 import type { calendar_v3 } from '@googleapis/calendar';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
-import { startSimulator, type Simulator } from '../../simulator/index.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { simulatorUserFixture } from '../../harness/fixtures.js';
 
 type Cal = calendar_v3.Calendar;
 type Ev = calendar_v3.Schema$Event;
@@ -42,53 +41,52 @@ async function walk(
 }
 
 describe('live paging and page shapes', () => {
-  let sim: Simulator;
-  let ctl: SimulatorClient;
-  let cal: Cal;
+  const google = simulatorUserFixture({
+    simulator: { seed: 2 },
+    user: { email: 'pg@example.com', refreshToken: 'rt-pg' },
+  });
   const ids: string[] = [];
 
   beforeEach(async () => {
-    sim = await startSimulator({ seed: 2 });
-    ctl = new SimulatorClient(sim.url);
-    await ctl.createUser('pg@example.com', 'rt-pg');
-    cal = googleCalendar(sim.url, 'rt-pg').calendar;
     ids.length = 0;
     for (let d = 1; d <= 9; d++) {
-      const { data } = await cal.events.insert({
+      const { data } = await google.cal.events.insert({
         calendarId: 'primary',
         requestBody: { summary: `e${d}`, ...day(d) },
       });
       ids.push(data.id!);
     }
   });
-  afterEach(() => sim.close());
 
   /** Mid-listing: edit one listed event and one not yet listed, delete one, add one. */
   async function churn(firstPage: Ev[]): Promise<{ seen: string; unseen: string; gone: string }> {
     const listed = new Set(firstPage.map((e) => e.id!));
     const seen = firstPage[0]!.id!;
     const [unseen, gone] = ids.filter((id) => !listed.has(id));
-    await cal.events.patch({
+    await google.cal.events.patch({
       calendarId: 'primary',
       eventId: seen,
       requestBody: { summary: 'S2' },
     });
-    await cal.events.patch({
+    await google.cal.events.patch({
       calendarId: 'primary',
       eventId: unseen!,
       requestBody: { summary: 'U2' },
     });
-    await cal.events.delete({ calendarId: 'primary', eventId: gone! });
-    await cal.events.insert({ calendarId: 'primary', requestBody: { summary: 'new', ...day(20) } });
+    await google.cal.events.delete({ calendarId: 'primary', eventId: gone! });
+    await google.cal.events.insert({
+      calendarId: 'primary',
+      requestBody: { summary: 'new', ...day(20) },
+    });
     return { seen, unseen: unseen!, gone: gone! };
   }
 
   it('livePaging: an item changed mid-listing shows up again, newer; the next delta repeats the changes', async () => {
-    await ctl.setRealism({ livePaging: true });
+    await google.ctl.setRealism({ livePaging: true });
     let changed: Awaited<ReturnType<typeof churn>> | undefined;
-    const w = await walk(cal, { maxResults: 3 }, async () => {
+    const w = await walk(google.cal, { maxResults: 3 }, async () => {
       changed = await churn(
-        (await cal.events.list({ calendarId: 'primary', maxResults: 3 })).data.items!,
+        (await google.cal.events.list({ calendarId: 'primary', maxResults: 3 })).data.items!,
       );
     });
     const { seen, unseen, gone } = changed!;
@@ -102,7 +100,7 @@ describe('live paging and page shapes', () => {
     expect(summaries(gone)).toEqual([]);
     expect(all.some((e) => e.summary === 'new')).toBe(true);
     // The token is a watermark from the listing's start: the delta repeats everything since.
-    const delta = await cal.events.list({ calendarId: 'primary', syncToken: w.syncToken });
+    const delta = await google.cal.events.list({ calendarId: 'primary', syncToken: w.syncToken });
     const byId = new Map(delta.data.items!.map((e) => [e.id!, e]));
     expect(byId.get(seen)!.summary).toBe('S2');
     expect(byId.get(unseen)!.summary).toBe('U2');
@@ -112,9 +110,9 @@ describe('live paging and page shapes', () => {
 
   it('default (snapshot paging): items changed after the first page are left to the delta; nothing twice, nothing newer', async () => {
     let changed: Awaited<ReturnType<typeof churn>> | undefined;
-    const w = await walk(cal, { maxResults: 3 }, async () => {
+    const w = await walk(google.cal, { maxResults: 3 }, async () => {
       changed = await churn(
-        (await cal.events.list({ calendarId: 'primary', maxResults: 3 })).data.items!,
+        (await google.cal.events.list({ calendarId: 'primary', maxResults: 3 })).data.items!,
       );
     });
     const all = w.pages.flat();
@@ -123,15 +121,15 @@ describe('live paging and page shapes', () => {
       ids.filter((id) => id !== unseen && id !== gone).sort(),
     );
     expect(all.every((e) => /^e\d$/.test(e.summary!))).toBe(true);
-    const delta = await cal.events.list({ calendarId: 'primary', syncToken: w.syncToken });
+    const delta = await google.cal.events.list({ calendarId: 'primary', syncToken: w.syncToken });
     expect(delta.data.items!.map((e) => e.id).sort()).toEqual(
       expect.arrayContaining([changed!.seen, changed!.unseen, changed!.gone]),
     );
   });
 
   it('short, empty and empty-last pages: every item exactly once, the token only on the last page', async () => {
-    await ctl.setPaging({ emptyPageRate: 0.3, shortPageRate: 0.4, emptyLastPageRate: 1 });
-    const w = await walk(cal, { maxResults: 4 });
+    await google.ctl.setPaging({ emptyPageRate: 0.3, shortPageRate: 0.4, emptyLastPageRate: 1 });
+    const w = await walk(google.cal, { maxResults: 4 });
     const sizes = w.pages.map((p) => p.length);
     expect(sizes.at(-1)).toBe(0); // the last page is empty and carries nextSyncToken
     expect(sizes.slice(0, -1).some((n) => n === 0)).toBe(true); // an empty page before the end
@@ -143,28 +141,29 @@ describe('live paging and page shapes', () => {
         .sort(),
     ).toEqual([...ids].sort());
     // Deltas page the same way; an empty delta is a single empty page with the token.
-    await ctl.setPaging({ emptyPageRate: 0, shortPageRate: 0, emptyLastPageRate: 0 });
-    const empty = await cal.events.list({ calendarId: 'primary', syncToken: w.syncToken });
+    await google.ctl.setPaging({ emptyPageRate: 0, shortPageRate: 0, emptyLastPageRate: 0 });
+    const empty = await google.cal.events.list({ calendarId: 'primary', syncToken: w.syncToken });
     expect(empty.data.items).toEqual([]);
     expect(empty.data.nextSyncToken).toBeTruthy();
   });
 
   it('calendarList pages live too', async () => {
-    await ctl.setRealism({ livePaging: true });
-    for (let i = 0; i < 4; i++) await ctl.createCalendar('pg@example.com', { summary: `c${i}` });
-    const first = await cal.calendarList.list({ maxResults: 2 });
-    await ctl.createCalendar('pg@example.com', { summary: 'late' });
+    await google.ctl.setRealism({ livePaging: true });
+    for (let i = 0; i < 4; i++)
+      await google.ctl.createCalendar('pg@example.com', { summary: `c${i}` });
+    const first = await google.cal.calendarList.list({ maxResults: 2 });
+    await google.ctl.createCalendar('pg@example.com', { summary: 'late' });
     const rest: calendar_v3.Schema$CalendarListEntry[] = [];
     let pageToken = first.data.nextPageToken ?? undefined;
     let syncToken: string | undefined;
     while (pageToken) {
-      const { data } = await cal.calendarList.list({ maxResults: 2, pageToken });
+      const { data } = await google.cal.calendarList.list({ maxResults: 2, pageToken });
       rest.push(...(data.items ?? []));
       pageToken = data.nextPageToken ?? undefined;
       syncToken = data.nextSyncToken ?? undefined;
     }
     expect(rest.map((c) => c.summary)).toContain('late');
-    const delta = await cal.calendarList.list({ syncToken });
+    const delta = await google.cal.calendarList.list({ syncToken });
     expect(delta.data.items!.map((c) => c.summary)).toEqual(['late']);
   });
 });

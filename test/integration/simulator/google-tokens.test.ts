@@ -11,17 +11,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
 import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { startWebhookListener, type WebhookListener } from '../../simulator/webhook-listener.js';
+import { statusOf as status } from './helpers.js';
 
 type Cal = calendar_v3.Calendar;
-
-async function status(p: Promise<unknown>): Promise<number | undefined> {
-  try {
-    await p;
-    return 200;
-  } catch (e) {
-    return (e as { status?: number }).status;
-  }
-}
 
 async function fullSync(cal: Cal, calendarId = 'primary'): Promise<string> {
   let pageToken: string | undefined;

@@ -3,9 +3,10 @@
 // /revoke, /tokeninfo, /v1/userinfo, several Google accounts, access-token expiry and 401 bodies.
 // Sources are cited in test/simulator/oauth.ts next to each rule.
 import { OAuth2Client } from 'google-auth-library';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
-import { startSimulator, type Simulator } from '../../simulator/index.js';
+import { describe, expect, it } from 'vitest';
+import { googleCalendar } from '../../simulator/client.js';
+import { simulatorUserFixture } from '../../harness/fixtures.js';
+import type { Simulator } from '../../simulator/index.js';
 
 function form(fields: Record<string, string>): RequestInit {
   return {
@@ -56,18 +57,13 @@ function claimsOf(jwt: string): Record<string, unknown> {
 }
 
 describe('OAuth', () => {
-  let sim: Simulator;
-  let ctl: SimulatorClient;
-
-  beforeEach(async () => {
-    sim = await startSimulator({ accessTokenTtlSeconds: 3600 });
-    ctl = new SimulatorClient(sim.url);
-    await ctl.createUser('o@example.com', 'rt-o');
+  const google = simulatorUserFixture({
+    simulator: { accessTokenTtlSeconds: 3600 },
+    user: { email: 'o@example.com', refreshToken: 'rt-o' },
   });
-  afterEach(() => sim.close());
 
   it('refresh grant answers {access_token, expires_in, scope, token_type, id_token}; scope = what was granted', async () => {
-    const res = await refresh(sim, 'rt-o');
+    const res = await refresh(google.sim, 'rt-o');
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, unknown>;
     expect(Object.keys(body).sort()).toEqual([
@@ -84,11 +80,11 @@ describe('OAuth', () => {
   });
 
   it('the id_token is an RS256 JWT that google-auth-library verifies against /oauth2/v1/certs', async () => {
-    const body = (await (await refresh(sim, 'rt-o')).json()) as { id_token: string };
-    const { sub } = await ctl.user('o@example.com');
+    const body = (await (await refresh(google.sim, 'rt-o')).json()) as { id_token: string };
+    const { sub } = await google.ctl.user('o@example.com');
     const verifier = new OAuth2Client({
       clientId: 'calsync-test-client',
-      endpoints: { oauth2FederatedSignonPemCertsUrl: `${sim.url}/oauth2/v1/certs` },
+      endpoints: { oauth2FederatedSignonPemCertsUrl: `${google.sim.url}/oauth2/v1/certs` },
     });
     const ticket = await verifier.verifyIdToken({
       idToken: body.id_token,
@@ -106,7 +102,7 @@ describe('OAuth', () => {
     expect(p.exp - p.iat).toBe(3600);
     expect(sub).toMatch(/^\d{21}$/);
     // The JWK set carries the same key id.
-    const jwks = (await (await fetch(`${sim.url}/oauth2/v3/certs`)).json()) as {
+    const jwks = (await (await fetch(`${google.sim.url}/oauth2/v3/certs`)).json()) as {
       keys: { kid: string; kty: string; alg: string }[];
     };
     const header = JSON.parse(
@@ -118,11 +114,11 @@ describe('OAuth', () => {
   });
 
   it('fewer scopes granted than asked: no id_token without openid, and calendar calls answer 403 insufficientPermissions', async () => {
-    await ctl.createUser('narrow@example.com', 'rt-narrow', { scopes: ['email'] });
-    const body = (await (await refresh(sim, 'rt-narrow')).json()) as Record<string, unknown>;
+    await google.ctl.createUser('narrow@example.com', 'rt-narrow', { scopes: ['email'] });
+    const body = (await (await refresh(google.sim, 'rt-narrow')).json()) as Record<string, unknown>;
     expect(body.scope).toBe('https://www.googleapis.com/auth/userinfo.email');
     expect(body.id_token).toBeUndefined();
-    const { calendar } = googleCalendar(sim.url, 'rt-narrow');
+    const { calendar } = googleCalendar(google.sim.url, 'rt-narrow');
     const err = (await calendar.events
       .list({ calendarId: 'primary' })
       .catch((e: unknown) => e)) as {
@@ -156,8 +152,8 @@ describe('OAuth', () => {
       },
     });
     // A read-only grant reads but cannot write.
-    await ctl.createUser('ro@example.com', 'rt-ro', { scopes: CALSYNC_SCOPES });
-    const ro = googleCalendar(sim.url, 'rt-ro').calendar;
+    await google.ctl.createUser('ro@example.com', 'rt-ro', { scopes: CALSYNC_SCOPES });
+    const ro = googleCalendar(google.sim.url, 'rt-ro').calendar;
     expect((await ro.events.list({ calendarId: 'primary' })).status).toBe(200);
     await expect(
       ro.events.insert({
@@ -168,30 +164,30 @@ describe('OAuth', () => {
   });
 
   it('invalid_grant variants: revoked, "Bad Request", invalid_rapt; unknown tokens; the client rejects with invalid_grant', async () => {
-    const unknown = await refresh(sim, 'nope');
+    const unknown = await refresh(google.sim, 'nope');
     expect(unknown.status).toBe(400);
     expect(await unknown.json()).toEqual({
       error: 'invalid_grant',
       error_description: 'Token has been expired or revoked.',
     });
-    await ctl.createUser('o@example.com', 'rt-o2');
-    await ctl.createUser('o@example.com', 'rt-o3');
-    await ctl.failGrant('o@example.com', 'bad_request', 'rt-o2');
-    await ctl.failGrant('o@example.com', 'invalid_rapt', 'rt-o3');
-    expect(await (await refresh(sim, 'rt-o2')).json()).toEqual({
+    await google.ctl.createUser('o@example.com', 'rt-o2');
+    await google.ctl.createUser('o@example.com', 'rt-o3');
+    await google.ctl.failGrant('o@example.com', 'bad_request', 'rt-o2');
+    await google.ctl.failGrant('o@example.com', 'invalid_rapt', 'rt-o3');
+    expect(await (await refresh(google.sim, 'rt-o2')).json()).toEqual({
       error: 'invalid_grant',
       error_description: 'Bad Request',
     });
-    expect(await (await refresh(sim, 'rt-o3')).json()).toEqual({
+    expect(await (await refresh(google.sim, 'rt-o3')).json()).toEqual({
       error: 'invalid_grant',
       error_description: 'reauth related error (invalid_rapt)',
       error_uri: 'https://support.google.com/a/answer/9368756',
       error_subtype: 'invalid_rapt',
     });
     // The first grant is untouched; revoking the user kills every grant.
-    expect((await refresh(sim, 'rt-o')).status).toBe(200);
-    await ctl.revoke('o@example.com');
-    const { calendar } = googleCalendar(sim.url, 'rt-o');
+    expect((await refresh(google.sim, 'rt-o')).status).toBe(200);
+    await google.ctl.revoke('o@example.com');
+    const { calendar } = googleCalendar(google.sim.url, 'rt-o');
     await expect(calendar.events.list({ calendarId: 'primary' })).rejects.toMatchObject({
       status: 400,
       message: 'invalid_grant',
@@ -199,22 +195,22 @@ describe('OAuth', () => {
   });
 
   it('apps in "testing" status: refresh tokens expire 7 days after issue (simulated clock)', async () => {
-    await ctl.setOAuthPublishingStatus('testing');
-    await ctl.createUser('t@example.com', 'rt-t');
-    await ctl.advanceClock(7 * 24 * 3600_000 - 60_000);
-    expect((await refresh(sim, 'rt-t')).status).toBe(200);
-    await ctl.advanceClock(60_000);
-    const res = await refresh(sim, 'rt-t');
+    await google.ctl.setOAuthPublishingStatus('testing');
+    await google.ctl.createUser('t@example.com', 'rt-t');
+    await google.ctl.advanceClock(7 * 24 * 3600_000 - 60_000);
+    expect((await refresh(google.sim, 'rt-t')).status).toBe(200);
+    await google.ctl.advanceClock(60_000);
+    const res = await refresh(google.sim, 'rt-t');
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({
       error: 'invalid_grant',
       error_description: 'Token has been expired or revoked.',
     });
     // Issued before the switch: no expiry. Per grant: refreshTokenTtlSeconds.
-    expect((await refresh(sim, 'rt-o')).status).toBe(200);
-    await ctl.createUser('o@example.com', 'rt-short', { refreshTokenTtlSeconds: 60 });
-    await ctl.advanceClock(61_000);
-    expect((await refresh(sim, 'rt-short')).status).toBe(400);
+    expect((await refresh(google.sim, 'rt-o')).status).toBe(200);
+    await google.ctl.createUser('o@example.com', 'rt-short', { refreshTokenTtlSeconds: 60 });
+    await google.ctl.advanceClock(61_000);
+    expect((await refresh(google.sim, 'rt-short')).status).toBe(400);
   });
 
   it('POST /revoke ends the grant (refresh or access token); unknown tokens get {error, error_description}', async () => {
@@ -222,36 +218,39 @@ describe('OAuth', () => {
     const client = new OAuth2Client({
       clientId: 'calsync-test-client',
       clientSecret: 'calsync-test-secret',
-      endpoints: { oauth2TokenUrl: sim.tokenUrl, oauth2RevokeUrl: `${sim.url}/revoke` },
+      endpoints: {
+        oauth2TokenUrl: google.sim.tokenUrl,
+        oauth2RevokeUrl: `${google.sim.url}/revoke`,
+      },
     });
     const r = await client.revokeToken('rt-o');
     expect(r.status).toBe(200);
-    expect((await refresh(sim, 'rt-o')).status).toBe(400);
-    const again = await fetch(`${sim.url}/revoke`, form({ token: 'rt-o' }));
+    expect((await refresh(google.sim, 'rt-o')).status).toBe(400);
+    const again = await fetch(`${google.sim.url}/revoke`, form({ token: 'rt-o' }));
     expect(again.status).toBe(400);
     expect(await again.json()).toEqual({
       error: 'invalid_token',
       error_description: 'Token expired or revoked',
     });
     // Revoking an access token revokes its grant.
-    await ctl.createUser('o@example.com', 'rt-o4');
-    const access = await ctl.accessToken('rt-o4');
-    expect((await fetch(`${sim.url}/revoke`, form({ token: access }))).status).toBe(200);
-    expect((await refresh(sim, 'rt-o4')).status).toBe(400);
-    const api = await fetch(`${sim.url}/calendar/v3/calendars/primary/events`, {
+    await google.ctl.createUser('o@example.com', 'rt-o4');
+    const access = await google.ctl.accessToken('rt-o4');
+    expect((await fetch(`${google.sim.url}/revoke`, form({ token: access }))).status).toBe(200);
+    expect((await refresh(google.sim, 'rt-o4')).status).toBe(400);
+    const api = await fetch(`${google.sim.url}/calendar/v3/calendars/primary/events`, {
       headers: { Authorization: `Bearer ${access}` },
     });
     expect(api.status).toBe(401);
   });
 
   it('tokeninfo and userinfo answer sub and email; two Google accounts stay apart', async () => {
-    await ctl.createUser('b@example.com', 'rt-b');
-    const a = await ctl.accessToken('rt-o');
-    const b = await ctl.accessToken('rt-b');
-    const subA = (await ctl.user('o@example.com')).sub;
-    const subB = (await ctl.user('b@example.com')).sub;
+    await google.ctl.createUser('b@example.com', 'rt-b');
+    const a = await google.ctl.accessToken('rt-o');
+    const b = await google.ctl.accessToken('rt-b');
+    const subA = (await google.ctl.user('o@example.com')).sub;
+    const subB = (await google.ctl.user('b@example.com')).sub;
     expect(subA).not.toBe(subB);
-    const info = await fetch(`${sim.url}/tokeninfo?access_token=${a}`);
+    const info = await fetch(`${google.sim.url}/tokeninfo?access_token=${a}`);
     expect(info.status).toBe(200);
     const infoBody = (await info.json()) as Record<string, string>;
     expect(infoBody).toMatchObject({
@@ -265,9 +264,9 @@ describe('OAuth', () => {
     });
     expect(Number(infoBody.expires_in)).toBeGreaterThan(3500);
     // google-auth-library's getTokenInfo (POST with the token as Bearer).
-    const lib = new OAuth2Client({ endpoints: { tokenInfoUrl: `${sim.url}/tokeninfo` } });
+    const lib = new OAuth2Client({ endpoints: { tokenInfoUrl: `${google.sim.url}/tokeninfo` } });
     expect(await lib.getTokenInfo(b)).toMatchObject({ sub: subB, email: 'b@example.com' });
-    const bad = await fetch(`${sim.url}/tokeninfo?access_token=nope`);
+    const bad = await fetch(`${google.sim.url}/tokeninfo?access_token=nope`);
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({
       error: 'invalid_token',
@@ -277,22 +276,23 @@ describe('OAuth', () => {
       [a, subA, 'o@example.com'],
       [b, subB, 'b@example.com'],
     ]) {
-      const u = await fetch(`${sim.url}/v1/userinfo`, {
+      const u = await fetch(`${google.sim.url}/v1/userinfo`, {
         headers: { Authorization: `Bearer ${token}` },
       });
       expect(await u.json()).toEqual({ sub, email, email_verified: true });
     }
-    expect((await fetch(`${sim.url}/v1/userinfo`)).status).toBe(401);
+    expect((await fetch(`${google.sim.url}/v1/userinfo`)).status).toBe(401);
     // The id_token's sub is the account's, not the email.
-    const idToken = ((await (await refresh(sim, 'rt-b')).json()) as { id_token: string }).id_token;
+    const idToken = ((await (await refresh(google.sim, 'rt-b')).json()) as { id_token: string })
+      .id_token;
     expect(claimsOf(idToken)).toMatchObject({ sub: subB, email: 'b@example.com' });
     // One refresh token belongs to one account.
-    await expect(ctl.createUser('b@example.com', 'rt-o')).rejects.toThrow(/already belongs/);
+    await expect(google.ctl.createUser('b@example.com', 'rt-o')).rejects.toThrow(/already belongs/);
   });
 
   it('a wrong client is 401 invalid_client', async () => {
     const res = await fetch(
-      sim.tokenUrl,
+      google.sim.tokenUrl,
       form({
         grant_type: 'refresh_token',
         refresh_token: 'rt-o',
@@ -305,7 +305,7 @@ describe('OAuth', () => {
   });
 
   it('API calls without a valid bearer token get the 401 authError body', async () => {
-    const url = `${sim.url}/calendar/v3/calendars/primary/events`;
+    const url = `${google.sim.url}/calendar/v3/calendars/primary/events`;
     for (const headers of [{}, { Authorization: 'Bearer not-a-token' }] as Record<
       string,
       string
@@ -317,11 +317,11 @@ describe('OAuth', () => {
   });
 
   it('access tokens expire on the simulated clock: the 401 surfaces unless the client refreshes on failure', async () => {
-    const plain = googleCalendar(sim.url, 'rt-o');
-    const forcing = googleCalendar(sim.url, 'rt-o', { forceRefreshOnFailure: true });
+    const plain = googleCalendar(google.sim.url, 'rt-o');
+    const forcing = googleCalendar(google.sim.url, 'rt-o', { forceRefreshOnFailure: true });
     await plain.calendar.events.list({ calendarId: 'primary' });
     await forcing.calendar.events.list({ calendarId: 'primary' });
-    await ctl.advanceClock(3601_000);
+    await google.ctl.advanceClock(3601_000);
     // The client still thinks its token is fresh (its own clock): the call gets Google's 401.
     await expect(plain.calendar.events.list({ calendarId: 'primary' })).rejects.toMatchObject({
       status: 401,
@@ -329,7 +329,7 @@ describe('OAuth', () => {
     });
     // With forceRefreshOnFailure the client refreshes via /token and replays.
     expect((await forcing.calendar.events.list({ calendarId: 'primary' })).status).toBe(200);
-    const tokenCalls = (await ctl.requests()).filter((r) => r.path === '/token');
+    const tokenCalls = (await google.ctl.requests()).filter((r) => r.path === '/token');
     expect(tokenCalls.length).toBe(3);
   });
 });

@@ -1,43 +1,17 @@
 // Conformance: recurring events — expansion (timeZone, DST, EXDATE, RDATE), exception ids,
 // editing/cancelling one instance, "this and following", deleting a series, instances().
 import type { calendar_v3 } from '@googleapis/calendar';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
-import { startSimulator, type Simulator } from '../../simulator/index.js';
+import { describe, expect, it } from 'vitest';
+import { simulatorUserFixture } from '../../harness/fixtures.js';
+import { listAll, statusOf as status } from './helpers.js';
 
-type Cal = calendar_v3.Calendar;
 type Ev = calendar_v3.Schema$Event;
 
-async function listAll(cal: Cal, params: calendar_v3.Params$Resource$Events$List) {
-  const items: Ev[] = [];
-  let pageToken: string | undefined;
-  for (;;) {
-    const { data } = await cal.events.list({ calendarId: 'primary', ...params, pageToken });
-    items.push(...(data.items ?? []));
-    if (!data.nextPageToken) return { items, syncToken: data.nextSyncToken! };
-    pageToken = data.nextPageToken;
-  }
-}
-
-async function status(p: Promise<unknown>): Promise<number | undefined> {
-  try {
-    await p;
-    return 200;
-  } catch (e) {
-    return (e as { status?: number }).status;
-  }
-}
-
 describe('recurring events', () => {
-  let sim: Simulator;
-  let cal: Cal;
-
-  beforeEach(async () => {
-    sim = await startSimulator({ seed: 11 });
-    await new SimulatorClient(sim.url).createUser('rec@example.com', 'rt-rec');
-    cal = googleCalendar(sim.url, 'rt-rec').calendar;
+  const google = simulatorUserFixture({
+    simulator: { seed: 11 },
+    user: { email: 'rec@example.com', refreshToken: 'rt-rec' },
   });
-  afterEach(() => sim.close());
 
   const daily = (extra: Partial<Ev> = {}): Ev => ({
     summary: 'Dishes',
@@ -50,7 +24,7 @@ describe('recurring events', () => {
   it('a full list with timeMin keeps an open-ended series whose first 730 occurrences are before it (was a simulator bug)', async () => {
     // Google lists a series when any occurrence overlaps the window, however old its start
     // (events.list reference: timeMin/timeMax bound the events' times, not the master's start).
-    const { data: master } = await cal.events.insert({
+    const { data: master } = await google.cal.events.insert({
       calendarId: 'primary',
       requestBody: daily({
         summary: 'Since 2020',
@@ -60,9 +34,9 @@ describe('recurring events', () => {
       }),
     });
     const window = { timeMin: '2025-06-01T00:00:00Z', timeMax: '2025-06-04T00:00:00Z' };
-    const masters = await listAll(cal, { timeMin: window.timeMin });
+    const masters = await listAll(google.cal, { timeMin: window.timeMin });
     expect(masters.items.map((e) => e.id)).toEqual([master.id]);
-    const instances = await listAll(cal, { ...window, singleEvents: true });
+    const instances = await listAll(google.cal, { ...window, singleEvents: true });
     expect(instances.items.map((e) => e.id).sort()).toEqual([
       `${master.id}_20250601T123000Z`,
       `${master.id}_20250602T123000Z`,
@@ -75,10 +49,12 @@ describe('recurring events', () => {
       start: { dateTime: '2025-03-24T12:30:00Z' },
       end: { dateTime: '2025-03-24T13:15:00Z' },
     });
-    expect(await status(cal.events.insert({ calendarId: 'primary', requestBody: body }))).toBe(400);
+    expect(
+      await status(google.cal.events.insert({ calendarId: 'primary', requestBody: body })),
+    ).toBe(400);
     expect(
       await status(
-        cal.events.insert({
+        google.cal.events.insert({
           calendarId: 'primary',
           requestBody: daily({ recurrence: ['RRULE:FREQ=SOMETIMES'] }),
         }),
@@ -87,7 +63,7 @@ describe('recurring events', () => {
   });
 
   it('a dateTime without offset is wall-clock time in its timeZone; the answer carries the offset', async () => {
-    const { data } = await cal.events.insert({
+    const { data } = await google.cal.events.insert({
       calendarId: 'primary',
       requestBody: {
         summary: 'local time',
@@ -100,7 +76,7 @@ describe('recurring events', () => {
       dateTime: '2026-07-06T09:00:00+02:00',
       timeZone: 'Europe/Berlin',
     });
-    const noZone = cal.events.insert({
+    const noZone = google.cal.events.insert({
       calendarId: 'primary',
       requestBody: {
         start: { dateTime: '2026-07-06T09:00:00' },
@@ -111,8 +87,9 @@ describe('recurring events', () => {
   });
 
   it('singleEvents=true expands with instance ids <masterId>_<YYYYMMDDTHHMMSSZ> and no master', async () => {
-    const m = (await cal.events.insert({ calendarId: 'primary', requestBody: daily() })).data;
-    const { items } = await listAll(cal, { singleEvents: true, orderBy: 'startTime' });
+    const m = (await google.cal.events.insert({ calendarId: 'primary', requestBody: daily() }))
+      .data;
+    const { items } = await listAll(google.cal, { singleEvents: true, orderBy: 'startTime' });
     expect(items.map((e) => e.id)).toEqual(
       [24, 25, 26, 27, 28].map((d) => `${m.id}_202503${d}T123000Z`),
     );
@@ -126,7 +103,7 @@ describe('recurring events', () => {
 
   it('keeps wall-clock time across a DST change in the series time zone', async () => {
     const m = (
-      await cal.events.insert({
+      await google.cal.events.insert({
         calendarId: 'primary',
         requestBody: {
           start: { dateTime: '2025-03-07T09:00:00-05:00', timeZone: 'America/New_York' },
@@ -135,7 +112,7 @@ describe('recurring events', () => {
         },
       })
     ).data;
-    const { items } = await listAll(cal, { singleEvents: true, orderBy: 'startTime' });
+    const { items } = await listAll(google.cal, { singleEvents: true, orderBy: 'startTime' });
     expect(items.map((e) => e.start!.dateTime)).toEqual([
       '2025-03-07T09:00:00-05:00',
       '2025-03-14T09:00:00-04:00', // US DST began 2025-03-09
@@ -145,7 +122,7 @@ describe('recurring events', () => {
   });
 
   it('honours EXDATE and RDATE; all-day series get _<YYYYMMDD> ids', async () => {
-    await cal.events.insert({
+    await google.cal.events.insert({
       calendarId: 'primary',
       requestBody: daily({
         recurrence: [
@@ -157,7 +134,7 @@ describe('recurring events', () => {
       }),
     });
     const allDay = (
-      await cal.events.insert({
+      await google.cal.events.insert({
         calendarId: 'primary',
         requestBody: {
           summary: 'Bins',
@@ -167,7 +144,7 @@ describe('recurring events', () => {
         },
       })
     ).data;
-    const { items } = await listAll(cal, { singleEvents: true, orderBy: 'startTime' });
+    const { items } = await listAll(google.cal, { singleEvents: true, orderBy: 'startTime' });
     const starts = items.map((e) => e.start!.dateTime ?? e.start!.date);
     expect(starts).toEqual([
       '2025-03-03',
@@ -182,11 +159,12 @@ describe('recurring events', () => {
   });
 
   it('editing one instance creates an exception that replaces it; the delta re-sends the master', async () => {
-    const m = (await cal.events.insert({ calendarId: 'primary', requestBody: daily() })).data;
-    const full = await listAll(cal, {});
+    const m = (await google.cal.events.insert({ calendarId: 'primary', requestBody: daily() }))
+      .data;
+    const full = await listAll(google.cal, {});
     const id = `${m.id}_20250326T123000Z`;
     const ex = (
-      await cal.events.patch({
+      await google.cal.events.patch({
         calendarId: 'primary',
         eventId: id,
         requestBody: {
@@ -202,19 +180,20 @@ describe('recurring events', () => {
       dateTime: '2025-03-26T07:30:00-05:00',
       timeZone: 'America/Chicago',
     });
-    const delta = await listAll(cal, { syncToken: full.syncToken });
+    const delta = await listAll(google.cal, { syncToken: full.syncToken });
     expect(delta.items.map((e) => e.id).sort()).toEqual([m.id, id].sort());
-    const inst = await listAll(cal, { singleEvents: true, orderBy: 'startTime' });
+    const inst = await listAll(google.cal, { singleEvents: true, orderBy: 'startTime' });
     expect(inst.items.length).toBe(5);
     expect(inst.items.find((e) => e.id === id)!.summary).toBe('moved');
   });
 
   it('cancelling one instance: cancelled exception with recurringEventId + originalStartTime, kept in full lists', async () => {
-    const m = (await cal.events.insert({ calendarId: 'primary', requestBody: daily() })).data;
-    const full = await listAll(cal, {});
+    const m = (await google.cal.events.insert({ calendarId: 'primary', requestBody: daily() }))
+      .data;
+    const full = await listAll(google.cal, {});
     const id = `${m.id}_20250325T123000Z`;
-    await cal.events.delete({ calendarId: 'primary', eventId: id });
-    const delta = await listAll(cal, { syncToken: full.syncToken });
+    await google.cal.events.delete({ calendarId: 'primary', eventId: id });
+    const delta = await listAll(google.cal, { syncToken: full.syncToken });
     const cancelled = delta.items.find((e) => e.id === id);
     expect(cancelled).toEqual({
       kind: 'calendar#event',
@@ -225,60 +204,61 @@ describe('recurring events', () => {
       originalStartTime: { dateTime: '2025-03-25T07:30:00-05:00', timeZone: 'America/Chicago' },
     });
     // Full list, singleEvents=false, showDeleted=false: the series' cancelled exception is listed.
-    const again = await listAll(cal, {});
+    const again = await listAll(google.cal, {});
     expect(again.items.map((e) => e.id).sort()).toEqual([m.id, id].sort());
     // singleEvents=true: the occurrence is gone.
-    const inst = await listAll(cal, { singleEvents: true });
+    const inst = await listAll(google.cal, { singleEvents: true });
     expect(inst.items.map((e) => e.id)).not.toContain(id);
     expect(inst.items.length).toBe(4);
   });
 
   it('deleting the master cancels the series; the delta may announce only the master', async () => {
-    const m = (await cal.events.insert({ calendarId: 'primary', requestBody: daily() })).data;
-    await cal.events.patch({
+    const m = (await google.cal.events.insert({ calendarId: 'primary', requestBody: daily() }))
+      .data;
+    await google.cal.events.patch({
       calendarId: 'primary',
       eventId: `${m.id}_20250326T123000Z`,
       requestBody: { summary: 'x' },
     });
-    const full = await listAll(cal, {});
+    const full = await listAll(google.cal, {});
     expect(full.items.length).toBe(2);
-    await cal.events.delete({ calendarId: 'primary', eventId: m.id! });
-    const delta = await listAll(cal, { syncToken: full.syncToken });
+    await google.cal.events.delete({ calendarId: 'primary', eventId: m.id! });
+    const delta = await listAll(google.cal, { syncToken: full.syncToken });
     expect(delta.items).toEqual([
       { kind: 'calendar#event', etag: expect.any(String), id: m.id, status: 'cancelled' },
     ]);
-    expect((await listAll(cal, {})).items).toEqual([]);
-    expect((await listAll(cal, { singleEvents: true })).items).toEqual([]);
+    expect((await listAll(google.cal, {})).items).toEqual([]);
+    expect((await listAll(google.cal, { singleEvents: true })).items).toEqual([]);
   });
 
   it('"this and following": UNTIL on the master + a new series; later exceptions come back id-only', async () => {
     const m = (
-      await cal.events.insert({
+      await google.cal.events.insert({
         calendarId: 'primary',
         requestBody: daily({ recurrence: ['RRULE:FREQ=DAILY'] }),
       })
     ).data;
     const early = `${m.id}_20250325T123000Z`;
     const late = `${m.id}_20250328T123000Z`;
-    await cal.events.patch({
+    await google.cal.events.patch({
       calendarId: 'primary',
       eventId: early,
       requestBody: { summary: 'early edit' },
     });
-    await cal.events.patch({
+    await google.cal.events.patch({
       calendarId: 'primary',
       eventId: late,
       requestBody: { summary: 'late edit' },
     });
-    const full = await listAll(cal, {});
+    const full = await listAll(google.cal, {});
     // Split at 2025-03-27 (compass recurring__edit__this-and-following-1).
-    await cal.events.patch({
+    await google.cal.events.patch({
       calendarId: 'primary',
       eventId: m.id!,
       requestBody: { recurrence: ['RRULE:FREQ=DAILY;UNTIL=20250327T045959Z'] },
     });
     const next = (
-      await cal.events.insert({
+      await google.cal.events.insert({
         calendarId: 'primary',
         requestBody: daily({
           summary: 'Dishes v2',
@@ -288,7 +268,7 @@ describe('recurring events', () => {
         }),
       })
     ).data;
-    const delta = await listAll(cal, { syncToken: full.syncToken });
+    const delta = await listAll(google.cal, { syncToken: full.syncToken });
     const byId = new Map(delta.items.map((e) => [e.id, e]));
     expect(byId.get(m.id)!.recurrence).toEqual(['RRULE:FREQ=DAILY;UNTIL=20250327T045959Z']);
     expect(byId.get(next.id)!.status).toBe('confirmed');
@@ -300,7 +280,7 @@ describe('recurring events', () => {
       id: late,
       status: 'cancelled',
     });
-    const inst = await listAll(cal, {
+    const inst = await listAll(google.cal, {
       singleEvents: true,
       timeMax: '2025-03-30T00:00:00Z',
       orderBy: 'startTime',
@@ -316,25 +296,27 @@ describe('recurring events', () => {
   });
 
   it('singleEvents=true incremental: a changed master re-sends its instances', async () => {
-    const m = (await cal.events.insert({ calendarId: 'primary', requestBody: daily() })).data;
-    const full = await listAll(cal, { singleEvents: true });
+    const m = (await google.cal.events.insert({ calendarId: 'primary', requestBody: daily() }))
+      .data;
+    const full = await listAll(google.cal, { singleEvents: true });
     expect(full.items.length).toBe(5);
-    await cal.events.patch({
+    await google.cal.events.patch({
       calendarId: 'primary',
       eventId: m.id!,
       requestBody: { summary: 'renamed' },
     });
-    const delta = await listAll(cal, { singleEvents: true, syncToken: full.syncToken });
+    const delta = await listAll(google.cal, { singleEvents: true, syncToken: full.syncToken });
     expect(delta.items.length).toBe(5);
     expect(delta.items.every((e) => e.summary === 'renamed')).toBe(true);
   });
 
   it('instances() lists a series’ occurrences with paging; get() reads an unmodified instance', async () => {
-    const m = (await cal.events.insert({ calendarId: 'primary', requestBody: daily() })).data;
+    const m = (await google.cal.events.insert({ calendarId: 'primary', requestBody: daily() }))
+      .data;
     const seen: string[] = [];
     let pageToken: string | undefined;
     do {
-      const { data } = await cal.events.instances({
+      const { data } = await google.cal.events.instances({
         calendarId: 'primary',
         eventId: m.id!,
         maxResults: 2,
@@ -345,10 +327,12 @@ describe('recurring events', () => {
       pageToken = data.nextPageToken ?? undefined;
     } while (pageToken);
     expect(seen).toHaveLength(5);
-    const one = (await cal.events.get({ calendarId: 'primary', eventId: seen[2]! })).data;
+    const one = (await google.cal.events.get({ calendarId: 'primary', eventId: seen[2]! })).data;
     expect(one.recurringEventId).toBe(m.id);
     expect(
-      await status(cal.events.get({ calendarId: 'primary', eventId: `${m.id}_20250324T123100Z` })),
+      await status(
+        google.cal.events.get({ calendarId: 'primary', eventId: `${m.id}_20250324T123100Z` }),
+      ),
     ).toBe(404);
   });
 });

@@ -1,38 +1,9 @@
 // Conformance: incremental sync — deltas after insert/update/delete, cancelled items' shapes,
 // etag/updated/sequence, 410 fullSyncRequired and 400 invalid token bodies (asserted literally).
 import type { calendar_v3 } from '@googleapis/calendar';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
-import { startSimulator, type Simulator } from '../../simulator/index.js';
-
-type Cal = calendar_v3.Calendar;
-type Ev = calendar_v3.Schema$Event;
-
-interface GaxiosLike {
-  status?: number;
-  response?: { data?: unknown };
-}
-
-async function failure(p: Promise<unknown>): Promise<GaxiosLike> {
-  try {
-    await p;
-  } catch (e) {
-    return e as GaxiosLike;
-  }
-  throw new Error('expected the call to fail');
-}
-
-/** All pages of a listing; returns items and the final sync token. */
-async function sync(cal: Cal, params: calendar_v3.Params$Resource$Events$List) {
-  const items: Ev[] = [];
-  let pageToken: string | undefined;
-  for (;;) {
-    const { data } = await cal.events.list({ calendarId: 'primary', ...params, pageToken });
-    items.push(...(data.items ?? []));
-    if (!data.nextPageToken) return { items, syncToken: data.nextSyncToken! };
-    pageToken = data.nextPageToken;
-  }
-}
+import { describe, expect, it } from 'vitest';
+import { simulatorUserFixture } from '../../harness/fixtures.js';
+import { failure, listAll as sync } from './helpers.js';
 
 const timed = (
   day: number,
@@ -47,41 +18,43 @@ const timed = (
 });
 
 describe('incremental sync', () => {
-  let sim: Simulator;
-  let ctl: SimulatorClient;
-  let cal: Cal;
-
-  beforeEach(async () => {
-    sim = await startSimulator({ seed: 3 });
-    ctl = new SimulatorClient(sim.url);
-    await ctl.createUser('sync@example.com', 'rt-sync');
-    cal = googleCalendar(sim.url, 'rt-sync').calendar;
+  const google = simulatorUserFixture({
+    simulator: { seed: 3 },
+    user: { email: 'sync@example.com', refreshToken: 'rt-sync' },
   });
-  afterEach(() => sim.close());
 
   it('returns only what changed since the token: inserts, updates and deletions', async () => {
     const a = (
-      await cal.events.insert({ calendarId: 'primary', requestBody: { summary: 'a', ...timed(1) } })
+      await google.cal.events.insert({
+        calendarId: 'primary',
+        requestBody: { summary: 'a', ...timed(1) },
+      })
     ).data;
     const b = (
-      await cal.events.insert({ calendarId: 'primary', requestBody: { summary: 'b', ...timed(2) } })
+      await google.cal.events.insert({
+        calendarId: 'primary',
+        requestBody: { summary: 'b', ...timed(2) },
+      })
     ).data;
-    const first = await sync(cal, {});
+    const first = await sync(google.cal, {});
     expect(first.items.map((e) => e.id).sort()).toEqual([a.id, b.id].sort());
 
-    const empty = await sync(cal, { syncToken: first.syncToken });
+    const empty = await sync(google.cal, { syncToken: first.syncToken });
     expect(empty.items).toEqual([]);
 
     const c = (
-      await cal.events.insert({ calendarId: 'primary', requestBody: { summary: 'c', ...timed(3) } })
+      await google.cal.events.insert({
+        calendarId: 'primary',
+        requestBody: { summary: 'c', ...timed(3) },
+      })
     ).data;
-    await cal.events.patch({
+    await google.cal.events.patch({
       calendarId: 'primary',
       eventId: a.id!,
       requestBody: { summary: 'a2' },
     });
-    await cal.events.delete({ calendarId: 'primary', eventId: b.id! });
-    const delta = await sync(cal, { syncToken: first.syncToken });
+    await google.cal.events.delete({ calendarId: 'primary', eventId: b.id! });
+    const delta = await sync(google.cal, { syncToken: first.syncToken });
     const byId = new Map(delta.items.map((e) => [e.id, e]));
     expect([...byId.keys()].sort()).toEqual([a.id, b.id, c.id].sort());
     expect(byId.get(a.id)!.summary).toBe('a2');
@@ -94,19 +67,22 @@ describe('incremental sync', () => {
     });
 
     // The full list (showDeleted=false) no longer has the deleted event; showDeleted=true does.
-    expect((await sync(cal, {})).items.map((e) => e.id).sort()).toEqual([a.id, c.id].sort());
-    expect((await sync(cal, { showDeleted: true })).items.map((e) => e.id)).toContain(b.id);
+    expect((await sync(google.cal, {})).items.map((e) => e.id).sort()).toEqual([a.id, c.id].sort());
+    expect((await sync(google.cal, { showDeleted: true })).items.map((e) => e.id)).toContain(b.id);
   });
 
   it('etag (quoted decimal) and updated (RFC 3339, ms, Z) change on every write; sequence on time changes', async () => {
     const e0 = (
-      await cal.events.insert({ calendarId: 'primary', requestBody: { summary: 'x', ...timed(4) } })
+      await google.cal.events.insert({
+        calendarId: 'primary',
+        requestBody: { summary: 'x', ...timed(4) },
+      })
     ).data;
     expect(e0.etag).toMatch(/^"\d+"$/);
     expect(e0.updated).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect(e0.sequence).toBe(0);
     const e1 = (
-      await cal.events.patch({
+      await google.cal.events.patch({
         calendarId: 'primary',
         eventId: e0.id!,
         requestBody: { summary: 'y' },
@@ -116,12 +92,16 @@ describe('incremental sync', () => {
     expect(e1.sequence).toBe(0);
     expect(Date.parse(e1.updated!)).toBeGreaterThanOrEqual(Date.parse(e0.updated!));
     const e2 = (
-      await cal.events.patch({ calendarId: 'primary', eventId: e0.id!, requestBody: timed(5) })
+      await google.cal.events.patch({
+        calendarId: 'primary',
+        eventId: e0.id!,
+        requestBody: timed(5),
+      })
     ).data;
     expect(e2.etag).not.toBe(e1.etag);
     expect(e2.sequence).toBe(1);
     const e3 = (
-      await cal.events.update({
+      await google.cal.events.update({
         calendarId: 'primary',
         eventId: e0.id!,
         requestBody: { summary: 'z', ...timed(5) },
@@ -134,11 +114,11 @@ describe('incremental sync', () => {
   });
 
   it('an expired sync token answers 410 with Google’s exact fullSyncRequired body', async () => {
-    const { syncToken } = await sync(cal, {});
-    await ctl.expireSyncTokens('sync@example.com');
-    const err = await failure(cal.events.list({ calendarId: 'primary', syncToken }));
+    const { syncToken } = await sync(google.cal, {});
+    await google.ctl.expireSyncTokens('sync@example.com');
+    const err = await failure(google.cal.events.list({ calendarId: 'primary', syncToken }));
     expect(err.status).toBe(410);
-    expect(err.response?.data).toEqual({
+    expect(err.data).toEqual({
       error: {
         errors: [
           {
@@ -154,13 +134,13 @@ describe('incremental sync', () => {
       },
     });
     // A fresh full sync works again.
-    expect((await sync(cal, {})).syncToken).toBeTruthy();
+    expect((await sync(google.cal, {})).syncToken).toBeTruthy();
   });
 
   it('a malformed sync token answers 400 "Invalid sync token value." (not 410)', async () => {
-    const err = await failure(cal.events.list({ calendarId: 'primary', syncToken: 'x' }));
+    const err = await failure(google.cal.events.list({ calendarId: 'primary', syncToken: 'x' }));
     expect(err.status).toBe(400);
-    expect(err.response?.data).toEqual({
+    expect(err.data).toEqual({
       error: {
         errors: [
           {
@@ -187,10 +167,12 @@ describe('incremental sync', () => {
     ['timeMax', { timeMax: '2025-01-01T00:00:00Z' }],
     ['updatedMin', { updatedMin: '2025-01-01T00:00:00Z' }],
   ])('syncToken together with %s is a 400', async (name, extra) => {
-    const { syncToken } = await sync(cal, {});
-    const err = await failure(cal.events.list({ calendarId: 'primary', syncToken, ...extra }));
+    const { syncToken } = await sync(google.cal, {});
+    const err = await failure(
+      google.cal.events.list({ calendarId: 'primary', syncToken, ...extra }),
+    );
     expect(err.status).toBe(400);
-    const data = err.response?.data as { error: { errors: { location?: string }[] } };
+    const data = err.data as { error: { errors: { location?: string }[] } };
     expect(data.error.errors[0]!.location).toBe(name);
   });
 
@@ -198,15 +180,19 @@ describe('incremental sync', () => {
     // events.list reference, syncToken: "All events deleted since the previous list request will
     // always be in the result set and it is not allowed to set showDeleted to False." No source
     // shows Google's answer; the knob gives the hardest plausible one (400 invalid).
-    const { syncToken } = await sync(cal, {});
-    const ok = await cal.events.list({ calendarId: 'primary', syncToken, showDeleted: false });
+    const { syncToken } = await sync(google.cal, {});
+    const ok = await google.cal.events.list({
+      calendarId: 'primary',
+      syncToken,
+      showDeleted: false,
+    });
     expect(ok.status).toBe(200);
-    await ctl.setRealism({ rejectShowDeletedFalseWithSyncToken: true });
+    await google.ctl.setRealism({ rejectShowDeletedFalseWithSyncToken: true });
     const err = await failure(
-      cal.events.list({ calendarId: 'primary', syncToken, showDeleted: false }),
+      google.cal.events.list({ calendarId: 'primary', syncToken, showDeleted: false }),
     );
     expect(err.status).toBe(400);
-    expect(err.response?.data).toEqual({
+    expect(err.data).toEqual({
       error: {
         errors: [
           {
@@ -222,63 +208,68 @@ describe('incremental sync', () => {
       },
     });
     // Without the parameter (or with true on a showDeleted full sync) all is well.
-    expect((await cal.events.list({ calendarId: 'primary', syncToken })).status).toBe(200);
+    expect((await google.cal.events.list({ calendarId: 'primary', syncToken })).status).toBe(200);
     // calendarList: the same for showDeleted and showHidden.
-    const list = await cal.calendarList.list();
+    const list = await google.cal.calendarList.list();
     const listErr = await failure(
-      cal.calendarList.list({ syncToken: list.data.nextSyncToken!, showHidden: false }),
+      google.cal.calendarList.list({ syncToken: list.data.nextSyncToken!, showHidden: false }),
     );
     expect(listErr.status).toBe(400);
   });
 
   it('a sync token must be used with the full sync’s singleEvents/showDeleted', async () => {
-    const { syncToken } = await sync(cal, { singleEvents: true });
-    expect((await failure(cal.events.list({ calendarId: 'primary', syncToken }))).status).toBe(400);
+    const { syncToken } = await sync(google.cal, { singleEvents: true });
     expect(
-      (await cal.events.list({ calendarId: 'primary', syncToken, singleEvents: true })).status,
+      (await failure(google.cal.events.list({ calendarId: 'primary', syncToken }))).status,
+    ).toBe(400);
+    expect(
+      (await google.cal.events.list({ calendarId: 'primary', syncToken, singleEvents: true }))
+        .status,
     ).toBe(200);
   });
 
   it('timeMin applies to the full sync only; later changes outside the window still arrive', async () => {
-    await cal.events.insert({
+    await google.cal.events.insert({
       calendarId: 'primary',
       requestBody: { summary: 'old', ...timed(1) },
     });
     const inWin = (
-      await cal.events.insert({
+      await google.cal.events.insert({
         calendarId: 'primary',
         requestBody: { summary: 'new', ...timed(20) },
       })
     ).data;
-    const full = await sync(cal, { timeMin: '2025-03-10T00:00:00Z' });
+    const full = await sync(google.cal, { timeMin: '2025-03-10T00:00:00Z' });
     expect(full.items.map((e) => e.id)).toEqual([inWin.id]);
     const old2 = (
-      await cal.events.insert({
+      await google.cal.events.insert({
         calendarId: 'primary',
         requestBody: { summary: 'older', ...timed(2) },
       })
     ).data;
-    const delta = await sync(cal, { syncToken: full.syncToken });
+    const delta = await sync(google.cal, { syncToken: full.syncToken });
     expect(delta.items.map((e) => e.id)).toEqual([old2.id]);
   });
 
   it('get on a deleted event returns it cancelled; deleting twice is 410, unknown ids 404', async () => {
     const e = (
-      await cal.events.insert({
+      await google.cal.events.insert({
         calendarId: 'primary',
         requestBody: { summary: 'gone', ...timed(6) },
       })
     ).data;
-    await cal.events.delete({ calendarId: 'primary', eventId: e.id! });
-    expect((await cal.events.get({ calendarId: 'primary', eventId: e.id! })).data.status).toBe(
-      'cancelled',
-    );
+    await google.cal.events.delete({ calendarId: 'primary', eventId: e.id! });
     expect(
-      (await failure(cal.events.delete({ calendarId: 'primary', eventId: e.id! }))).status,
+      (await google.cal.events.get({ calendarId: 'primary', eventId: e.id! })).data.status,
+    ).toBe('cancelled');
+    expect(
+      (await failure(google.cal.events.delete({ calendarId: 'primary', eventId: e.id! }))).status,
     ).toBe(410);
-    const nf = await failure(cal.events.get({ calendarId: 'primary', eventId: 'doesnotexist0' }));
+    const nf = await failure(
+      google.cal.events.get({ calendarId: 'primary', eventId: 'doesnotexist0' }),
+    );
     expect(nf.status).toBe(404);
-    expect(nf.response?.data).toEqual({
+    expect(nf.data).toEqual({
       error: {
         errors: [{ domain: 'global', reason: 'notFound', message: 'Not Found' }],
         code: 404,
@@ -289,7 +280,7 @@ describe('incremental sync', () => {
 
   it('client-chosen ids: base32hex accepted, duplicates 409, bad characters 400', async () => {
     const e = (
-      await cal.events.insert({
+      await google.cal.events.insert({
         calendarId: 'primary',
         requestBody: { id: 'abcdef0123', ...timed(7) },
       })
@@ -299,7 +290,7 @@ describe('incremental sync', () => {
     expect(
       (
         await failure(
-          cal.events.insert({
+          google.cal.events.insert({
             calendarId: 'primary',
             requestBody: { id: 'abcdef0123', ...timed(7) },
           }),
@@ -309,7 +300,7 @@ describe('incremental sync', () => {
     expect(
       (
         await failure(
-          cal.events.insert({
+          google.cal.events.insert({
             calendarId: 'primary',
             requestBody: { id: 'ABC_xyz!', ...timed(7) },
           }),
@@ -320,18 +311,18 @@ describe('incremental sync', () => {
 
   it('If-Match with a stale etag is 412 conditionNotMet', async () => {
     const e = (
-      await cal.events.insert({
+      await google.cal.events.insert({
         calendarId: 'primary',
         requestBody: { summary: 'v1', ...timed(8) },
       })
     ).data;
-    await cal.events.patch({
+    await google.cal.events.patch({
       calendarId: 'primary',
       eventId: e.id!,
       requestBody: { summary: 'v2' },
     });
     const err = await failure(
-      cal.events.patch(
+      google.cal.events.patch(
         { calendarId: 'primary', eventId: e.id!, requestBody: { summary: 'v3' } },
         { headers: { 'If-Match': e.etag! } },
       ),

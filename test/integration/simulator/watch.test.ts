@@ -2,24 +2,10 @@
 // stream as a real loopback HTTP listener receives it.
 import type { calendar_v3 } from '@googleapis/calendar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { googleCalendar, SimulatorClient } from '../../simulator/client.js';
-import { startSimulator, type Simulator } from '../../simulator/index.js';
+import { googleCalendar } from '../../simulator/client.js';
+import { simulatorUserFixture } from '../../harness/fixtures.js';
 import { startWebhookListener, type WebhookListener } from '../../simulator/webhook-listener.js';
-
-type Cal = calendar_v3.Calendar;
-
-async function failure(p: Promise<unknown>): Promise<{ status?: number; reason?: string }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as {
-      status?: number;
-      response?: { data?: { error?: { errors?: { reason?: string }[] } } };
-    };
-    return { status: err.status, reason: err.response?.data?.error?.errors?.[0]?.reason };
-  }
-  throw new Error('expected the call to fail');
-}
+import { failure } from './helpers.js';
 
 const timed = {
   start: { dateTime: '2025-03-01T09:00:00Z' },
@@ -28,35 +14,29 @@ const timed = {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('watch channels and notifications', () => {
-  let sim: Simulator;
-  let ctl: SimulatorClient;
-  let cal: Cal;
+  const google = simulatorUserFixture({
+    simulator: { seed: 5, notificationRetryBaseMs: 20 },
+    user: { email: 'w@example.com', refreshToken: 'rt-w' },
+  });
   let hook: WebhookListener;
 
   beforeEach(async () => {
-    sim = await startSimulator({ seed: 5, notificationRetryBaseMs: 20 });
-    ctl = new SimulatorClient(sim.url);
-    await ctl.createUser('w@example.com', 'rt-w');
-    cal = googleCalendar(sim.url, 'rt-w').calendar;
     hook = await startWebhookListener();
   });
-  afterEach(async () => {
-    await sim.close();
-    await hook.close();
-  });
+  afterEach(() => hook.close());
 
   const watch = (
     id: string,
     extra: Partial<calendar_v3.Schema$Channel> = {},
     calendarId = 'primary',
   ) =>
-    cal.events.watch({
+    google.cal.events.watch({
       calendarId,
       requestBody: { id, type: 'web_hook', address: hook.url, ...extra },
     });
 
   it('answers with an api#channel: ms-string expiration (default ttl 7 days), same resourceId per calendar', async () => {
-    const before = await ctl.now();
+    const before = await google.ctl.now();
     const a = (await watch('chan-a', { token: 'tok-a' })).data;
     const b = (await watch('chan-b')).data;
     expect(Object.keys(a).sort()).toEqual([
@@ -82,22 +62,25 @@ describe('watch channels and notifications', () => {
   it('validates: id ≤ 64 and unique, https unless loopback, token ≤ 256, push support', async () => {
     expect(await failure(watch('x'.repeat(65)))).toMatchObject({ status: 400 });
     await watch('dup');
-    expect(await failure(watch('dup'))).toEqual({ status: 400, reason: 'channelIdNotUnique' });
+    expect(await failure(watch('dup'))).toMatchObject({
+      status: 400,
+      reason: 'channelIdNotUnique',
+    });
     expect(
       await failure(
-        cal.events.watch({
+        google.cal.events.watch({
           calendarId: 'primary',
           requestBody: { id: 'h1', type: 'web_hook', address: 'http://example.com/hook' },
         }),
       ),
-    ).toEqual({ status: 400, reason: 'push.webhookUrlNotHttps' });
+    ).toMatchObject({ status: 400, reason: 'push.webhookUrlNotHttps' });
     for (const address of [
       'http://localhost:1/h',
       'http://127.0.0.2:1/h',
       'http://[::1]:1/h',
       'https://127.0.0.1:1/h',
     ]) {
-      const r = await cal.events.watch({
+      const r = await google.cal.events.watch({
         calendarId: 'primary',
         requestBody: {
           id: `ok-${address.length}-${address.charCodeAt(8)}`,
@@ -109,9 +92,9 @@ describe('watch channels and notifications', () => {
     }
     expect(await failure(watch('t1', { token: 't'.repeat(257) }))).toMatchObject({ status: 400 });
     expect((await watch('t2', { token: 't'.repeat(256) })).status).toBe(200);
-    const sec = await ctl.createCalendar('w@example.com', { summary: 'holidays' });
-    await ctl.setPushUnsupported(sec);
-    expect(await failure(watch('np', {}, sec))).toEqual({
+    const sec = await google.ctl.createCalendar('w@example.com', { summary: 'holidays' });
+    await google.ctl.setPushUnsupported(sec);
+    expect(await failure(watch('np', {}, sec))).toMatchObject({
       status: 400,
       reason: 'pushNotSupportedForRequestedResource',
     });
@@ -121,11 +104,11 @@ describe('watch channels and notifications', () => {
     const ch = (await watch('stream', { token: 'secret-token' })).data;
     await hook.waitFor(1);
     for (let i = 0; i < 4; i++)
-      await cal.events.insert({
+      await google.cal.events.insert({
         calendarId: 'primary',
         requestBody: { summary: `e${i}`, ...timed },
       });
-    await sim.idle();
+    await google.sim.idle();
     const got = await hook.waitFor(5);
     expect(got.map((n) => n.headers['x-goog-resource-state'])).toEqual([
       'sync',
@@ -157,8 +140,8 @@ describe('watch channels and notifications', () => {
   it('message numbers have gaps (not consecutive) over many changes', async () => {
     await watch('gaps');
     for (let i = 0; i < 10; i++)
-      await cal.events.insert({ calendarId: 'primary', requestBody: timed });
-    await sim.idle();
+      await google.cal.events.insert({ calendarId: 'primary', requestBody: timed });
+    await google.sim.idle();
     const numbers = hook.received.map((n) => Number(n.headers['x-goog-message-number']));
     expect(numbers.length).toBe(11);
     expect(numbers.some((n, i) => i > 0 && n - numbers[i - 1]! > 1)).toBe(true);
@@ -168,36 +151,40 @@ describe('watch channels and notifications', () => {
     await watch('retry');
     await hook.waitFor(1);
     hook.respondWith((_n, i) => (i === 1 || i === 2 ? 503 : 200));
-    await cal.events.insert({ calendarId: 'primary', requestBody: timed });
-    await sim.idle();
+    await google.cal.events.insert({ calendarId: 'primary', requestBody: timed });
+    await google.sim.idle();
     expect(hook.received.map((n) => n.status)).toEqual([200, 503, 503, 200]);
     const nums = hook.received.slice(1).map((n) => n.headers['x-goog-message-number']);
     expect(new Set(nums).size).toBe(1); // the same message, redelivered
     hook.respondWith(() => 404);
-    await cal.events.insert({ calendarId: 'primary', requestBody: timed });
-    await sim.idle();
+    await google.cal.events.insert({ calendarId: 'primary', requestBody: timed });
+    await google.sim.idle();
     expect(hook.received.length).toBe(5);
   });
 
   it('nothing after channels.stop (204); stop of unknown or someone else’s channel is 404', async () => {
     const ch = (await watch('stop-me')).data;
     await hook.waitFor(1);
-    const r = await cal.channels.stop({ requestBody: { id: ch.id, resourceId: ch.resourceId } });
+    const r = await google.cal.channels.stop({
+      requestBody: { id: ch.id, resourceId: ch.resourceId },
+    });
     expect(r.status).toBe(204);
-    await cal.events.insert({ calendarId: 'primary', requestBody: timed });
-    await sim.idle();
+    await google.cal.events.insert({ calendarId: 'primary', requestBody: timed });
+    await google.sim.idle();
     await sleep(50);
     expect(hook.received.length).toBe(1);
     expect(
-      await failure(cal.channels.stop({ requestBody: { id: ch.id, resourceId: ch.resourceId } })),
+      await failure(
+        google.cal.channels.stop({ requestBody: { id: ch.id, resourceId: ch.resourceId } }),
+      ),
     ).toMatchObject({ status: 404 });
     expect(
-      await failure(cal.channels.stop({ requestBody: { id: 'never', resourceId: 'x' } })),
+      await failure(google.cal.channels.stop({ requestBody: { id: 'never', resourceId: 'x' } })),
     ).toMatchObject({ status: 404 });
     await watch('mine');
-    await ctl.createUser('other@example.com', 'rt-other');
-    const other = googleCalendar(sim.url, 'rt-other').calendar;
-    const mine = (await ctl.channels()).find((c) => c.id === 'mine')!;
+    await google.ctl.createUser('other@example.com', 'rt-other');
+    const other = googleCalendar(google.sim.url, 'rt-other').calendar;
+    const mine = (await google.ctl.channels()).find((c) => c.id === 'mine')!;
     expect(
       await failure(
         other.channels.stop({ requestBody: { id: 'mine', resourceId: mine.resourceId } }),
@@ -208,9 +195,9 @@ describe('watch channels and notifications', () => {
   it('a configured straggler may arrive once after stop', async () => {
     const ch = (await watch('straggle')).data;
     await hook.waitFor(1);
-    await ctl.setStragglerAfterStop(1);
-    await cal.channels.stop({ requestBody: { id: ch.id, resourceId: ch.resourceId } });
-    await sim.idle();
+    await google.ctl.setStragglerAfterStop(1);
+    await google.cal.channels.stop({ requestBody: { id: ch.id, resourceId: ch.resourceId } });
+    await google.sim.idle();
     expect(hook.received.map((n) => n.headers['x-goog-resource-state'])).toEqual([
       'sync',
       'exists',
@@ -220,30 +207,30 @@ describe('watch channels and notifications', () => {
   it('nothing after the channel expired on the simulated clock', async () => {
     await watch('short', { params: { ttl: '60' } });
     await hook.waitFor(1);
-    await ctl.advanceClock(61_000);
-    await cal.events.insert({ calendarId: 'primary', requestBody: timed });
-    await sim.idle();
+    await google.ctl.advanceClock(61_000);
+    await google.cal.events.insert({ calendarId: 'primary', requestBody: timed });
+    await google.sim.idle();
     expect(hook.received.length).toBe(1);
-    expect((await ctl.channels()).find((c) => c.id === 'short')!.expired).toBe(true);
+    expect((await google.ctl.channels()).find((c) => c.id === 'short')!.expired).toBe(true);
   });
 
   it('drops a share of notifications when a drop rate is set', async () => {
     await watch('lossy');
     await hook.waitFor(1);
-    await ctl.setDropRate(1);
-    await cal.events.insert({ calendarId: 'primary', requestBody: timed });
-    await sim.idle();
+    await google.ctl.setDropRate(1);
+    await google.cal.events.insert({ calendarId: 'primary', requestBody: timed });
+    await google.sim.idle();
     expect(hook.received.length).toBe(1);
-    expect((await ctl.notifications()).some((d) => d.status === -1)).toBe(true);
+    expect((await google.ctl.notifications()).some((d) => d.status === -1)).toBe(true);
   });
 
   it('calendarList.watch notifies on calendar list changes; a deleted calendar sends not_exists', async () => {
-    await cal.calendarList.watch({
+    await google.cal.calendarList.watch({
       requestBody: { id: 'list', type: 'web_hook', address: hook.url },
     });
     await hook.waitFor(1);
-    const sec = await ctl.createCalendar('w@example.com', { summary: 'team' });
-    await sim.idle();
+    const sec = await google.ctl.createCalendar('w@example.com', { summary: 'team' });
+    await google.sim.idle();
     expect(
       hook.received.map((n) => [
         n.headers['x-goog-channel-id'],
@@ -254,8 +241,8 @@ describe('watch channels and notifications', () => {
       ['list', 'exists'],
     ]);
     await watch('sec', {}, sec);
-    await ctl.deleteCalendar(sec);
-    await sim.idle();
+    await google.ctl.deleteCalendar(sec);
+    await google.sim.idle();
     const states = hook.received
       .filter((n) => n.headers['x-goog-channel-id'] === 'sec')
       .map((n) => n.headers['x-goog-resource-state']);

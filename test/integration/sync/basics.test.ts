@@ -1,5 +1,4 @@
 // The sync worker on the Firestore emulator + Calendar simulator: the seed walk-through, updates, deletions, all-day, moves, paging.
-import type { calendar_v3 } from '@googleapis/calendar';
 import { Timestamp } from '@google-cloud/firestore';
 import { describe, expect, it } from 'vitest';
 import { handleSyncMessage } from '../../../functions/sync/handle.js';
@@ -39,13 +38,10 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker basics', () => {
   });
 
   it("the seed's walk-through: full list → token → add → notification → only the new event", async () => {
-    await f.cal.events.insert({
-      calendarId: f.seeded.calendarId,
-      requestBody: {
-        summary: 'existing',
-        start: { dateTime: '2026-02-01T10:00:00Z' },
-        end: { dateTime: '2026-02-01T11:00:00Z' },
-      },
+    await f.insert({
+      summary: 'existing',
+      start: { dateTime: '2026-02-01T10:00:00Z' },
+      end: { dateTime: '2026-02-01T11:00:00Z' },
     });
     const d = f.deps();
     const first = await runSync(d, f.seeded.subscriptionId, { trigger: 'connect' });
@@ -54,13 +50,10 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker basics', () => {
     expect(sub.syncToken).toBeTruthy();
     expect(sub.lease).toBeNull();
 
-    const { data: added } = await f.cal.events.insert({
-      calendarId: f.seeded.calendarId,
-      requestBody: {
-        summary: 'new one',
-        start: { dateTime: '2026-02-02T10:00:00Z' },
-        end: { dateTime: '2026-02-02T11:00:00Z' },
-      },
+    const added = await f.insert({
+      summary: 'new one',
+      start: { dateTime: '2026-02-02T10:00:00Z' },
+      end: { dateTime: '2026-02-02T11:00:00Z' },
     });
     await f.ctl.clearRequests();
     const res = await notify(d);
@@ -100,32 +93,24 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker basics', () => {
 
   it('updates, moves and deletions; all-day events at midnight in the calendar zone', async () => {
     const d = f.deps();
-    const ins = (body: calendar_v3.Schema$Event) =>
-      f.cal.events
-        .insert({ calendarId: f.seeded.calendarId, requestBody: body })
-        .then((r) => r.data);
-    const a = await ins({
+    const a = await f.insert({
       summary: 'a',
       start: { dateTime: '2026-03-01T09:00:00Z' },
       end: { dateTime: '2026-03-01T10:00:00Z' },
     });
-    const b = await ins({
+    const b = await f.insert({
       summary: 'b',
       start: { dateTime: '2026-03-02T09:00:00Z' },
       end: { dateTime: '2026-03-02T10:00:00Z' },
     });
-    const allDay = await ins({
+    const allDay = await f.insert({
       summary: 'holiday',
       start: { date: '2026-03-08' },
       end: { date: '2026-03-09' },
     });
     await runSync(d, f.seeded.subscriptionId);
 
-    await f.cal.events.patch({
-      calendarId: f.seeded.calendarId,
-      eventId: a.id!,
-      requestBody: { summary: 'a2' },
-    });
+    await f.rename([a.id!], 'a2');
     await f.cal.events.patch({
       calendarId: f.seeded.calendarId,
       eventId: b.id!,
@@ -134,7 +119,7 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker basics', () => {
         end: { dateTime: '2026-03-05T16:00:00Z' },
       },
     });
-    await f.cal.events.delete({ calendarId: f.seeded.calendarId, eventId: allDay.id! });
+    await f.remove([allDay.id!]);
     const res = await notify(d);
     expect(res.sync).toMatchObject({ writes: 2, deletes: 1 });
     const m = await f.sameAsGoogle();
@@ -145,7 +130,7 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker basics', () => {
     expect(m.has(allDay.id!)).toBe(false);
 
     // All-day across the US DST switch (8 March 2026): midnight CST, end midnight CDT (exclusive).
-    const dst = await ins({
+    const dst = await f.insert({
       summary: 'dst day',
       start: { date: '2026-03-08' },
       end: { date: '2026-03-09' },
@@ -160,13 +145,10 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker basics', () => {
   it('many pages, including empty ones, with the same parameters on every page', async () => {
     await f.ctl.setPaging({ emptyPageRate: 0.4, shortPageRate: 0.3 });
     for (let i = 0; i < 25; i++) {
-      await f.cal.events.insert({
-        calendarId: f.seeded.calendarId,
-        requestBody: {
-          summary: `p${i}`,
-          start: { dateTime: `2026-04-${String(i + 1).padStart(2, '0')}T09:00:00Z` },
-          end: { dateTime: `2026-04-${String(i + 1).padStart(2, '0')}T10:00:00Z` },
-        },
+      await f.insert({
+        summary: `p${i}`,
+        start: { dateTime: `2026-04-${String(i + 1).padStart(2, '0')}T09:00:00Z` },
+        end: { dateTime: `2026-04-${String(i + 1).padStart(2, '0')}T10:00:00Z` },
       });
     }
     const d = f.deps({ config: { maxResults: 4 } });
@@ -183,14 +165,8 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker basics', () => {
 
     // Incremental with paging: 10 changes over several pages.
     const ids = [...(await f.mirror()).keys()];
-    for (const id of ids.slice(0, 6))
-      await f.cal.events.patch({
-        calendarId: f.seeded.calendarId,
-        eventId: id,
-        requestBody: { summary: 'changed' },
-      });
-    for (const id of ids.slice(6, 10))
-      await f.cal.events.delete({ calendarId: f.seeded.calendarId, eventId: id });
+    await f.rename(ids.slice(0, 6), 'changed');
+    await f.remove(ids.slice(6, 10));
     const res = await notify(d);
     expect(res.sync!.pages).toBeGreaterThan(1);
     expect(res.sync).toMatchObject({ writes: 6, deletes: 4 });

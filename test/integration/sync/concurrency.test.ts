@@ -5,7 +5,8 @@ import { handleSyncMessage } from '../../../functions/sync/handle.js';
 import { LeaseLostError, runSync } from '../../../functions/sync/engine.js';
 import { paths } from '../../../functions/store/schema.js';
 import { emulatorsMissing } from '../../harness/env.js';
-import { googleState, insertMany, syncFixture } from './helpers.js';
+import { googleEvents } from '../../harness/google-truth.js';
+import { insertMany, syncFixture } from './helpers.js';
 
 const CHANNEL = { id: 'ch-conc', resourceId: 'res-conc' };
 
@@ -20,12 +21,7 @@ describe.skipIf(emulatorsMissing() !== '')('concurrency and crashes', () => {
     const ids = await insertMany(f.cal, f.seeded.calendarId, 30);
     const d = f.deps({ config: { maxResults: 10 } });
     await runSync(d, f.seeded.subscriptionId);
-    for (const id of ids.slice(0, 10))
-      await f.cal.events.patch({
-        calendarId: f.seeded.calendarId,
-        eventId: id,
-        requestBody: { summary: 'burst' },
-      });
+    await f.rename(ids.slice(0, 10), 'burst');
     await f.ctl.clearRequests();
     // Published after the changes (as Google announces them): never covered by the earlier sync,
     // however fast that sync was (a time before it could be skipped as covered on an idle machine).
@@ -88,25 +84,18 @@ describe.skipIf(emulatorsMissing() !== '')('concurrency and crashes', () => {
           if (i !== 0 || added) return;
           // While this worker holds the lease: a change, and its notification handled elsewhere.
           added = (
-            await f.cal.events.insert({
-              calendarId: f.seeded.calendarId,
-              requestBody: {
-                summary: 'during',
-                start: { dateTime: '2027-02-01T10:00:00Z' },
-                end: { dateTime: '2027-02-01T11:00:00Z' },
-              },
+            await f.insert({
+              summary: 'during',
+              start: { dateTime: '2027-02-01T10:00:00Z' },
+              end: { dateTime: '2027-02-01T11:00:00Z' },
             })
-          ).data.id!;
+          ).id!;
           const other = await handleSyncMessage(f.deps(), f.notification());
           expect(other.outcome).toBe('busy');
         },
       },
     });
-    await f.cal.events.patch({
-      calendarId: f.seeded.calendarId,
-      eventId: (await googleState(f.cal, f.seeded.calendarId)).keys().next().value!,
-      requestBody: { summary: 'x' },
-    });
+    await f.rename([(await googleEvents(f.cal, f.seeded.calendarId)).keys().next().value!], 'x');
     const res = await handleSyncMessage(d, f.notification());
     expect(res.sync!.runs).toBe(2);
     expect((await f.mirror()).has(added)).toBe(true);
@@ -118,14 +107,8 @@ describe.skipIf(emulatorsMissing() !== '')('concurrency and crashes', () => {
     const d = f.deps({ config: { maxResults: 5 } });
     await runSync(d, f.seeded.subscriptionId);
     const tokenBefore = (await f.readSub()).syncToken;
-    for (const id of ids.slice(0, 25))
-      await f.cal.events.patch({
-        calendarId: f.seeded.calendarId,
-        eventId: id,
-        requestBody: { summary: 'v2' },
-      });
-    for (const id of ids.slice(25, 30))
-      await f.cal.events.delete({ calendarId: f.seeded.calendarId, eventId: id });
+    await f.rename(ids.slice(0, 25), 'v2');
+    await f.remove(ids.slice(25, 30));
     const crashing = f.deps({
       config: { maxResults: 5 },
       hooks: {
@@ -152,13 +135,10 @@ describe.skipIf(emulatorsMissing() !== '')('concurrency and crashes', () => {
     await insertMany(f.cal, f.seeded.calendarId, 3);
     const d = f.deps({ config: { leaseMs: 5_000 } });
     await runSync(d, f.seeded.subscriptionId);
-    await f.cal.events.insert({
-      calendarId: f.seeded.calendarId,
-      requestBody: {
-        summary: 'late',
-        start: { dateTime: '2027-03-01T10:00:00Z' },
-        end: { dateTime: '2027-03-01T11:00:00Z' },
-      },
+    await f.insert({
+      summary: 'late',
+      start: { dateTime: '2027-03-01T10:00:00Z' },
+      end: { dateTime: '2027-03-01T11:00:00Z' },
     });
     const expiresAt = Date.now() + 1500;
     await f.db.doc(paths.subscription(f.seeded.subscriptionId)).update({
@@ -181,13 +161,10 @@ describe.skipIf(emulatorsMissing() !== '')('concurrency and crashes', () => {
     const d = f.deps();
     await runSync(d, f.seeded.subscriptionId);
     const tokenBefore = (await f.readSub()).syncToken;
-    await f.cal.events.insert({
-      calendarId: f.seeded.calendarId,
-      requestBody: {
-        summary: 'x',
-        start: { dateTime: '2027-03-01T10:00:00Z' },
-        end: { dateTime: '2027-03-01T11:00:00Z' },
-      },
+    await f.insert({
+      summary: 'x',
+      start: { dateTime: '2027-03-01T10:00:00Z' },
+      end: { dateTime: '2027-03-01T11:00:00Z' },
     });
     const slow = f.deps({
       hooks: {

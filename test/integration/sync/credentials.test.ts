@@ -1,6 +1,6 @@
 // Encrypted refresh tokens in Firestore: save/load, nothing readable at rest, key rotation re-encrypts, revocation.
 import { describe, expect, it } from 'vitest';
-import { keyId, type TokenKeys } from '../../../functions/config.js';
+import type { TokenKeys } from '../../../functions/config.js';
 import {
   loadRefreshToken,
   markRevoked,
@@ -9,17 +9,13 @@ import {
 import { paths } from '../../../functions/store/schema.js';
 import { emulatorsMissing } from '../../harness/env.js';
 import { firestoreFixture } from '../../harness/fixtures.js';
-
-const key = (b: number) => {
-  const k = Buffer.alloc(32, b);
-  return { id: keyId(k), key: k };
-};
+import { tokenKey } from '../../fixtures/keys.js';
 
 describe.skipIf(emulatorsMissing() !== '')('credentials store', () => {
   const fs = firestoreFixture('creds');
 
   it('round-trips, stores only ciphertext, rotates to the current key, and honours revocation', async () => {
-    const old: TokenKeys = { current: key(1), previous: undefined };
+    const old: TokenKeys = { current: tokenKey(1), previous: undefined };
     await saveCredentials(fs.db, old, 'u1', '1//refresh-secret-value', ['calendar.readonly']);
     const raw = (await fs.db.doc(paths.credentials('u1')).get()).data()!;
     expect(JSON.stringify(raw)).not.toContain('refresh-secret-value');
@@ -31,10 +27,10 @@ describe.skipIf(emulatorsMissing() !== '')('credentials store', () => {
     });
     expect(await loadRefreshToken(fs.db, old, 'u1')).toBe('1//refresh-secret-value');
 
-    const rotated: TokenKeys = { current: key(2), previous: old.current };
+    const rotated: TokenKeys = { current: tokenKey(2), previous: old.current };
     expect(await loadRefreshToken(fs.db, rotated, 'u1')).toBe('1//refresh-secret-value');
     expect((await fs.db.doc(paths.credentials('u1')).get()).get('keyId')).toBe(rotated.current.id);
-    expect(await loadRefreshToken(fs.db, { current: key(2), previous: undefined }, 'u1')).toBe(
+    expect(await loadRefreshToken(fs.db, { current: tokenKey(2), previous: undefined }, 'u1')).toBe(
       '1//refresh-secret-value',
     );
 

@@ -13,6 +13,9 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
     await insertMany(f.cal, f.email, 5);
   });
 
+  /** The next `count` GETs of the Calendar API fail with `status` (and Google's `reason`). */
+  const failReads = (status: number, count: number, reason?: string) =>
+    f.ctl.addFault({ method: 'GET', path: '/calendar/v3/calendars/', status, reason, count });
   const stops = async () =>
     (await f.ctl.requests()).filter((r) => r.path === '/calendar/v3/channels/stop');
 
@@ -47,21 +50,9 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
     });
     await runSync(d, f.seeded.subscriptionId);
     await insertMany(f.cal, f.seeded.calendarId, 3);
-    await f.ctl.addFault({
-      method: 'GET',
-      path: '/calendar/v3/calendars/',
-      status: 403,
-      reason: 'userRateLimitExceeded',
-      count: 2,
-    });
-    await f.ctl.addFault({
-      method: 'GET',
-      path: '/calendar/v3/calendars/',
-      status: 429,
-      reason: 'rateLimitExceeded',
-      count: 1,
-    });
-    await f.ctl.addFault({ method: 'GET', path: '/calendar/v3/calendars/', status: 503, count: 1 });
+    await failReads(403, 2, 'userRateLimitExceeded');
+    await failReads(429, 1, 'rateLimitExceeded');
+    await failReads(503, 1);
     const started = Date.now();
     const res = await handleSyncMessage(d, f.notification());
     expect(res.outcome).toBe('synced');
@@ -75,13 +66,7 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
     const d = f.deps({ config: { retryBudgetMs: 300 } });
     await runSync(d, f.seeded.subscriptionId);
     await insertMany(f.cal, f.seeded.calendarId, 2);
-    await f.ctl.addFault({
-      method: 'GET',
-      path: '/calendar/v3/calendars/',
-      status: 429,
-      reason: 'rateLimitExceeded',
-      count: 1000,
-    });
+    await failReads(429, 1000, 'rateLimitExceeded');
     const started = Date.now();
     const err = await handleSyncMessage(d, f.notification()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CalendarError);
@@ -163,7 +148,7 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
     ).toHaveLength(4);
   });
 
-  it('unknown subscription, stale channel (stopped), resource mismatch: acknowledged', async () => {
+  it('unknown subscription, stale channel (not stopped: not recorded as retired), resource mismatch: acknowledged', async () => {
     const d = f.deps();
     const ghost = { ...f.seeded, subscriptionId: 's_AAAAAAAAAAAAAAAAAAAAAAAA' };
     expect((await handleSyncMessage(d, notification(ghost, f.channel))).outcome).toBe(
@@ -175,7 +160,8 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
       notification(f.seeded, { id: 'old-channel', resourceId: f.channel.resourceId }),
     );
     expect(stale.outcome).toBe('stale_channel');
-    expect((await stops()).length).toBe(1);
+    // A channel calsync never recorded as retired may be in flight (issue 13.4): left alone.
+    expect((await stops()).length).toBe(0);
     const mismatch = await handleSyncMessage(
       d,
       notification(f.seeded, { id: f.channel.id, resourceId: 'someone-else' }),

@@ -3,7 +3,9 @@ import { Timestamp, type DocumentData, type Firestore } from '@google-cloud/fire
 import type { calendar_v3 } from '@googleapis/calendar';
 import type { CalendarApiFactory } from '../../../functions/calendar/api.js';
 import { calendarApiFactory } from '../../../functions/calendar/client.js';
-import { keyId, type TokenKeys } from '../../../functions/config.js';
+import type { TokenKeys } from '../../../functions/config.js';
+import { tokenKey } from '../../fixtures/keys.js';
+import { newSubscriptionDoc } from '../../../functions/channels/subscription.js';
 import { saveCredentials } from '../../../functions/credentials/store.js';
 import { subscriptionIdFor } from '../../../functions/ids.js';
 import { createLogger } from '../../../functions/log.js';
@@ -22,12 +24,10 @@ import {
   type SimulatorUser,
 } from '../../harness/fixtures.js';
 import type { SimulatorOptions } from '../../simulator/index.js';
+import { googleEvents, mirrorDocuments } from '../../harness/google-truth.js';
 import { expect } from 'vitest';
 
-export const TOKEN_KEYS: TokenKeys = (() => {
-  const key = Buffer.alloc(32, 42);
-  return { current: { id: keyId(key), key }, previous: undefined };
-})();
+export const TOKEN_KEYS: TokenKeys = { current: tokenKey(42), previous: undefined };
 
 /** Small values keep the suite fast: short lease, small retry budget, no skew margin surprises. */
 export const TEST_CONFIG: SyncConfig = {
@@ -114,27 +114,9 @@ export async function seedSubscription(
       }
     : null;
   const sub: SubscriptionDoc = {
-    uid,
-    calendarId,
-    status: 'active',
-    mode: 'push',
-    syncToken: null,
-    fullSyncTimeMin: null,
-    lease: null,
-    pending: false,
-    fullSyncRequested: false,
-    lastSyncStartedAt: null,
-    lastSyncedAt: null,
+    ...newSubscriptionDoc(uid, calendarId, now.toMillis()),
     channel,
-    previousChannel: null,
     channelExpiresAt: channel?.expiration ?? null,
-    lastNotificationAt: null,
-    lastMessageNumber: null,
-    renewalClaim: null,
-    lastError: null,
-    stats: { syncs: 0, fullSyncs: 0, lastPages: 0, lastItems: 0, lastWrites: 0 },
-    createdAt: now,
-    updatedAt: now,
     ...opts.subscription,
   };
   await db.doc(paths.subscription(subscriptionId)).set(sub);
@@ -145,34 +127,9 @@ export async function readSub(db: Firestore, subscriptionId: string): Promise<Su
   return (await db.doc(paths.subscription(subscriptionId)).get()).data() as SubscriptionDoc;
 }
 
-/** The mirror: event id → { etag, status } (plus the raw document). */
-export async function mirror(db: Firestore, uid: string, calendarId: string) {
-  const snap = await db.collection(paths.events(uid, calendarId)).get();
-  return new Map(
-    snap.docs.map((d) => {
-      const data = d.data();
-      return [data.id as string, data];
-    }),
-  );
-}
-
-/** What Google holds, listed as calsync lists it (singleEvents=false, showDeleted=false). */
-export async function googleState(cal: calendar_v3.Calendar, calendarId: string) {
-  const out = new Map<string, calendar_v3.Schema$Event>();
-  let pageToken: string | undefined;
-  for (;;) {
-    const { data } = await cal.events.list({
-      calendarId,
-      singleEvents: false,
-      showDeleted: false,
-      maxResults: 2500,
-      ...(pageToken ? { pageToken } : {}),
-    });
-    for (const item of data.items ?? []) out.set(item.id!, item);
-    if (!data.nextPageToken) return out;
-    pageToken = data.nextPageToken;
-  }
-}
+/** The mirror: event id → stored document. */
+export const mirror = (db: Firestore, uid: string, calendarId: string) =>
+  mirrorDocuments(db, uid, calendarId);
 
 /** id → etag, for comparing the mirror with Google. */
 export function etags(map: Map<string, { etag?: unknown }>): Record<string, unknown> {
@@ -182,45 +139,40 @@ export function etags(map: Map<string, { etag?: unknown }>): Record<string, unkn
 /** Google's X-Goog-Message-Number increases per channel: each notification built here gets a new one. */
 let messageNumbers = 1;
 
+/** A notification message as the webhook publishes it (received now unless `over` says). */
 export function notification(
   s: Seeded,
   channel: { id: string; resourceId: string },
   over: Partial<NotificationMessage> = {},
 ): { data: NotificationMessage; publishTime: string; messageId: string } {
-  const at = new Date().toISOString();
+  const data: NotificationMessage = {
+    v: 1,
+    kind: 'notification',
+    subscriptionId: s.subscriptionId,
+    channelId: channel.id,
+    resourceId: channel.resourceId,
+    state: 'exists',
+    messageNumber: ++messageNumbers,
+    receivedAt: new Date().toISOString(),
+    ...over,
+  };
   return {
-    data: {
-      v: 1,
-      kind: 'notification',
-      subscriptionId: s.subscriptionId,
-      channelId: channel.id,
-      resourceId: channel.resourceId,
-      state: 'exists',
-      messageNumber: ++messageNumbers,
-      receivedAt: at,
-      ...over,
-    },
-    publishTime: over.receivedAt ?? at,
+    data,
+    publishTime: data.receivedAt,
     messageId: `m-${Math.random().toString(36).slice(2)}`,
   };
 }
 
+/** A resync request as the CLI or the safety net publishes it (requested now unless `over` says). */
 export function resync(
   s: Seeded,
   over: Partial<ResyncMessage> = {},
 ): { data: ResyncMessage; publishTime: string } {
-  const at = new Date().toISOString();
+  const requestedAt = over.requestedAt ?? new Date().toISOString();
+  const base = { v: 1, kind: 'resync', subscriptionId: s.subscriptionId } as const;
   return {
-    data: {
-      v: 1,
-      kind: 'resync',
-      subscriptionId: s.subscriptionId,
-      reason: 'manual',
-      full: false,
-      requestedAt: at,
-      ...over,
-    },
-    publishTime: over.requestedAt ?? at,
+    data: { ...base, reason: 'manual', full: false, requestedAt, ...over },
+    publishTime: requestedAt,
   };
 }
 
@@ -307,7 +259,7 @@ export function syncFixture(opts: SyncFixtureOptions): SyncFixture {
   const fs = firestoreFixture(opts.name);
   const user = simulatorUserFixture({
     name: opts.name,
-    simulator: opts.simulator,
+    simulator: { rateLimitPerMinute: 1_000_000, ...opts.simulator },
     timeZone: opts.timeZone,
     scope: opts.scope,
   });
@@ -344,7 +296,7 @@ export function syncFixture(opts: SyncFixtureOptions): SyncFixture {
     (await fs.db.doc(paths.calendar(f.seeded.uid, f.seeded.calendarId)).get()).data();
   f.mirror = () => mirror(fs.db, f.seeded.uid, f.seeded.calendarId);
   f.sameAsGoogle = async () => {
-    const [m, g] = await Promise.all([f.mirror(), googleState(user.cal, f.seeded.calendarId)]);
+    const [m, g] = await Promise.all([f.mirror(), googleEvents(user.cal, f.seeded.calendarId)]);
     expect(etags(m)).toEqual(etags(g));
     return m;
   };

@@ -5,6 +5,7 @@ import type { calendar_v3 } from '@googleapis/calendar';
 import { describe, expect, it } from 'vitest';
 import type { CalendarApi, EventsPage, GoogleEvent } from '../../../functions/calendar/api.js';
 import { runSync } from '../../../functions/sync/engine.js';
+import { cancelledInstance, editedInstance } from '../../fixtures/events.js';
 import { emulatorsMissing } from '../../harness/env.js';
 import { syncFixture } from './helpers.js';
 
@@ -44,18 +45,13 @@ describe.skipIf(emulatorsMissing() !== '')('recurring events', () => {
   const f = syncFixture({ name: 'rec', simulator: { seed: 5 }, timeZone: 'America/Chicago' });
 
   const daily = (summary: string, extra: Partial<calendar_v3.Schema$Event> = {}) =>
-    f.cal.events
-      .insert({
-        calendarId: f.seeded.calendarId,
-        requestBody: {
-          summary,
-          start: { dateTime: '2026-03-02T07:30:00-06:00', timeZone: 'America/Chicago' },
-          end: { dateTime: '2026-03-02T08:15:00-06:00', timeZone: 'America/Chicago' },
-          recurrence: ['RRULE:FREQ=DAILY;COUNT=10'],
-          ...extra,
-        },
-      })
-      .then((r) => r.data);
+    f.insert({
+      summary,
+      start: { dateTime: '2026-03-02T07:30:00-06:00', timeZone: 'America/Chicago' },
+      end: { dateTime: '2026-03-02T08:15:00-06:00', timeZone: 'America/Chicago' },
+      recurrence: ['RRULE:FREQ=DAILY;COUNT=10'],
+      ...extra,
+    });
 
   it('master + edited exception + cancelled instance kept as a tombstone; then the series deleted', async () => {
     const d = f.deps();
@@ -71,7 +67,7 @@ describe.skipIf(emulatorsMissing() !== '')('recurring events', () => {
         end: { dateTime: '2026-03-03T11:45:00-06:00' },
       },
     });
-    await f.cal.events.delete({ calendarId: f.seeded.calendarId, eventId: cancelled });
+    await f.remove([cancelled]);
     await runSync(d, f.seeded.subscriptionId);
     let m = await f.sameAsGoogle();
     expect(m.get(moved)).toMatchObject({ recurringEventId: master.id, status: 'confirmed' });
@@ -80,7 +76,7 @@ describe.skipIf(emulatorsMissing() !== '')('recurring events', () => {
     expect(m.get(cancelled)!.originalStartTime).toBeDefined();
 
     // Deleting the series: master and every stored exception / tombstone disappear.
-    await f.cal.events.delete({ calendarId: f.seeded.calendarId, eventId: master.id! });
+    await f.remove([master.id!]);
     await runSync(d, f.seeded.subscriptionId);
     m = await f.sameAsGoogle();
     expect(m.size).toBe(0);
@@ -90,11 +86,7 @@ describe.skipIf(emulatorsMissing() !== '')('recurring events', () => {
     const d = f.deps();
     const master = await daily('gym');
     const late = `${master.id}_20260307T133000Z`;
-    await f.cal.events.patch({
-      calendarId: f.seeded.calendarId,
-      eventId: late,
-      requestBody: { summary: 'late gym' },
-    });
+    await f.rename([late], 'late gym');
     await runSync(d, f.seeded.subscriptionId);
     expect((await f.mirror()).has(late)).toBe(true);
     // What Google Calendar's UI does: end the old series, start a new one.
@@ -126,23 +118,21 @@ describe.skipIf(emulatorsMissing() !== '')('recurring events', () => {
       end: { dateTime: '2026-03-02T08:00:00-06:00', timeZone: 'America/Chicago' },
       recurrence: ['RRULE:FREQ=DAILY'],
     };
-    const exception: GoogleEvent = {
-      id: `${M}_20260303T133000Z`,
-      etag: '"11"',
-      status: 'confirmed',
-      updated: '2026-01-01T00:00:01.000Z',
-      recurringEventId: M,
-      originalStartTime: { dateTime: '2026-03-03T07:30:00-06:00' },
-      start: { dateTime: '2026-03-03T09:00:00-06:00' },
-      end: { dateTime: '2026-03-03T09:30:00-06:00' },
-    };
-    const tombstone: GoogleEvent = {
-      id: `${M}_20260304T133000Z`,
-      etag: '"12"',
-      status: 'cancelled',
-      recurringEventId: M,
-      originalStartTime: { dateTime: '2026-03-04T07:30:00-06:00' },
-    };
+    const exception = editedInstance(
+      M,
+      { dateTime: '2026-03-03T07:30:00-06:00' },
+      {
+        etag: '"11"',
+        updated: '2026-01-01T00:00:01.000Z',
+        start: { dateTime: '2026-03-03T09:00:00-06:00' },
+        end: { dateTime: '2026-03-03T09:30:00-06:00' },
+      },
+    );
+    const tombstone = cancelledInstance(
+      M,
+      { dateTime: '2026-03-04T07:30:00-06:00' },
+      { etag: '"12"' },
+    );
     const other: GoogleEvent = { ...master, id: 'other', recurrence: undefined };
     const api = scriptedApi([
       // The full sync lists the exceptions on a page before their master (order is unspecified).

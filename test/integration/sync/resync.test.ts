@@ -4,8 +4,9 @@ import { handleSyncMessage } from '../../../functions/sync/handle.js';
 import { runSync } from '../../../functions/sync/engine.js';
 import { paths } from '../../../functions/store/schema.js';
 import { emulatorsMissing } from '../../harness/env.js';
+import { googleEvents } from '../../harness/google-truth.js';
 import { listenToChanges } from '../../harness/fixtures.js';
-import { googleState, insertMany, resync, syncFixture } from './helpers.js';
+import { insertMany, resync, syncFixture } from './helpers.js';
 
 describe.skipIf(emulatorsMissing() !== '')('resync', () => {
   const f = syncFixture({ name: 'resync', simulator: { seed: 9, rateLimitPerMinute: 10_000_000 } });
@@ -31,22 +32,13 @@ describe.skipIf(emulatorsMissing() !== '')('resync', () => {
   }
   const change = (ids: string[]) => ({
     async apply() {
-      for (const id of ids.slice(0, 4))
-        await f.cal.events.patch({
-          calendarId: f.seeded.calendarId,
-          eventId: id,
-          requestBody: { summary: 'edited' },
-        });
-      for (const id of ids.slice(4, 7))
-        await f.cal.events.delete({ calendarId: f.seeded.calendarId, eventId: id });
+      await f.rename(ids.slice(0, 4), 'edited');
+      await f.remove(ids.slice(4, 7));
       for (let i = 0; i < 3; i++)
-        await f.cal.events.insert({
-          calendarId: f.seeded.calendarId,
-          requestBody: {
-            summary: `new ${i}`,
-            start: { dateTime: '2027-01-01T10:00:00Z' },
-            end: { dateTime: '2027-01-01T11:00:00Z' },
-          },
+        await f.insert({
+          summary: `new ${i}`,
+          start: { dateTime: '2027-01-01T10:00:00Z' },
+          end: { dateTime: '2027-01-01T11:00:00Z' },
         });
     },
   });
@@ -77,12 +69,7 @@ describe.skipIf(emulatorsMissing() !== '')('resync', () => {
     const ids = await insertMany(f.cal, f.seeded.calendarId, 40);
     const d = f.deps({ config: { maxResults: 5 } });
     await runSync(d, f.seeded.subscriptionId);
-    for (const id of ids.slice(0, 20))
-      await f.cal.events.patch({
-        calendarId: f.seeded.calendarId,
-        eventId: id,
-        requestBody: { summary: 'x' },
-      });
+    await f.rename(ids.slice(0, 20), 'x');
     let armed = true;
     const crashy = f.deps({
       config: { maxResults: 5 },
@@ -136,7 +123,7 @@ describe.skipIf(emulatorsMissing() !== '')('resync', () => {
   it('a 10,000-event calendar: full sync, then a 410 with 10 changes causes 10 writes', async () => {
     // 10,000 events built through events.insert's own code path (the simulator's bulk fixture).
     await f.ctl.seedEvents(f.seeded.calendarId, 10_000, { from: '2026-01-01T08:00:00Z' });
-    const ids = [...(await googleState(f.cal, f.seeded.calendarId)).keys()];
+    const ids = [...(await googleEvents(f.cal, f.seeded.calendarId)).keys()];
     expect(ids).toHaveLength(10_000);
     // Production-like lease and timeouts: pages of 2,500 take seconds on a busy 2-core machine.
     const d = f.deps({

@@ -1,7 +1,8 @@
-// Integration helpers for the webhook: Pub/Sub emulator REST calls, pulling with a wait, HTTP calls, log capture.
+// Integration helpers for the webhook: the target served over HTTP, Pub/Sub emulator REST calls, pulling with a wait, HTTP calls, log capture.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { vi } from 'vitest';
+import { CURRENT_SECRET } from '../../fixtures/notifications/notifications.js';
 
 export interface Pulled {
   messageId: string;
@@ -69,6 +70,33 @@ export async function pullFor(
     await new Promise((r) => setTimeout(r, 100));
   } while (Date.now() < deadline);
   return out;
+}
+
+export const TOPIC = 'calendar-notifications';
+
+/**
+ * The registered `webhook` target (functions/index.ts, under functions-framework) on a free port,
+ * publishing to `TOPIC` in `projectId` on the Pub/Sub emulator at `pubsubHost`, where `subscription`
+ * collects what it publishes. `env` adds to the process environment the target reads its config from.
+ */
+export async function startWebhook(opts: {
+  pubsubHost: string;
+  projectId: string;
+  subscription: string;
+  env?: Record<string, string>;
+}): Promise<{ url: string; server: Server }> {
+  Object.assign(process.env, {
+    PUBSUB_EMULATOR_HOST: opts.pubsubHost,
+    GOOGLE_CLOUD_PROJECT: opts.projectId,
+    CALSYNC_TOPIC: TOPIC,
+    CALSYNC_CHANNEL_SECRET: CURRENT_SECRET,
+    ...opts.env,
+  });
+  await createTopicAndSubscription(opts.pubsubHost, opts.projectId, TOPIC, opts.subscription);
+  await import('../../../functions/index.js');
+  const { getTestServer } = await import('@google-cloud/functions-framework/testing');
+  const server = getTestServer('webhook');
+  return { url: await listen(server), server };
 }
 
 export async function listen(server: Server): Promise<string> {

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../harness/emulators.js';
 import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
 import {
-  CURRENT_SECRET,
   SUBSCRIPTION_ID,
   notificationHeaders,
 } from '../../fixtures/notifications/notifications.js';
@@ -12,12 +11,12 @@ import {
   captureStdout,
   close,
   createTopicAndSubscription,
-  listen,
   pullFor,
   send,
+  startWebhook,
+  TOPIC,
 } from './helpers.js';
 
-const TOPIC = 'calendar-notifications';
 const SUBSCRIPTION = 'outage-test';
 const PUBLISH_TIMEOUT_MS = 1500;
 
@@ -49,18 +48,12 @@ describe.skipIf(emulatorsMissing() !== '')('webhook during a Pub/Sub outage', ()
     expect(useEmulators()).toBe(true);
     // This file's webhook publishes to an emulator of its own, which the test can stop.
     emulator = await startEmulator('pubsub');
-    Object.assign(process.env, {
-      PUBSUB_EMULATOR_HOST: emulator.host,
-      GOOGLE_CLOUD_PROJECT: projectId,
-      CALSYNC_TOPIC: TOPIC,
-      CALSYNC_CHANNEL_SECRET: CURRENT_SECRET,
-      CALSYNC_PUBLISH_TIMEOUT_MS: String(PUBLISH_TIMEOUT_MS),
-    });
-    await createTopicAndSubscription(emulator.host, projectId, TOPIC, SUBSCRIPTION);
-    await import('../../../functions/index.js');
-    const { getTestServer } = await import('@google-cloud/functions-framework/testing');
-    server = getTestServer('webhook');
-    url = await listen(server);
+    ({ url, server } = await startWebhook({
+      pubsubHost: emulator.host,
+      projectId,
+      subscription: SUBSCRIPTION,
+      env: { CALSYNC_PUBLISH_TIMEOUT_MS: String(PUBLISH_TIMEOUT_MS) },
+    }));
   });
 
   afterAll(async () => {
@@ -81,16 +74,20 @@ describe.skipIf(emulatorsMissing() !== '')('webhook during a Pub/Sub outage', ()
     // Outage: every delivery attempt of the next notification is a prompt 503.
     const port = emulator.port;
     await emulator.stop();
+    // (That the 503 comes at the publish timeout and not later is the handler's unit test, on a
+    // fake clock; here only what happened is checked, never how long it took.)
     for (let attempt = 0; attempt < 2; attempt++) {
-      const started = Date.now();
       const res = await send(url, second);
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBe('1');
-      expect(Date.now() - started).toBeLessThan(PUBLISH_TIMEOUT_MS + 2000);
     }
     const errors = logs.entries().filter((e) => e.severity === 'ERROR');
     expect(errors.length).toBeGreaterThanOrEqual(2);
     expect(errors[0]).toMatchObject({ subscriptionId: SUBSCRIPTION_ID, messageNumber: 101 });
+    for (const e of errors) {
+      expect(['publish_timeout', 'publish_failed']).toContain(e.reason);
+      expect(e.message).toBe('publish failed; asking Google to retry');
+    }
 
     // Pub/Sub is back (same address, fresh state): Google keeps retrying until a 2xx.
     emulator = await startEmulator('pubsub', { port });

@@ -125,10 +125,10 @@ describe('announceChanges', () => {
     const publish = vi.fn(async () => undefined);
     expect(
       await announceChanges(undefined, new ChangeSet(), { uid: 'u', calendarId: 'c' }, logger),
-    ).toBe(0);
+    ).toEqual({ count: 0, ok: true });
     expect(
       await announceChanges({ publish }, new ChangeSet(), { uid: 'u', calendarId: 'c' }, logger),
-    ).toBe(0);
+    ).toEqual({ count: 0, ok: true });
     expect(publish).not.toHaveBeenCalled();
   });
   it('logs a failed publish instead of failing the committed sync', async () => {
@@ -141,7 +141,7 @@ describe('announceChanges', () => {
       { uid: 'u', calendarId: 'c' },
       createLogger({ write: (l) => lines.push(l) }),
     );
-    expect(n).toBe(0);
+    expect(n).toEqual({ count: 0, ok: false });
     expect(lines.join('\n')).toContain('change feed publish failed');
   });
 });

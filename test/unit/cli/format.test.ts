@@ -36,6 +36,7 @@ describe('status table', () => {
       {
         subscriptionId: 's_a',
         user: 'alice',
+        account: 'alice@example.com',
         calendar: 'alice@example.com',
         status: 'active',
         mode: 'push',
@@ -49,6 +50,7 @@ describe('status table', () => {
       {
         subscriptionId: 's_b',
         user: 'bob',
+        account: null,
         calendar: 'en.usa#holiday@group.v.calendar.google.com',
         status: 'needs_reauth',
         mode: 'poll',
@@ -91,23 +93,31 @@ describe('status table', () => {
       },
     ],
     calendarLists: [],
+    v1Channels: 0,
   };
 
   it('aligns one row per subscription with every column', () => {
     const out = formatStatus(report);
     const lines = out.trimEnd().split('\n');
     expect(lines[0]).toMatch(
-      /^USER\s+CALENDAR\s+STATUS\s+MODE\s+LAST SYNC\s+CHANNEL EXPIRES IN\s+LAST NOTIFICATION\s+LAST ERROR$/,
+      /^USER\s+ACCOUNT\s+CALENDAR\s+STATUS\s+MODE\s+LAST SYNC\s+CHANNEL EXPIRES IN\s+LAST NOTIFICATION\s+LAST ERROR$/,
     );
     expect(lines[1]).toMatch(
-      /^alice\s+alice@example.com\s+active\s+push\s+5m ago\s+6d 23h\s+2h ago\s+-$/,
+      /^alice\s+alice@example.com\s+alice@example.com\s+active\s+push\s+5m ago\s+6d 23h\s+2h ago\s+-$/,
     );
     expect(lines[2]).toMatch(
-      /bob .*needs_reauth\s+poll\s+never\s+n\/a \(polling\)\s+never\s+invalid_grant: Token/,
+      /bob\s+\(legacy\) .*needs_reauth\s+poll\s+never\s+n\/a \(polling\)\s+never\s+invalid_grant: Token/,
     );
     const col = lines[0]!.indexOf('STATUS');
     expect(lines[1]!.indexOf('active')).toBe(col);
     expect(lines[2]!.indexOf('needs_reauth')).toBe(col);
+    expect(out).toContain('all live channels carry v2 tokens');
+  });
+
+  it('tells the operator how many live channels still carry v1 tokens', () => {
+    expect(formatStatus({ ...report, v1Channels: 3 })).toContain(
+      '3 live channel(s) still carry v1 tokens: keep CALSYNC_CHANNEL_TOKEN_V1=accept',
+    );
   });
 
   it('--stale: only calendars not active or not synced within the safety net, with why and the next try', () => {

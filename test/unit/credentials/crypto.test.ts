@@ -1,7 +1,8 @@
 // Refresh-token encryption: round trip, random IVs, tamper detection and key rotation.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { keyId, type TokenKeys } from '../../../functions/config.js';
+import type { TokenKeys } from '../../../functions/config.js';
+import { tokenKey } from '../../fixtures/keys.js';
 import {
   decryptToken,
   DecryptError,
@@ -9,11 +10,7 @@ import {
   needsRotation,
 } from '../../../functions/credentials/crypto.js';
 
-const key = (b: number) => {
-  const k = Buffer.alloc(32, b);
-  return { id: keyId(k), key: k };
-};
-const keysA: TokenKeys = { current: key(1), previous: undefined };
+const keysA: TokenKeys = { current: tokenKey(1), previous: undefined };
 const TOKEN = '1//0g-refresh-token-' + randomBytes(8).toString('hex');
 
 describe('refresh token crypto', () => {
@@ -58,17 +55,55 @@ describe('refresh token crypto', () => {
 
   it('decrypts with the previous key after a rotation, and says it needs re-encryption', () => {
     const old = encryptToken(keysA, TOKEN);
-    const rotated: TokenKeys = { current: key(2), previous: keysA.current };
+    const rotated: TokenKeys = { current: tokenKey(2), previous: keysA.current };
     expect(needsRotation(rotated, old)).toBe(true);
     expect(decryptToken(rotated, old)).toBe(TOKEN);
     const fresh = encryptToken(rotated, TOKEN);
     expect(needsRotation(rotated, fresh)).toBe(false);
-    expect(decryptToken({ current: key(2), previous: undefined }, fresh)).toBe(TOKEN);
+    expect(decryptToken({ current: tokenKey(2), previous: undefined }, fresh)).toBe(TOKEN);
   });
 
   it('refuses an unknown key id without leaking the token', () => {
     const sealed = encryptToken(keysA, TOKEN);
-    const other: TokenKeys = { current: key(3), previous: undefined };
+    const other: TokenKeys = { current: tokenKey(3), previous: undefined };
     expect(() => decryptToken(other, sealed)).toThrow(/no configured key/);
+  });
+
+  it('v2 seals bind uid, account and key id: the same blob under another user or account does not decrypt', () => {
+    const alice = { uid: 'alice', accountId: '113700000000000000001' };
+    const sealed = encryptToken(keysA, TOKEN, alice);
+    expect(sealed.version).toBe(2);
+    expect(decryptToken(keysA, sealed, alice)).toBe(TOKEN);
+    for (const other of [
+      { uid: 'bob', accountId: alice.accountId },
+      { uid: 'alice', accountId: '113700000000000000002' },
+      // NUL-joined, so shifting characters between the fields does not collide.
+      { uid: 'alice1', accountId: '13700000000000000001' },
+    ]) {
+      expect(() => decryptToken(keysA, sealed, other)).toThrow(DecryptError);
+    }
+    // Without its context, or read as a legacy (v1) seal, it does not decrypt either.
+    expect(() => decryptToken(keysA, sealed)).toThrow(DecryptError);
+    expect(() => decryptToken(keysA, { ...sealed, version: 1 }, alice)).toThrow(DecryptError);
+    // A key-id label changed on the document is caught too (the key id is in the associated data).
+    const both: TokenKeys = { current: key(1), previous: { ...key(1), id: 'feedbeef' } };
+    expect(() => decryptToken(both, { ...sealed, keyId: 'feedbeef' }, alice)).toThrow(DecryptError);
+  });
+
+  it('asks to re-seal a legacy (v1) seal once its account is known, and names the missing key', () => {
+    const legacy = encryptToken(keysA, TOKEN);
+    expect(legacy.version).toBe(1);
+    expect(needsRotation(keysA, legacy)).toBe(false);
+    expect(needsRotation(keysA, legacy, { uid: 'u', accountId: 'a' })).toBe(true);
+    const other: TokenKeys = { current: key(3), previous: undefined };
+    try {
+      decryptToken(other, legacy);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(DecryptError);
+      expect((err as DecryptError).problem).toBe('unknown_key');
+      expect((err as Error).message).toContain(keysA.current.id);
+      expect((err as Error).message).not.toContain(TOKEN);
+    }
   });
 });

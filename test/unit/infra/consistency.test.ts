@@ -1,20 +1,24 @@
 // infra/ and cloudbuild.yaml agree with the code: entry points, runtime, environment and secret names, topic.
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig, type Role } from '../../../functions/config.js';
 import {
+  allResources,
   block,
   configVariableNames,
+  hasBlock,
   functionSettings,
   isBody,
   loadTerraform,
   locals,
   read,
   resource,
+  sourcesContaining,
   str,
   variableDefault,
 } from './load.js';
+import { REQUIRED_ENV } from '../../fixtures/env.js';
 
 /** Function key in infra => functions-framework target and parseConfig role. */
 const FUNCTIONS = {
@@ -69,6 +73,9 @@ function sampleValue(name: string): string {
   throw new Error(`no sample value for ${name}: add one (and check config.ts reads it)`);
 }
 
+// Parsing every .tf file with the HCL parser (WebAssembly) takes seconds on a loaded machine: once, up front.
+beforeAll(() => Promise.all([loadTerraform(), loadTerraform('delivery')]), 120_000);
+
 describe('entry points and runtime', () => {
   it('deploys exactly webhook, syncWorker and renewChannels', async () => {
     const settings = functionSettings(await loadTerraform());
@@ -117,19 +124,28 @@ describe('entry points and runtime', () => {
     }
   });
 
-  it('registers every deployed target in functions/index.ts (once all three are written)', (ctx) => {
+  /** Deployed targets functions/index.ts does not register with the matching signature. */
+  const missingTargets = (source: string) =>
+    Object.values(FUNCTIONS)
+      .filter(
+        (f) =>
+          !new RegExp(`\\b${f.signature}\\s*(?:<[^>]*>)?\\(\\s*['"]${f.target}['"]`).test(source),
+      )
+      .map((f) => f.target);
+
+  it('registers every deployed target in functions/index.ts', () => {
+    expect(missingTargets(read('functions/index.ts'))).toEqual([]);
+  });
+
+  it('the registration check fails when a target is missing or registered with another signature', () => {
     const source = read('functions/index.ts');
-    const missing = Object.values(FUNCTIONS).filter(
-      (f) =>
-        !new RegExp(`\\b${f.signature}\\s*(?:<[^>]*>)?\\(\\s*['"]${f.target}['"]`).test(source),
-    );
-    // While the handlers are being written the entry file registers them one by one.
-    // TODO(lead): drop this skip once functions/index.ts registers all three targets.
-    if (missing.length > 0) {
-      ctx.skip(`not registered yet: ${missing.map((f) => f.target).join(', ')}`);
-      return;
-    }
-    expect(missing.map((f) => f.target)).toEqual([]);
+    expect(
+      missingTargets(source.replace(/ff\.http\('renewChannels'/, "ff.http('renewAll'")),
+    ).toEqual(['renewChannels']);
+    expect(
+      missingTargets(source.replace("ff.cloudEvent('syncWorker'", "ff.http('syncWorker'")),
+    ).toEqual(['syncWorker']);
+    expect(missingTargets('')).toEqual(['webhook', 'syncWorker', 'renewChannels']);
   });
 });
 
@@ -171,12 +187,26 @@ describe('environment and secrets', () => {
     }
   });
 
-  it('gives the webhook only the channel secrets (no token key, no OAuth client secret)', async () => {
+  it('lets no function read a secret it never uses', async () => {
     const { secrets } = await infraConfig();
+    // webhook: verifies tokens (current + previous secret). Worker and renewer sign the tokens of
+    // channels they open (current secret only: they never verify one), decrypt refresh tokens
+    // (current + previous token key) and refresh access tokens (OAuth client secret).
     expect(secrets.webhook.sort()).toEqual([
       'CALSYNC_CHANNEL_SECRET',
       'CALSYNC_CHANNEL_SECRET_PREVIOUS',
     ]);
+    const signsDecryptsRefreshes = [
+      'CALSYNC_CHANNEL_SECRET',
+      'CALSYNC_TOKEN_KEY',
+      'CALSYNC_TOKEN_KEY_PREVIOUS',
+      'GOOGLE_OAUTH_CLIENT_SECRET',
+    ];
+    expect(secrets.sync_worker.sort()).toEqual(signsDecryptsRefreshes);
+    expect(secrets.renew_channels.sort()).toEqual(signsDecryptsRefreshes);
+    // Only the webhook code verifies channel tokens, the one use of the previous channel secret.
+    const verifiers = sourcesContaining(/(?<!function )\bverifyChannelToken\(/);
+    expect(verifiers).toEqual(['functions/webhook/handler.ts']);
   });
 
   for (const key of KEYS) {
@@ -218,16 +248,7 @@ describe('environment and secrets', () => {
     const files = await loadTerraform();
     const settings = functionSettings(files);
     const defaults = parseConfig(
-      Object.fromEntries(
-        [
-          'GOOGLE_CLOUD_PROJECT',
-          'CALSYNC_CHANNEL_SECRET',
-          'CALSYNC_TOKEN_KEY',
-          'GOOGLE_OAUTH_CLIENT_ID',
-          'GOOGLE_OAUTH_CLIENT_SECRET',
-          'CALSYNC_WEBHOOK_URL',
-        ].map((n) => [n, sampleValue(n)]),
-      ),
+      Object.fromEntries(REQUIRED_ENV.map((n) => [n, sampleValue(n)])),
       'renewal',
     );
     const renewTimeout = settings.renew_channels!.timeout;
@@ -241,75 +262,144 @@ describe('environment and secrets', () => {
   });
 });
 
-describe('cloudbuild.yaml', () => {
-  interface Step {
-    id?: string;
-    name: string;
-    entrypoint?: string;
-    args?: string[];
-    env?: string[];
-    dir?: string;
-    waitFor?: string[];
-  }
-  const text = read('cloudbuild.yaml');
-  const doc = parseYaml(text) as { steps: Step[]; substitutions?: Record<string, string> };
+interface Step {
+  id?: string;
+  name: string;
+  entrypoint?: string;
+  args?: string[];
+  env?: string[];
+  dir?: string;
+  waitFor?: string[];
+}
+interface BuildFile {
+  steps: Step[];
+  substitutions?: Record<string, string>;
+  options?: Record<string, unknown>;
+}
+const build = (file: string) => {
+  const text = read(file);
+  const doc = parseYaml(text) as BuildFile;
   const step = (id: string): Step => {
-    const s = doc.steps.find((x) => x.id === id);
-    if (!s) throw new Error(`no step ${id}`);
-    return s;
+    const st = doc.steps.find((x) => x.id === id);
+    if (!st) throw new Error(`no step ${id} in ${file}`);
+    return st;
   };
-  const script = (s: Step) => [s.entrypoint ?? '', ...(s.args ?? [])].join(' ');
-  const env = (s: Step) => s.env ?? [];
+  return { text, doc, step };
+};
+const script = (st: Step) => [st.entrypoint ?? '', ...(st.args ?? [])].join(' ');
+/** An image reference pinned to a content digest (a moved tag cannot change what runs). */
+const PINNED = /^[\w./:-]+@sha256:[0-9a-f]{64}$/;
+
+describe('cloudbuild.yaml (test build: every branch, no deploy rights)', () => {
+  const { text, doc, step } = build('cloudbuild.yaml');
 
   it('opens with a comment saying what it is for', () => {
     expect(text.split('\n')[0]).toMatch(/^# \S.{10,}/);
   });
 
-  it('installs, lints, builds, tests and deploys, in that order', () => {
-    expect(doc.steps.map((s) => s.id)).toEqual(['install', 'lint', 'build', 'test', 'deploy']);
+  it('installs, lints, builds and tests — and deploys nothing', () => {
+    expect(doc.steps.map((st) => st.id)).toEqual(['install', 'lint', 'build', 'test']);
     expect(script(step('install'))).toContain('npm ci');
     expect(script(step('lint'))).toContain('lint');
     expect(script(step('build'))).toContain('npm run build');
     expect(script(step('test'))).toContain('npm test');
     expect(step('test').waitFor).toEqual(expect.arrayContaining(['lint', 'build']));
-    expect(step('deploy').waitFor).toEqual(['test']);
+    for (const st of doc.steps) {
+      expect(st.name, st.id).not.toMatch(/terraform/);
+      expect(script(st), st.id).not.toMatch(
+        /terraform|\bdeploy\b|gcloud\s+(functions|run|builds|secrets|iam|projects)\b/,
+      );
+    }
   });
 
-  it('runs Node 22 (the nodejs22 runtime) and the tests next to the gcloud emulators', () => {
-    for (const id of ['install', 'lint', 'build']) expect(step(id).name).toBe('node:22');
-    expect(step('test').name).toMatch(/google-cloud-cli:.*emulators/);
+  it('runs Node 22 (the nodejs22 runtime) and the tests next to the gcloud emulators, images pinned by digest', () => {
+    for (const id of ['install', 'lint', 'build'])
+      expect(step(id).name).toMatch(/^node:22@sha256:/);
+    expect(step('test').name).toMatch(/google-cloud-cli:emulators@sha256:/);
+    for (const st of doc.steps) expect(st.name, st.id).toMatch(PINNED);
     // A missing emulator fails the build instead of silently skipping the integration suites.
-    expect(env(step('test'))).toContain('REQUIRE_EMULATORS=1');
+    expect(step('test').env ?? []).toContain('REQUIRE_EMULATORS=1');
+  });
+});
+
+describe('cloudbuild.deploy.yaml (deploy build: main only, its own identity)', () => {
+  const { text, doc, step } = build('cloudbuild.deploy.yaml');
+
+  it('opens with a comment saying what it is for', () => {
+    expect(text.split('\n')[0]).toMatch(/^# \S.{10,}/);
   });
 
-  it('deploys with terraform from infra/, only on the deploy branch, with region/project substitutions', () => {
+  it('only plans and applies infra/ with a pinned Terraform image — no npm, no project code', () => {
+    expect(doc.steps.map((st) => st.id)).toEqual(['deploy']);
     const deploy = step('deploy');
-    expect(deploy.name).toMatch(/^hashicorp\/terraform:/);
+    expect(deploy.name).toMatch(/^hashicorp\/terraform:[\d.]+@sha256:[0-9a-f]{64}$/);
     expect(deploy.dir).toBe('infra');
     const s = script(deploy);
-    expect(s).toMatch(/\$BRANCH_NAME" != "\$_DEPLOY_BRANCH"[\s\S]*exit 0/);
-    expect(s.indexOf('exit 0')).toBeLessThan(s.indexOf('terraform apply'));
+    expect(s).not.toMatch(/\bnpm\b|\bnode\b|\bnpx\b|\btsx\b/);
     expect(s).toContain('-backend-config="bucket=${_TF_STATE_BUCKET}"');
     expect(s).toContain('region=${_REGION}');
-    expect(doc.substitutions).toMatchObject({ _DEPLOY_BRANCH: 'main' });
-    expect(Object.keys(doc.substitutions ?? {})).toEqual(
-      expect.arrayContaining(['_REGION', '_PROJECT', '_TF_STATE_BUCKET', '_OAUTH_CLIENT_ID']),
-    );
+    expect(s.indexOf('terraform plan')).toBeLessThan(s.indexOf('terraform apply'));
+    // Refuses a manual submit from elsewhere (the trigger's branch filter is the real gate).
+    expect(s).toMatch(/\$BRANCH_NAME" != "\$\{_DEPLOY_BRANCH\}"[\s\S]*exit 1[\s\S]*terraform init/);
+    expect(doc.options?.logging).toBe('CLOUD_LOGGING_ONLY'); // required with a user-chosen service account
   });
 
   it('uses the same default region as infra', async () => {
     expect(doc.substitutions?._REGION).toBe(variableDefault(await loadTerraform(), 'region'));
+    expect(doc.substitutions?._DEPLOY_BRANCH).toBe('main');
+  });
+});
+
+describe('infra/delivery (triggers and build identities, applied by an owner)', () => {
+  const delivery = async () => loadTerraform('delivery');
+
+  it('starts the deploy build only from main (branch filter in Terraform), as the deployer', async () => {
+    const files = await delivery();
+    const deploy = resource(files, 'google_cloudbuild_trigger', 'deploy');
+    expect(deploy.filename).toBe('cloudbuild.deploy.yaml');
+    expect(deploy.service_account).toBe('${google_service_account.deployer.id}');
+    const push = block(block(deploy, 'github'), 'push');
+    expect(push.branch).toBe('^${var.deploy_branch}$');
+    expect(variableDefault(files, 'deploy_branch')).toBe('main');
+    expect(hasBlock(block(deploy, 'github'), 'pull_request')).toBe(false);
   });
 
-  it('passes any gcloud functions deploy the same runtime and entry points as infra', () => {
-    // Deployment is Terraform's; if a gcloud deploy is ever added, it must agree with infra/.
-    const targets = Object.values(FUNCTIONS).map((f) => f.target as string);
-    for (const s of doc.steps) {
-      const body = script(s);
-      if (!/functions\s+deploy/.test(body)) continue;
-      expect(body).toMatch(/--runtime[= ]nodejs22/);
-      const entry = /--entry-point[= ](\w+)/.exec(body)?.[1] ?? '';
-      expect(targets).toContain(entry);
+  it('runs the test build on every branch and pull request as an identity that can only write logs', async () => {
+    const files = await delivery();
+    for (const name of ['test', 'test_pull_requests']) {
+      const t = resource(files, 'google_cloudbuild_trigger', name);
+      expect(t.filename).toBe('cloudbuild.yaml');
+      expect(t.service_account).toBe('${google_service_account.ci_test.id}');
     }
+    const grants = allResources(files).filter(([, , b]) =>
+      JSON.stringify(b).includes('google_service_account.ci_test.member'),
+    );
+    expect(grants.map(([, , b]) => b.role)).toEqual(['roles/logging.logWriter']);
+  });
+
+  it("gives the deployer no primitive role, project IAM only for calsync's roles, secrets without their values", async () => {
+    const files = await delivery();
+    const roles = locals(files).deployer_roles as string[];
+    expect(roles.length).toBeGreaterThan(5);
+    for (const r of roles)
+      expect(r).not.toMatch(
+        /roles\/(owner|editor|secretmanager\.admin|secretmanager\.secretAccessor|iam\.securityAdmin)$/,
+      );
+    const grants = resource(files, 'google_project_iam_member', 'deployer_grants');
+    expect(grants.role).toBe('roles/resourcemanager.projectIamAdmin');
+    expect(str(block(grants, 'condition'), 'expression')).toContain('modifiedGrantsByRole');
+    const custom = resource(files, 'google_project_iam_custom_role', 'secret_containers');
+    expect(custom.permissions as string[]).not.toContain('secretmanager.versions.access');
+    // Every project-level role infra/ grants is one the deployer may grant.
+    const granted = allResources(await loadTerraform())
+      .filter(([type]) => type === 'google_project_iam_member')
+      .flatMap(([, , b]) => {
+        const fe = String(b.for_each ?? '');
+        const listed = [...fe.matchAll(/"(roles\/[^"]+)"/g)].map((m) => m[1]!);
+        return listed.length > 0 ? listed : [String(b.role)];
+      })
+      .filter((r) => r.startsWith('roles/'));
+    const grantable = locals(files).grantable_roles as string[];
+    for (const r of granted) expect(grantable, r).toContain(r);
   });
 });

@@ -9,6 +9,8 @@ const COLLECTIONS = [
   'calendars',
   'events',
   'occurrences',
+  'retiredChannels',
+  'accounts',
 ];
 
 function load(): IndexFile {
@@ -16,6 +18,20 @@ function load(): IndexFile {
 }
 
 describe('firestore.indexes.json', () => {
+  it("serves disconnect's check that no other user holds the same Google account (collection group on accountId)", () => {
+    const o = load().fieldOverrides.find(
+      (x) => x.collectionGroup === 'accounts' && x.fieldPath === 'accountId',
+    );
+    expect(o?.indexes).toContainEqual({ order: 'ASCENDING', queryScope: 'COLLECTION_GROUP' });
+  });
+
+  it('expires retired-channel records through a TTL policy on expireAt', () => {
+    const ttl = load().fieldOverrides.find(
+      (o) => o.collectionGroup === 'retiredChannels' && o.fieldPath === 'expireAt',
+    );
+    expect(ttl).toMatchObject({ ttl: true });
+  });
+
   it('is JSON in the Firebase CLI shape', () => {
     const file = load();
     expect(Object.keys(file).sort()).toEqual(['fieldOverrides', 'indexes']);

@@ -40,17 +40,46 @@ export function infraFiles(...suffixes: string[]): string[] {
     .sort();
 }
 
-let cached: Promise<TfFile[]> | undefined;
+const cached = new Map<string, Promise<TfFile[]>>();
 
-/** All infra/*.tf files, parsed (once per test file). */
-export function loadTerraform(): Promise<TfFile[]> {
-  cached ??= Promise.all(
-    infraFiles('.tf').map(async (name) => {
-      const text = readFileSync(join(INFRA, name), 'utf8');
-      return { name, text, json: await parseHcl(name, text) };
-    }),
-  );
-  return cached;
+/** All *.tf files of infra/ (or of infra/<subdir>, e.g. the delivery module), parsed once per test file. */
+export function loadTerraform(subdir = ''): Promise<TfFile[]> {
+  let files = cached.get(subdir);
+  if (!files) {
+    const dir = join(INFRA, subdir);
+    files = Promise.all(
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.tf'))
+        .sort()
+        .map(async (name) => {
+          const text = readFileSync(join(dir, name), 'utf8');
+          return { name, text, json: await parseHcl(name, text) };
+        }),
+    );
+    cached.set(subdir, files);
+  }
+  return files;
+}
+
+/** Every TypeScript file under functions/, as repository-relative paths with their text. */
+export function functionSources(): { path: string; text: string }[] {
+  const out: { path: string; text: string }[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+      const rel = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) walk(rel);
+      else if (entry.name.endsWith('.ts')) out.push({ path: rel, text: read(rel) });
+    }
+  };
+  walk('functions');
+  return out.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** Paths of the functions/ sources whose text matches `pattern`. */
+export function sourcesContaining(pattern: RegExp): string[] {
+  return functionSources()
+    .filter((f) => pattern.test(f.text))
+    .map((f) => f.path);
 }
 
 export function isBody(value: unknown): value is Body {

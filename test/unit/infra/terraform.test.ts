@@ -1,10 +1,14 @@
 // infra/ parses with HashiCorp's HCL parser and has the shape the design needs (queue, dead letters, OIDC, IAM).
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   INFRA,
+  ROOT,
   allResources,
+  functionSources,
+  locals,
+  read,
   block,
   functionSettings,
   hasBlock,
@@ -16,6 +20,9 @@ import {
   resource,
   str,
 } from './load.js';
+
+// Parsing every .tf file with the HCL parser (WebAssembly) takes seconds on a loaded machine: once, up front.
+beforeAll(() => loadTerraform(), 120_000);
 
 describe('Terraform syntax', () => {
   it('finds the Terraform files', () => {
@@ -42,7 +49,8 @@ describe('Terraform syntax', () => {
     await expect(parseHcl('broken.tf', 'locals {\n  x = "${unterminated"\n}\n')).rejects.toThrow();
   });
 
-  for (const name of infraFiles('.tf', '.tf.example', '.tfvars.example')) {
+  const delivery = readdirSync(join(INFRA, 'delivery')).map((f) => `delivery/${f}`);
+  for (const name of [...infraFiles('.tf', '.tf.example', '.tfvars.example'), ...delivery]) {
     it(`parses infra/${name}`, async () => {
       const text = readFileSync(join(INFRA, name), 'utf8');
       await expect(parseHcl(name, text)).resolves.toBeTypeOf('object');
@@ -166,5 +174,119 @@ describe('Terraform resources', () => {
     const ack = num(sub, 'ack_deadline_seconds');
     expect(ack).toBeLessThanOrEqual(600);
     expect(ack).toBeGreaterThanOrEqual(functionSettings(files).sync_worker!.timeout);
+  });
+});
+
+describe('narrower surface (issue 15.7)', () => {
+  it('makes the worker and the renewer internal-only (Pub/Sub push and Scheduler still reach them), the webhook public', async () => {
+    const files = await loadTerraform();
+    const settings = functionSettings(files) as unknown as Record<string, { ingress: string }>;
+    expect(settings.webhook!.ingress).toBe('ALLOW_ALL');
+    expect(settings.sync_worker!.ingress).toBe('ALLOW_INTERNAL_ONLY');
+    expect(settings.renew_channels!.ingress).toBe('ALLOW_INTERNAL_ONLY');
+    // The decision cites Google's documentation, and the push endpoint is the run.app URL it requires.
+    const tf = files.find((f) => f.name === 'functions.tf')!.text;
+    expect(tf).toContain('https://cloud.google.com/run/docs/securing/ingress');
+    const push = block(resource(files, 'google_pubsub_subscription', 'sync_worker'), 'push_config');
+    expect(str(push, 'push_endpoint')).toMatch(
+      /^\$\{google_cloudfunctions2_function\.functions\["sync_worker"\]\.service_config\[0\]\.uri\}/,
+    );
+  });
+
+  it('refuses CALSYNC_CALENDAR_API_URL / CALSYNC_OAUTH_TOKEN_URL in extra_env', async () => {
+    const tf = (await loadTerraform()).find((f) => f.name === 'variables.tf')!.text;
+    const block = tf.slice(
+      tf.indexOf('variable "extra_env"'),
+      tf.indexOf('variable "secret_versions"'),
+    );
+    expect(block).toContain('"CALSYNC_CALENDAR_API_URL"');
+    expect(block).toContain('"CALSYNC_OAUTH_TOKEN_URL"');
+  });
+});
+
+describe('source archive from an allow-list (issue 15.6)', () => {
+  /** The allow-list as Terraform computes it, evaluated here: fileset() patterns and literal files. */
+  async function allowList(): Promise<string[]> {
+    const files = await loadTerraform();
+    const expr = String(locals(files).source_files);
+    const globs = [...expr.matchAll(/fileset\([^,]+,\s*"([^"]+)"\)/g)].map((m) => m[1]!);
+    expect(globs).toEqual(['functions/**/*.ts']);
+    const literal = [...expr.matchAll(/\[([^\]]*)\]/g)].flatMap((m) =>
+      [...m[1]!.matchAll(/"([^"]+)"/g)].map((x) => x[1]!),
+    );
+    return [...functionSources().map((f) => f.path), ...literal].sort();
+  }
+
+  it('zips only what the functions need: sources under functions/, package.json, lock file, tsconfig', async () => {
+    const files = await loadTerraform();
+    const data = labelled(files, 'data', 'archive_file').get('source')!;
+    expect(data.excludes, 'a deny-list lets new files in').toBeUndefined();
+    expect(data.source_dir).toBeUndefined();
+    expect(JSON.stringify(data.dynamic)).toContain('local.source_files');
+    const list = await allowList();
+    for (const f of [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'functions/index.ts',
+    ]) {
+      expect(list).toContain(f);
+    }
+    for (const f of list) {
+      expect(existsSync(join(ROOT, f)), f).toBe(true);
+      expect(f).not.toMatch(/^(test|scripts|infra|docs|\.calsync|\.ci)\//);
+    }
+  });
+
+  it('holds everything the build compiles and every package the functions import at run time', async () => {
+    const list = new Set(await allowList());
+    const build = JSON.parse(read('tsconfig.build.json')) as { include: string[] };
+    expect(build.include).toEqual(['functions']);
+    const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
+    for (const { path, text } of functionSources()) {
+      for (const m of text.matchAll(/(?:from|import\()\s*'([^']+)'/g)) {
+        const spec = m[1]!;
+        if (spec.startsWith('node:')) continue;
+        if (spec.startsWith('.')) {
+          const target = join(path, '..', spec).replace(/\.js$/, '.ts');
+          expect(list.has(target), `${path} imports ${spec}`).toBe(true);
+          continue;
+        }
+        const name = spec.startsWith('@')
+          ? spec.split('/').slice(0, 2).join('/')
+          : spec.split('/')[0]!;
+        // `import type` of a dev-only package would be erased; nothing at run time may need one.
+        if (new RegExp(`import type[^;]*'${spec}'`).test(text)) continue;
+        expect(pkg.dependencies, `${path} imports ${name}`).toHaveProperty([name]);
+      }
+    }
+  });
+});
+
+describe('alerts and dashboard as code (issue 15.8)', () => {
+  it('alerts on a non-empty dead-letter subscription, stale calendars, failed syncs and renewal runs at their budget', async () => {
+    const files = await loadTerraform();
+    const policies = labelled(files, 'resource', 'google_monitoring_alert_policy');
+    expect([...policies.keys()].sort()).toEqual([
+      'dead_letter',
+      'failed_syncs',
+      'renewal_budget',
+      'stale_calendars',
+    ]);
+    const filterOf = (name: string) =>
+      str(block(block(policies.get(name)!, 'conditions'), 'condition_threshold'), 'filter');
+    expect(filterOf('dead_letter')).toContain('google_pubsub_subscription.dead_letter.name');
+    expect(filterOf('dead_letter')).toContain('num_undelivered_messages');
+    expect(filterOf('failed_syncs')).toContain('local.metric_type.sync_results');
+    expect(filterOf('failed_syncs')).toMatch(/one_of\(\\?"error\\?", \\?"failed\\?"\)/);
+    expect(filterOf('stale_calendars')).toContain('local.metric_type.stale_calendars');
+    expect(filterOf('renewal_budget')).toContain('local.metric_type.renewal_budget_used');
+    for (const p of policies.values()) {
+      expect(p.notification_channels).toBe('${var.alert_notification_channels}');
+    }
+    expect([...labelled(files, 'resource', 'google_monitoring_dashboard').keys()]).toEqual([
+      'calsync',
+    ]);
   });
 });

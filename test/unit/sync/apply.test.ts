@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { GoogleEvent } from '../../../functions/calendar/api.js';
 import type { StoredEventState } from '../../../functions/store/events.js';
 import { compareVersions, isInstanceId, planPage } from '../../../functions/sync/apply.js';
+import { cancelledInstance } from '../../fixtures/events.js';
 
 const M = 'master1';
 const live = (id: string, etag: number, extra: Partial<GoogleEvent> = {}): GoogleEvent => ({
@@ -98,13 +99,11 @@ describe('planPage', () => {
   });
 
   it('keeps a cancelled exception of a live series as a tombstone', () => {
-    const cancelled: GoogleEvent = {
-      id: `${M}_20250328T150000Z`,
-      status: 'cancelled',
-      etag: '"3"',
-      recurringEventId: M,
-      originalStartTime: { dateTime: '2025-03-28T10:00:00-05:00' },
-    };
+    const cancelled = cancelledInstance(
+      M,
+      { dateTime: '2025-03-28T10:00:00-05:00' },
+      { etag: '"3"' },
+    );
     const plan = planPage(
       [live(M, 2, { recurrence: ['RRULE:FREQ=DAILY'] }), cancelled],
       new Map(),
@@ -116,14 +115,10 @@ describe('planPage', () => {
 
   it('a cancelled master cascades; its tombstones planned before or after it do not survive', () => {
     const c = ctx();
-    const tomb = (d: string): GoogleEvent => ({
-      id: `${M}_${d}T150000Z`,
-      status: 'cancelled',
-      recurringEventId: M,
-      originalStartTime: {
+    const tomb = (d: string) =>
+      cancelledInstance(M, {
         dateTime: `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}T10:00:00-05:00`,
-      },
-    });
+      });
     const plan = planPage(
       [tomb('20250327'), { id: M, status: 'cancelled' }, tomb('20250328')],
       new Map([[M, stored(live(M, 1))]]),

@@ -24,7 +24,7 @@ describe('parseNotificationHeaders', () => {
       ok: true,
       value: {
         channelId: CHANNEL_ID,
-        token: expect.stringMatching(/^v1\./),
+        token: expect.stringMatching(/^v2\./),
         resourceId: RESOURCE_ID,
         state: 'exists',
         messageNumber: 10,
