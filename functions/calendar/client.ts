@@ -14,6 +14,7 @@ import type {
 } from './api.js';
 import { DEFAULT_BACKOFF, RetryBudget, sleep as realSleep, type BackoffPolicy } from './backoff.js';
 import { CalendarError, classifyGoogleError, isRetryable } from './errors.js';
+import { AccessTokenCache, accessTokenCache } from './token-cache.js';
 
 export interface CalendarClientConfig {
   calendarApiUrl: string;
@@ -50,8 +51,8 @@ export function createCalendarApi(
     // The token refresh happens inside API calls; give it the same timeout.
     transporterOptions: { timeout: config.googleTimeoutMs },
   });
-  auth.setCredentials({ refresh_token: refreshToken });
-  auth.on('tokens', (tokens) => registerSecret(tokens.access_token ?? undefined));
+  const now = options.now ?? Date.now;
+  const cached = cachedAuth(auth, config, refreshToken, now);
   const client: calendar_v3.Calendar = calendar({
     version: 'v3',
     // googleapis-common pins its own copy of google-auth-library; the classes are the same at run time.
@@ -59,7 +60,6 @@ export function createCalendarApi(
     rootUrl: config.calendarApiUrl,
   });
 
-  const now = options.now ?? Date.now;
   const sleep = options.sleep ?? realSleep;
   const random = options.random ?? Math.random;
   const budget = new RetryBudget(options.retryBudgetMs ?? config.retryBudgetMs, now);
@@ -86,6 +86,7 @@ export function createCalendarApi(
         if (info.kind === 'unauthorized' && !refreshed) {
           // The client replays a 401 itself only without expiry_date (CALENDAR-API.md): force it.
           refreshed = true;
+          accessTokenCache.delete(cached.key);
           auth.setCredentials({ refresh_token: refreshToken });
           attempt--;
           continue;
@@ -215,6 +216,35 @@ export function createCalendarApi(
       return toChannel(res.data, request.id);
     },
   };
+}
+
+/**
+ * Gives `auth` the instance's cached access token for this refresh token (if still valid), and
+ * caches every token it obtains. The client's own expiry check runs on `Date`; the cache runs on
+ * `now` (the caller's clock): expiry dates are translated between the two.
+ */
+function cachedAuth(
+  auth: OAuth2Client,
+  config: CalendarClientConfig,
+  refreshToken: string,
+  now: () => number,
+): { key: string } {
+  const key = AccessTokenCache.keyOf(config.oauth.tokenUrl, config.oauth.clientId, refreshToken);
+  const hit = accessTokenCache.get(key, now());
+  auth.setCredentials({
+    refresh_token: refreshToken,
+    ...(hit
+      ? { access_token: hit.accessToken, expiry_date: Date.now() + (hit.expiresAt - now()) }
+      : {}),
+  });
+  auth.on('tokens', (tokens) => {
+    registerSecret(tokens.access_token ?? undefined);
+    if (tokens.access_token && typeof tokens.expiry_date === 'number') {
+      const expiresAt = now() + (tokens.expiry_date - Date.now());
+      accessTokenCache.set(key, { accessToken: tokens.access_token, expiresAt });
+    }
+  });
+  return { key };
 }
 
 /** Rejects as soon as `signal` aborts, whatever `promise` does. */

@@ -133,7 +133,12 @@ export async function benchQuota(ctx: BenchContext): Promise<BenchResult> {
       });
       await quiet();
       // renewChannels runs hourly (Cloud Scheduler); here in-process on the simulated clock.
-      await renewChannelsCore({ ...world.deps(), holderId: `bench-hour-${hour}` });
+      // Its Calendar APIs see the simulated clock too (a cached access token expires on it).
+      await renewChannelsCore({
+        ...world.deps(),
+        apiOptions: { now: () => Date.now() + world.offset.ms },
+        holderId: `bench-hour-${hour}`,
+      });
       await quiet();
     }
     const dayMs = Date.now() - t0;
@@ -148,14 +153,19 @@ export async function benchQuota(ctx: BenchContext): Promise<BenchResult> {
     }
     const total = [...byEndpoint.values()].reduce((a, b) => a + b, 0);
     const perCal = (x: number) => round(x / n, 2);
+    const syncs = [...triggers.values()].reduce((a, b) => a + b, 0);
+    const refreshes = tokenCalls - editorTokenCalls;
     return {
       values: {
         'quota.calendars': n,
         'quota.calls_per_calendar_day': perCal(total),
+        'quota.syncs': syncs,
+        // calsync's refreshes (worker and renewal) per worker sync run.
+        'quota.token_refreshes_per_sync': syncs > 0 ? round(refreshes / syncs, 3) : 0,
       },
       notes: [
         `simulated ${DAY / HOUR} h in ${round(dayMs / 1000, 0)} s: ${n * bursts} bursts × 3 changes, ${24 / stepHours} renewChannels runs; per calendar per day: ${[...byEndpoint].map(([k, v]) => `${k} ${perCal(v)}`).join(', ')}`,
-        `worker sync runs by trigger: ${[...triggers].map(([k, v]) => `${k} ${v}`).join(', ')}; OAuth token refreshes by calsync ${tokenCalls - editorTokenCalls} (not Calendar API quota)`,
+        `worker sync runs by trigger: ${[...triggers].map(([k, v]) => `${k} ${v}`).join(', ')}; OAuth token refreshes by calsync ${refreshes} for ${syncs} syncs (not Calendar API quota)`,
       ],
     };
   } finally {
