@@ -59,13 +59,31 @@ export function createCalendarApi(
     auth: auth as unknown as calendar_v3.Options['auth'],
     rootUrl: config.calendarApiUrl,
   });
+  const call = caller(config, options, policy, now, () => {
+    // The client replays a 401 itself only without expiry_date (CALENDAR-API.md): force it.
+    accessTokenCache.delete(cached.key);
+    auth.setCredentials({ refresh_token: refreshToken });
+  });
+  return { ...eventMethods(client, call), ...channelMethods(client, call) };
+}
 
+type Call = <T>(fn: (o: CallOptions) => Promise<T>, signal?: AbortSignal) => Promise<T>;
+
+/** One logical call: timeout per try, one forced refresh on 401, backoff on retryable kinds. */
+function caller(
+  config: CalendarClientConfig,
+  options: CalendarApiOptions,
+  policy: BackoffPolicy,
+  now: () => number,
+  forceRefresh: () => void,
+): Call {
   const sleep = options.sleep ?? realSleep;
   const random = options.random ?? Math.random;
   const budget = new RetryBudget(options.retryBudgetMs ?? config.retryBudgetMs, now);
-
-  /** One logical call: timeout per try, one forced refresh on 401, backoff on retryable kinds. */
-  async function call<T>(fn: (o: CallOptions) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  return async function call<T>(
+    fn: (o: CallOptions) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     let refreshed = false;
     for (let attempt = 0; ; attempt++) {
       const timeout = AbortSignal.timeout(config.googleTimeoutMs);
@@ -84,10 +102,8 @@ export function createCalendarApi(
             }
           : classifyGoogleError(err);
         if (info.kind === 'unauthorized' && !refreshed) {
-          // The client replays a 401 itself only without expiry_date (CALENDAR-API.md): force it.
           refreshed = true;
-          accessTokenCache.delete(cached.key);
-          auth.setCredentials({ refresh_token: refreshToken });
+          forceRefresh();
           attempt--;
           continue;
         }
@@ -107,26 +123,32 @@ export function createCalendarApi(
         throw new CalendarError(info, { cause: err });
       }
     }
-  }
-
-  const toChannel = (data: calendar_v3.Schema$Channel, requestedId: string): WatchedChannel => {
-    const expiration = Number(data.expiration);
-    return {
-      id: data.id ?? requestedId,
-      resourceId: data.resourceId ?? '',
-      resourceUri: data.resourceUri ?? undefined,
-      expiration: Number.isFinite(expiration) ? expiration : 0,
-    };
   };
+}
 
-  const watchBody = (request: WatchRequest): calendar_v3.Schema$Channel => ({
-    id: request.id,
-    type: 'web_hook',
-    address: request.address,
-    token: request.token,
-    params: { ttl: String(request.ttlSeconds) },
-  });
+const toChannel = (data: calendar_v3.Schema$Channel, requestedId: string): WatchedChannel => {
+  const expiration = Number(data.expiration);
+  return {
+    id: data.id ?? requestedId,
+    resourceId: data.resourceId ?? '',
+    resourceUri: data.resourceUri ?? undefined,
+    expiration: Number.isFinite(expiration) ? expiration : 0,
+  };
+};
 
+const watchBody = (request: WatchRequest): calendar_v3.Schema$Channel => ({
+  id: request.id,
+  type: 'web_hook',
+  address: request.address,
+  token: request.token,
+  params: { ttl: String(request.ttlSeconds) },
+});
+
+/** events.list, calendars.get, events.watch. */
+function eventMethods(
+  client: calendar_v3.Calendar,
+  call: Call,
+): Pick<CalendarApi, 'listEvents' | 'getCalendar' | 'watchEvents'> {
   return {
     async listEvents(params, signal): Promise<EventsPage> {
       const res = await call(
@@ -169,7 +191,15 @@ export function createCalendarApi(
       );
       return toChannel(res.data, request.id);
     },
+  };
+}
 
+/** channels.stop, calendarList.list, calendarList.watch. */
+function channelMethods(
+  client: calendar_v3.Calendar,
+  call: Call,
+): Pick<CalendarApi, 'stopChannel' | 'listCalendarList' | 'watchCalendarList'> {
+  return {
     async stopChannel(channel, signal) {
       try {
         await call(
