@@ -29,40 +29,59 @@ export async function rebuildOccurrences(
   cal: CalendarRef,
   options: Omit<RefreshOptions, 'transactional'>,
 ): Promise<RefreshStats> {
-  const events = db.collection(paths.events(cal.uid, cal.calendarId));
-  const occurrences = db.collection(paths.occurrences(cal.uid, cal.calendarId));
   const timeZone =
     options.calendarTimeZone ??
     (await readCalendarDoc(db, cal.uid, cal.calendarId))?.timeZone ??
     'UTC';
-
-  // 1. Which roots exist, and which are series (ids and two small fields only).
-  const singles = new Set<string>();
-  const series = new Set<string>();
-  let scanned = 0;
-  for await (const docs of pages(events.select('id', 'recurringEventId', 'recurrence'))) {
-    scanned += docs.length;
-    for (const doc of docs) {
-      const parent = str(doc.get('recurringEventId'));
-      const id = str(doc.get('id'));
-      if (parent) series.add(parent);
-      else if (id) {
-        const recurrence = doc.get('recurrence') as unknown;
-        if (Array.isArray(recurrence) && recurrence.length > 0) series.add(id);
-        else singles.add(id);
-      }
-    }
-  }
-  for (const id of series) singles.delete(id);
-
-  // 2. Series: per chunk of masters, their exceptions and existing occurrences.
-  const total = await refreshOccurrences(db, cal, series, {
+  const roots = await scanRoots(db, cal);
+  // Series: per chunk of masters, their exceptions and existing occurrences.
+  const total = await refreshOccurrences(db, cal, roots.series, {
     ...options,
     calendarTimeZone: timeZone,
   });
-  total.reads += scanned;
+  total.reads += roots.scanned;
+  await refreshSingles(db, cal, roots.singles, { ...options, calendarTimeZone: timeZone }, total);
+  await deleteStale(db, cal, roots, options, total);
+  return total;
+}
 
-  // 3. Singles: the event and its one occurrence document, read by key.
+interface Roots {
+  singles: Set<string>;
+  series: Set<string>;
+  scanned: number;
+}
+
+/** Which roots exist, and which are series (ids and two small fields only). */
+async function scanRoots(db: Firestore, cal: CalendarRef): Promise<Roots> {
+  const events = db.collection(paths.events(cal.uid, cal.calendarId));
+  const roots: Roots = { singles: new Set(), series: new Set(), scanned: 0 };
+  for await (const docs of pages(events.select('id', 'recurringEventId', 'recurrence'))) {
+    roots.scanned += docs.length;
+    for (const doc of docs) {
+      const parent = str(doc.get('recurringEventId'));
+      const id = str(doc.get('id'));
+      if (parent) roots.series.add(parent);
+      else if (id) {
+        const recurrence = doc.get('recurrence') as unknown;
+        if (Array.isArray(recurrence) && recurrence.length > 0) roots.series.add(id);
+        else roots.singles.add(id);
+      }
+    }
+  }
+  for (const id of roots.series) roots.singles.delete(id);
+  return roots;
+}
+
+/** Singles: the event and its one occurrence document, read by key, per chunk. */
+async function refreshSingles(
+  db: Firestore,
+  cal: CalendarRef,
+  singles: ReadonlySet<string>,
+  options: Omit<RefreshOptions, 'transactional'> & { calendarTimeZone: string },
+  total: RefreshStats,
+): Promise<void> {
+  const events = db.collection(paths.events(cal.uid, cal.calendarId));
+  const occurrences = db.collection(paths.occurrences(cal.uid, cal.calendarId));
   const ids = [...singles];
   const chunks: string[][] = [];
   for (let i = 0; i < ids.length; i += SINGLES_CHUNK) chunks.push(ids.slice(i, i + SINGLES_CHUNK));
@@ -73,30 +92,47 @@ export async function rebuildOccurrences(
     ]);
     total.reads += 2 * chunk.length;
     const ops: Op[] = [];
-    chunk.forEach((_id, i) => {
-      const ev = evs[i]!;
-      const have = occs[i]!;
-      const wanted = ev.exists
-        ? expandSingle(ev.data() as GoogleEvent, options.window, { calendarTimeZone: timeZone })
-        : [];
-      const o = wanted[0];
-      if (o) {
-        const data = occurrenceDocument(o);
-        if (have.exists && sameDocument(have.data(), data)) total.unchanged++;
-        else {
-          ops.push({ type: 'set', ref: have.ref, data });
-          total.writes++;
-        }
-      } else if (have.exists) {
-        ops.push({ type: 'delete', ref: have.ref });
-        total.deletes++;
-      }
-    });
+    chunk.forEach((_id, i) => singleOp(evs[i]!, occs[i]!, options, ops, total));
     await commitOps(db, ops, options.fence);
     total.roots += chunk.length;
   });
+}
 
-  // 4. Occurrence docs no root produces: their event is gone, or a former series is now single.
+function singleOp(
+  ev: DocumentSnapshot,
+  have: DocumentSnapshot,
+  options: Omit<RefreshOptions, 'transactional'> & { calendarTimeZone: string },
+  ops: Op[],
+  total: RefreshStats,
+): void {
+  const wanted = ev.exists
+    ? expandSingle(ev.data() as GoogleEvent, options.window, {
+        calendarTimeZone: options.calendarTimeZone,
+      })
+    : [];
+  const o = wanted[0];
+  if (o) {
+    const data = occurrenceDocument(o);
+    if (have.exists && sameDocument(have.data(), data)) total.unchanged++;
+    else {
+      ops.push({ type: 'set', ref: have.ref, data });
+      total.writes++;
+    }
+  } else if (have.exists) {
+    ops.push({ type: 'delete', ref: have.ref });
+    total.deletes++;
+  }
+}
+
+/** Occurrence docs no root produces: their event is gone, or a former series is now single. */
+async function deleteStale(
+  db: Firestore,
+  cal: CalendarRef,
+  roots: Roots,
+  options: Omit<RefreshOptions, 'transactional'>,
+  total: RefreshStats,
+): Promise<void> {
+  const occurrences = db.collection(paths.occurrences(cal.uid, cal.calendarId));
   let stale: Op[] = [];
   for await (const docs of pages(occurrences.select('eventId'))) {
     total.reads += docs.length;
@@ -104,7 +140,7 @@ export async function rebuildOccurrences(
       const root = str(doc.get('eventId'));
       const keep =
         root !== undefined &&
-        (series.has(root) || (singles.has(root) && doc.id === encodeDocId(root)));
+        (roots.series.has(root) || (roots.singles.has(root) && doc.id === encodeDocId(root)));
       if (!keep) {
         stale.push({ type: 'delete', ref: doc.ref });
         total.deletes++;
@@ -116,7 +152,6 @@ export async function rebuildOccurrences(
     }
   }
   await commitOps(db, stale, options.fence);
-  return total;
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);

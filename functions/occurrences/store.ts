@@ -1,5 +1,6 @@
 // Occurrence writer: recompute the occurrences of given events from the stored mirror and write only what differs.
 import {
+  type CollectionReference,
   type DocumentReference,
   type DocumentSnapshot,
   type Firestore,
@@ -16,7 +17,7 @@ import { commitFenced, MAX_FENCED_BATCH, type WriteFence } from '../store/fence.
 import { encodeDocId, paths } from '../store/schema.js';
 import { occurrenceDocument, sameDocument } from './document.js';
 import { occurrencesOf } from './expand.js';
-import type { OccurrenceWindow } from './model.js';
+import type { Occurrence, OccurrenceWindow } from './model.js';
 
 /** `in` queries take at most 30 values: one chunk of root ids shares three reads. */
 const CHUNK = 30;
@@ -198,24 +199,11 @@ async function planChunk(
     reader.query(events.where('recurringEventId', 'in', [...rootIds])),
     reader.query(occurrences.where('eventId', 'in', [...rootIds])),
   ]);
-  const rootById = new Map<string, GoogleEvent>();
-  const redirects: string[] = [];
-  for (const snap of roots) {
-    if (!snap.exists) continue;
-    const event = snap.data() as GoogleEvent;
-    // An id that names a stored exception: its series is the root to recompute.
-    if (event.recurringEventId) redirects.push(event.recurringEventId);
-    else if (event.id) rootById.set(event.id, event);
-  }
-  const childrenOf = new Map<string, GoogleEvent[]>();
-  for (const doc of children.docs) {
-    const event = doc.data() as GoogleEvent;
-    const parent = event.recurringEventId ?? '';
-    childrenOf.set(parent, [...(childrenOf.get(parent) ?? []), event]);
-  }
-  const stored = new Map<string, DocumentSnapshot>();
-  for (const doc of existing.docs) stored.set(doc.id, doc);
-
+  const { rootById, redirects, childrenOf, stored } = indexChunk(
+    roots,
+    children.docs,
+    existing.docs,
+  );
   const billed = (n: number) => Math.max(1, n);
   const out: Planned = {
     ops: [],
@@ -241,18 +229,7 @@ async function planChunk(
       for (const [docId, doc] of stored) if (doc.get('eventId') === id) stored.delete(docId);
       continue;
     }
-    for (const o of wanted) {
-      const docId = encodeDocId(o.occurrenceId);
-      const data = occurrenceDocument(o);
-      const have = stored.get(docId);
-      stored.delete(docId);
-      if (have && sameDocument(have.data(), data)) {
-        out.unchanged++;
-        continue;
-      }
-      out.ops.push({ type: 'set', ref: occurrences.doc(docId), data });
-      out.writes++;
-    }
+    diffOccurrences(wanted, stored, occurrences, out);
   }
   // What is left was produced before and is not any more (or belongs to none of these ids).
   for (const doc of stored.values()) {
@@ -260,6 +237,53 @@ async function planChunk(
     out.deletes++;
   }
   return out;
+}
+
+/** A chunk's reads by id: roots (an exception's id redirects to its series), children, stored occurrences. */
+function indexChunk(
+  roots: readonly DocumentSnapshot[],
+  children: readonly DocumentSnapshot[],
+  existing: readonly DocumentSnapshot[],
+) {
+  const rootById = new Map<string, GoogleEvent>();
+  const redirects: string[] = [];
+  for (const snap of roots) {
+    if (!snap.exists) continue;
+    const event = snap.data() as GoogleEvent;
+    // An id that names a stored exception: its series is the root to recompute.
+    if (event.recurringEventId) redirects.push(event.recurringEventId);
+    else if (event.id) rootById.set(event.id, event);
+  }
+  const childrenOf = new Map<string, GoogleEvent[]>();
+  for (const doc of children) {
+    const event = doc.data() as GoogleEvent;
+    const parent = event.recurringEventId ?? '';
+    childrenOf.set(parent, [...(childrenOf.get(parent) ?? []), event]);
+  }
+  const stored = new Map<string, DocumentSnapshot>();
+  for (const doc of existing) stored.set(doc.id, doc);
+  return { rootById, redirects, childrenOf, stored };
+}
+
+/** Sets what changed among `wanted`; takes each one's stored document out of `stored`. */
+function diffOccurrences(
+  wanted: readonly Occurrence[],
+  stored: Map<string, DocumentSnapshot>,
+  occurrences: CollectionReference,
+  out: Planned,
+): void {
+  for (const o of wanted) {
+    const docId = encodeDocId(o.occurrenceId);
+    const data = occurrenceDocument(o);
+    const have = stored.get(docId);
+    stored.delete(docId);
+    if (have && sameDocument(have.data(), data)) {
+      out.unchanged++;
+      continue;
+    }
+    out.ops.push({ type: 'set', ref: occurrences.doc(docId), data });
+    out.writes++;
+  }
 }
 
 /** Writes ops in batches; with a fence, each batch carries its guard (see store/fence.ts). */
