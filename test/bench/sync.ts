@@ -147,7 +147,6 @@ export async function benchSync(ctx: BenchContext): Promise<BenchResult> {
     simulator: { rateLimitPerMinute: 10_000_000 },
     env: { CALSYNC_MAX_RESULTS: String(pageSize) },
     onLine: (_t, line) => {
-      if (line.includes('STAMP')) process.stderr.write(`${Date.now() % 100000} ${line}\n`);
       if (!line.startsWith('{')) return;
       try {
         workerLines.push(JSON.parse(line) as Record<string, unknown>);
@@ -206,7 +205,14 @@ export async function benchSync(ctx: BenchContext): Promise<BenchResult> {
     const r410 = await resync410(ctx, stack, world, c, workerLines, changed);
     notes.push(r410.note);
 
-    const big = bigEvents > 0 ? await bigRun(ctx, stack, world, bigEvents) : undefined;
+    // The 50,000-event run is the heaviest step on a shared machine: its failure keeps the rest.
+    const big =
+      bigEvents > 0
+        ? await bigRun(ctx, stack, world, bigEvents).catch((err: unknown) => {
+            notes.push(`big: FAILED (${String(err)}); full_sync.big_* not measured`);
+            return undefined;
+          })
+        : undefined;
     if (big) notes.push(big.note);
 
     return {
