@@ -75,8 +75,17 @@ async function bigCalendar(
 async function warmUp(stack: LocalStack): Promise<void> {
   const unknown = subscriptionIdFor('warm-up', 'warm-up@calsync.test');
   const body = pushBody(stack.projectId, stack.subscription, resync(unknown, 'manual'), 'm-warm');
-  const status = await deliver(stack.urls.syncWorker, stack.projectId, stack.topic, body);
-  if (status >= 300) throw new Error(`worker answered ${status} to the warm-up message`);
+  // Right after a restart the port may still be the old process's, closing ("fetch failed").
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const status = await deliver(stack.urls.syncWorker, stack.projectId, stack.topic, body);
+      if (status >= 300) throw new Error(`worker answered ${status} to the warm-up message`);
+      return;
+    } catch (err) {
+      if (attempt >= 10 || !(err instanceof TypeError)) throw err;
+      await sleep(1000);
+    }
+  }
 }
 
 /**
