@@ -12,6 +12,7 @@ import {
   round,
   sleep,
   waitQuiet,
+  waitUntil,
   type BenchContext,
   type BenchResult,
   stopFunctionsGently,
@@ -46,6 +47,12 @@ export async function benchQuota(ctx: BenchContext): Promise<BenchResult> {
   const clockFile = join(tmpdir(), `calsync-bench-clock-${process.pid}`);
   writeFileSync(clockFile, '0');
   let lines = 0;
+  // Every published notification ends acknowledged by the worker (one `sync result` line without
+  // redelivery): the day moves on only then. Quiet log lines alone are not enough, as a run may
+  // pause (settle window, re-check of an empty delta, Pub/Sub's redelivery backoff) in silence.
+  let published = 0;
+  let acked = 0;
+  let unsettled = 0;
   const triggers = new Map<string, number>();
   const stack = await startLocalStack({
     targets: ['webhook', 'syncWorker'],
@@ -58,6 +65,8 @@ export async function benchQuota(ctx: BenchContext): Promise<BenchResult> {
     },
     onLine: (target, line) => {
       lines++;
+      if (target === 'webhook' && line.includes('"message":"notification published"')) published++;
+      if (line.includes('"message":"sync result"') && line.includes('"redeliver":false')) acked++;
       if (target !== 'syncWorker' || !line.includes('"message":"sync"')) return;
       try {
         const entry = JSON.parse(line) as { trigger?: string; message?: string };
@@ -71,6 +80,8 @@ export async function benchQuota(ctx: BenchContext): Promise<BenchResult> {
   const world = await benchWorld(stack);
   const quiet = async () => {
     await stack.sim.idle();
+    await waitQuiet(() => lines, quietMs);
+    if (!(await waitUntil(() => acked >= published, 120_000, 100))) unsettled++;
     await waitQuiet(() => lines, quietMs);
   };
   try {
@@ -165,6 +176,7 @@ export async function benchQuota(ctx: BenchContext): Promise<BenchResult> {
       },
       notes: [
         `simulated ${DAY / HOUR} h in ${round(dayMs / 1000, 0)} s: ${n * bursts} bursts × 3 changes, ${24 / stepHours} renewChannels runs; per calendar per day: ${[...byEndpoint].map(([k, v]) => `${k} ${perCal(v)}`).join(', ')}`,
+        `notifications published ${published}, acknowledged by the worker ${acked}${unsettled > 0 ? `; WARNING ${unsettled} step(s) moved on after 120 s with messages unacknowledged` : ''}`,
         `worker sync runs by trigger: ${[...triggers].map(([k, v]) => `${k} ${v}`).join(', ')}; OAuth token refreshes by calsync ${refreshes} for ${syncs} syncs (not Calendar API quota)`,
       ],
     };
