@@ -86,7 +86,7 @@ describe('refresh token crypto', () => {
     expect(() => decryptToken(keysA, sealed)).toThrow(DecryptError);
     expect(() => decryptToken(keysA, { ...sealed, version: 1 }, alice)).toThrow(DecryptError);
     // A key-id label changed on the document is caught too (the key id is in the associated data).
-    const both: TokenKeys = { current: key(1), previous: { ...key(1), id: 'feedbeef' } };
+    const both: TokenKeys = { current: tokenKey(1), previous: { ...tokenKey(1), id: 'feedbeef' } };
     expect(() => decryptToken(both, { ...sealed, keyId: 'feedbeef' }, alice)).toThrow(DecryptError);
   });
 
@@ -95,7 +95,7 @@ describe('refresh token crypto', () => {
     expect(legacy.version).toBe(1);
     expect(needsRotation(keysA, legacy)).toBe(false);
     expect(needsRotation(keysA, legacy, { uid: 'u', accountId: 'a' })).toBe(true);
-    const other: TokenKeys = { current: key(3), previous: undefined };
+    const other: TokenKeys = { current: tokenKey(3), previous: undefined };
     try {
       decryptToken(other, legacy);
       expect.unreachable();
