@@ -2,7 +2,8 @@
 // only from folders on a lower floor. Floors, bottom up (a folder may import its own floor's root
 // files and anything below, never above, never a sibling folder on the same floor):
 //
-//   0  ground       config.ts, log.ts, log-events.ts, ids.ts, messages.ts, run-limited.ts, time/, read-models/
+//   0  ground       config.ts, log.ts, log-events.ts, ids.ts, messages.ts, run-limited.ts, pubsub-topic.ts,
+//                   time/, read-models/
 //   1  google       calendar/
 //   2  storage      store/
 //   3  services     credentials/, changes/
@@ -21,6 +22,7 @@ const FLOORS = [
     'ids\\.ts',
     'messages\\.ts',
     'run-limited\\.ts',
+    'pubsub-topic\\.ts',
     'time/',
     'read-models/',
   ],

@@ -280,7 +280,34 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
 export function parseConfig<R extends Role = 'all'>(env: Env, role?: R): Readonly<ConfigFor<R>> {
+  // Each step reads its variables in turn; the order is the order of the problems reported.
   const r = new Reader(env, new Set(REQUIRED[role ?? 'all']));
+  const projectId = readProjectId(r, env);
+  const { topic, changesTopic } = readTopics(r);
+  const { calendarApiUrl, ...credentials } = readCredentialsAndEndpoints(r);
+  const logLevel = r.string(
+    'CALSYNC_LOG_LEVEL',
+    'INFO',
+    /^(DEBUG|INFO|WARNING|ERROR)$/,
+    'DEBUG, INFO, WARNING or ERROR',
+  ) as LogLevelName;
+  const config: BaseConfig = {
+    projectId: projectId ?? '',
+    topic,
+    calendarApiUrl,
+    logLevel,
+    googleTimeoutMs: r.int('CALSYNC_GOOGLE_TIMEOUT_MS', 30 * SECOND, 100, 10 * MINUTE),
+    ...credentials,
+    ...readSyncAndRenewalKnobs(r),
+    changesTopic,
+    ...readDeliveryKnobs(r),
+  };
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  pinConfigSecrets(env, config);
+  return Object.freeze(config) as Readonly<ConfigFor<R>>;
+}
+
+function readProjectId(r: Reader, env: Env): string | undefined {
   const projectId =
     r.raw('GOOGLE_CLOUD_PROJECT') ?? env.GCLOUD_PROJECT?.trim() ?? env.GCP_PROJECT?.trim();
   if (projectId === undefined || projectId === '') {
@@ -290,19 +317,29 @@ export function parseConfig<R extends Role = 'all'>(env: Env, role?: R): Readonl
       'GOOGLE_CLOUD_PROJECT must be a project id (6-30 lowercase letters, digits, hyphens)',
     );
   }
+  return projectId;
+}
+
+function readTopics(r: Reader): { topic: string; changesTopic: string | undefined } {
+  const topicName = /^[A-Za-z][\w.~+%-]{2,254}$/;
   const topic = r.string(
     'CALSYNC_TOPIC',
     'calendar-notifications',
-    /^[A-Za-z][\w.~+%-]{2,254}$/,
+    topicName,
     'a Pub/Sub topic name',
   );
   const changesTopic =
-    r.string('CALSYNC_CHANGES_TOPIC', '', /^[A-Za-z][\w.~+%-]{2,254}$/, 'a Pub/Sub topic name') ||
-    undefined;
+    r.string('CALSYNC_CHANGES_TOPIC', '', topicName, 'a Pub/Sub topic name') || undefined;
   if (changesTopic !== undefined && changesTopic === topic) {
     r.problems.push('CALSYNC_CHANGES_TOPIC must not be the notifications topic (CALSYNC_TOPIC)');
   }
+  return { topic, changesTopic };
+}
 
+/** Secrets, keys, the OAuth client and the URLs that receive them (Google's hosts or loopback). */
+function readCredentialsAndEndpoints(
+  r: Reader,
+): Pick<BaseConfig, 'calendarApiUrl' | 'channelSecrets' | 'webhookUrl' | 'tokenKeys' | 'oauth'> {
   const current = r.secret('CALSYNC_CHANNEL_SECRET', 32);
   const previous = r.secret('CALSYNC_CHANNEL_SECRET_PREVIOUS', 32);
   const keyCurrent = r.aesKey('CALSYNC_TOKEN_KEY');
@@ -318,19 +355,8 @@ export function parseConfig<R extends Role = 'all'>(env: Env, role?: R): Readonl
     googleHosts: GOOGLE_API_HOSTS,
   });
   const webhookUrl = r.url('CALSYNC_WEBHOOK_URL', undefined, { httpsUnlessLoopback: true });
-  const logLevel = r.string(
-    'CALSYNC_LOG_LEVEL',
-    'INFO',
-    /^(DEBUG|INFO|WARNING|ERROR)$/,
-    'DEBUG, INFO, WARNING or ERROR',
-  ) as LogLevelName;
-
-  const config: BaseConfig = {
-    projectId: projectId ?? '',
-    topic,
+  return {
     calendarApiUrl: withTrailingSlash(calendarApiUrl ?? 'https://www.googleapis.com/'),
-    logLevel,
-    googleTimeoutMs: r.int('CALSYNC_GOOGLE_TIMEOUT_MS', 30 * SECOND, 100, 10 * MINUTE),
     channelSecrets: current ? { current, previous } : undefined,
     webhookUrl,
     tokenKeys: keyCurrent ? { current: keyCurrent, previous: keyPrevious } : undefined,
@@ -338,6 +364,12 @@ export function parseConfig<R extends Role = 'all'>(env: Env, role?: R): Readonl
       clientId && clientSecret
         ? { clientId, clientSecret, tokenUrl: tokenUrl ?? 'https://oauth2.googleapis.com/token' }
         : undefined,
+  };
+}
+
+/** Listing, leases and retries of the sync; channel renewal; the occurrence window. */
+function readSyncAndRenewalKnobs(r: Reader) {
+  return {
     publishTimeoutMs: r.int('CALSYNC_PUBLISH_TIMEOUT_MS', 10 * SECOND, 100, MINUTE),
     maxResults: r.int('CALSYNC_MAX_RESULTS', 2500, 1, 2500),
     leaseMs: r.int('CALSYNC_LEASE_SECONDS', 120, 5, 3600) * SECOND,
@@ -355,7 +387,12 @@ export function parseConfig<R extends Role = 'all'>(env: Env, role?: R): Readonl
     safetyNetMs: r.int('CALSYNC_SAFETY_NET_SECONDS', 6 * 3600, 60, 30 * 24 * 3600) * SECOND,
     occurrenceDaysBack: r.int('CALSYNC_OCCURRENCE_DAYS_BACK', 30, 0, 3650),
     occurrenceDaysAhead: r.int('CALSYNC_OCCURRENCE_DAYS_AHEAD', 365, 1, 3650),
-    changesTopic,
+  };
+}
+
+/** Channel tokens, webhook logging, notification pacing and the error-retry schedule. */
+function readDeliveryKnobs(r: Reader) {
+  return {
     channelTokens: {
       v1: r.string(
         'CALSYNC_CHANNEL_TOKEN_V1',
@@ -374,9 +411,6 @@ export function parseConfig<R extends Role = 'all'>(env: Env, role?: R): Readonl
       r.int('CALSYNC_ERROR_RETRY_MAX_SECONDS', 24 * 3600, 1, 30 * 24 * 3600) * SECOND,
     transientFailuresBeforeError: r.int('CALSYNC_TRANSIENT_FAILURES_BEFORE_ERROR', 5, 1, 1000),
   };
-  if (r.problems.length > 0) throw new ConfigError(r.problems);
-  pinConfigSecrets(env, config);
-  return Object.freeze(config) as Readonly<ConfigFor<R>>;
 }
 
 /** The logger blanks every configuration secret wherever it appears, whoever logs it. */

@@ -1,5 +1,5 @@
 // The change feed's narrow publisher and its Pub/Sub implementation (ordering key per calendar).
-import type { Topic } from '@google-cloud/pubsub';
+import { lazyTopic } from '../pubsub-topic.js';
 import type { ChangeMessage } from './collect.js';
 
 export interface ChangePublisher {
@@ -28,23 +28,14 @@ export function pubsubChangePublisher(
   projectId: string,
   topicName: string,
 ): ClosableChangePublisher {
-  let topic: Promise<Topic> | undefined;
-  const getTopic = (): Promise<Topic> => {
-    topic ??= import('@google-cloud/pubsub').then(({ PubSub }) =>
-      new PubSub({ projectId }).topic(topicName, {
-        messageOrdering: true,
-        batching: { maxMessages: 500, maxMilliseconds: 20 },
-      }),
-    );
-    topic.catch(() => {
-      topic = undefined;
-    });
-    return topic;
-  };
+  const topic = lazyTopic(projectId, topicName, {
+    messageOrdering: true,
+    batching: { maxMessages: 500, maxMilliseconds: 20 },
+  });
   return {
     async publish(messages) {
       if (messages.length === 0) return;
-      const t = await getTopic();
+      const t = await topic.get();
       for (let i = 0; i < messages.length; i += WINDOW) {
         const chunk = messages.slice(i, i + WINDOW);
         try {
@@ -64,11 +55,6 @@ export function pubsubChangePublisher(
         }
       }
     },
-    async close() {
-      if (!topic) return;
-      const t = await topic;
-      await t.flush();
-      await t.pubsub.close();
-    },
+    close: () => topic.close(),
   };
 }

@@ -56,13 +56,10 @@ export async function ensureCalendarListWatch(
   o: ListOptions,
 ): Promise<WatchOutcome> {
   const { db } = deps;
-  const account = ownerOf(owner);
-  const { uid } = account;
-  const watchId = await calendarListWatchIdOf(db, account);
-  const path = calendarListWatchPath(watchId);
+  const { account, watchId, path } = await watchOf(deps, owner);
   await db
     .doc(path)
-    .create(newCalendarListWatchDoc(uid, deps.now(), account.accountId ?? null))
+    .create(newCalendarListWatchDoc(account.uid, deps.now(), account.accountId ?? null))
     .catch((err: unknown) => {
       if ((err as { code?: unknown }).code !== 6) throw err; // 6 = ALREADY_EXISTS
     });
@@ -81,48 +78,78 @@ export async function ensureCalendarListWatch(
   const claim = await claimDocument(db, path, o.holder, now, o.claimMs, need);
   if (claim.kind === 'busy') return { kind: 'busy' };
   if (claim.kind !== 'claimed') return { kind: 'not_needed' };
-  let released = false;
+  const held = { released: false };
   try {
-    const user = await o.apis.get(account);
-    if (!user.ok) {
-      if (user.reason !== 'failed') {
-        await markWatchNeedsReauth(deps, path, user.message);
-        released = true;
-        return { kind: 'needs_reauth', reason: user.message };
-      }
-      return { kind: 'failed', reason: user.message };
-    }
-    const api = user.api;
-    const result = await rotateChannel(
-      { db, api, config: deps.config, logger: deps.logger.child({ uid }), now: deps.now },
-      { path, tokenId: watchId, watch: (r, s) => api.watchCalendarList(r, s) },
-      o.holder,
-      o.signal,
-    );
-    if (result.kind === 'rotated') {
-      released = true;
-      if (result.stop === 'invalid_grant') {
-        await markWatchNeedsReauth(deps, path, 'refresh token rejected');
-        await markRevoked(db, account);
-        return { kind: 'needs_reauth', reason: 'refresh token rejected' };
-      }
-      return { kind: 'rotated' };
-    }
-    if (result.kind === 'lost') {
-      released = true;
-      return { kind: 'failed', reason: 'claim lost' };
-    }
-    if (result.error.kind === 'invalid_grant') {
-      o.apis.forget(account);
-      await markRevoked(db, account);
-      await markWatchNeedsReauth(deps, path, result.error.message);
-      released = true;
-      return { kind: 'needs_reauth', reason: result.error.message };
-    }
-    return { kind: 'failed', reason: `${result.error.kind}: ${result.error.message}` };
+    return await rotateWatch(deps, { account, watchId, path }, o, held);
   } finally {
-    if (!released) await releaseClaim(db, path, o.holder).catch(() => undefined);
+    if (!held.released) await releaseClaim(db, path, o.holder).catch(() => undefined);
   }
+}
+
+/** An account's calendar-list watch: its document id and path. */
+interface WatchRef {
+  account: AccountRef;
+  watchId: string;
+  path: string;
+}
+
+async function watchOf(deps: LifecycleDeps, owner: string | AccountRef): Promise<WatchRef> {
+  const account = ownerOf(owner);
+  const watchId = await calendarListWatchIdOf(deps.db, account);
+  return { account, watchId, path: calendarListWatchPath(watchId) };
+}
+
+/** Under the watch's claim: rotates its channel; `held.released` once a write took the claim away. */
+async function rotateWatch(
+  deps: LifecycleDeps,
+  { account, watchId, path }: WatchRef,
+  o: ListOptions,
+  held: { released: boolean },
+): Promise<WatchOutcome> {
+  const { db } = deps;
+  const user = await o.apis.get(account);
+  if (!user.ok) {
+    if (user.reason !== 'failed') {
+      await markWatchNeedsReauth(deps, path, user.message);
+      held.released = true;
+      return { kind: 'needs_reauth', reason: user.message };
+    }
+    return { kind: 'failed', reason: user.message };
+  }
+  const api = user.api;
+  const result = await rotateChannel(
+    {
+      db,
+      api,
+      config: deps.config,
+      logger: deps.logger.child({ uid: account.uid }),
+      now: deps.now,
+    },
+    { path, tokenId: watchId, watch: (r, s) => api.watchCalendarList(r, s) },
+    o.holder,
+    o.signal,
+  );
+  if (result.kind === 'rotated') {
+    held.released = true;
+    if (result.stop === 'invalid_grant') {
+      await markWatchNeedsReauth(deps, path, 'refresh token rejected');
+      await markRevoked(db, account);
+      return { kind: 'needs_reauth', reason: 'refresh token rejected' };
+    }
+    return { kind: 'rotated' };
+  }
+  if (result.kind === 'lost') {
+    held.released = true;
+    return { kind: 'failed', reason: 'claim lost' };
+  }
+  if (result.error.kind === 'invalid_grant') {
+    o.apis.forget(account);
+    await markRevoked(db, account);
+    await markWatchNeedsReauth(deps, path, result.error.message);
+    held.released = true;
+    return { kind: 'needs_reauth', reason: result.error.message };
+  }
+  return { kind: 'failed', reason: `${result.error.kind}: ${result.error.message}` };
 }
 
 async function markWatchNeedsReauth(deps: LifecycleDeps, path: string, reason: string) {
@@ -176,34 +203,72 @@ export async function reconcileCalendarList(
   o: ReconcileOptions,
 ): Promise<ReconcileResult> {
   const { db } = deps;
-  const account = ownerOf(owner);
+  const { account, path: watchPath } = await watchOf(deps, owner);
   const { uid } = account;
   const accountId = account.accountId ?? null;
-  const log = deps.logger.child({ uid, ...(accountId ? { accountId } : {}) });
-  const watchPath = calendarListWatchPath(await calendarListWatchIdOf(db, account));
   const user = await o.apis.get(account);
   if (!user.ok) throw new Error(`cannot reconcile the calendar list: ${user.message}`);
-  let listed: CalendarInfo[];
-  try {
-    listed = await listAll(user.api, o.signal);
-  } catch (err) {
-    const info = classifyGoogleError(err);
-    if (info.kind === 'invalid_grant') {
-      o.apis.forget(account);
-      await markRevoked(db, account);
-      await markWatchNeedsReauth(deps, watchPath, info.message).catch(() => undefined);
-    }
-    throw err;
-  }
-  const listedIds = new Set(listed.map((c) => c.id));
+  const listed = await listOrRevoke(deps, account, watchPath, user.api, o);
   const subs = (await subscriptionsOfUser(db, uid).get()).docs.map((d) => ({
     id: d.id,
     doc: d.data() as SubscriptionDoc,
   }));
-  const byCalendar = new Map(subs.map((s) => [s.doc.calendarId, s]));
   const result: ReconcileResult = { added: [], removed: [], channels: {} };
-  const email = accountId ? await accountEmail(deps, uid, accountId) : null;
+  await connectListed(deps, account, listed, subs, o, result);
+  const listedIds = new Set(listed.map((c) => c.id));
+  for (const s of subs) {
+    if (listedIds.has(s.doc.calendarId)) continue;
+    // Only this account's calendars: another account's list says nothing about them.
+    if ((s.doc.accountId ?? null) !== accountId) continue;
+    if (s.doc.status !== 'active' && s.doc.status !== 'error') continue;
+    const why = 'no longer in the calendar list';
+    await markCalendarRemoved(syncDepsOf(deps), s.id, s.doc, user.api, why);
+    result.removed.push(s.doc.calendarId);
+  }
+  await db
+    .doc(watchPath)
+    .update({ lastReconciledAt: Timestamp.fromMillis(deps.now()) })
+    .catch(() => undefined); // no watch document (reconcile without --all): nothing to stamp
+  if (result.added.length > 0 || result.removed.length > 0) {
+    const log = deps.logger.child({ uid, ...(accountId ? { accountId } : {}) });
+    log.info('calendar list reconciled', { added: result.added, removed: result.removed });
+  }
+  return result;
+}
 
+/** The whole calendar list; a revoked grant marks the account and its watch on the way out. */
+async function listOrRevoke(
+  deps: LifecycleDeps,
+  account: AccountRef,
+  watchPath: string,
+  api: CalendarApi,
+  o: ReconcileOptions,
+): Promise<CalendarInfo[]> {
+  try {
+    return await listAll(api, o.signal);
+  } catch (err) {
+    const info = classifyGoogleError(err);
+    if (info.kind === 'invalid_grant') {
+      o.apis.forget(account);
+      await markRevoked(deps.db, account);
+      await markWatchNeedsReauth(deps, watchPath, info.message).catch(() => undefined);
+    }
+    throw err;
+  }
+}
+
+/** Connects each listed calendar without a live subscription (and retries an unfinished first sync of ours). */
+async function connectListed(
+  deps: LifecycleDeps,
+  account: AccountRef,
+  listed: CalendarInfo[],
+  subs: { id: string; doc: SubscriptionDoc }[],
+  o: ReconcileOptions,
+  result: ReconcileResult,
+): Promise<void> {
+  const accountId = account.accountId ?? null;
+  const byCalendar = new Map(subs.map((s) => [s.doc.calendarId, s]));
+  const email = accountId ? await accountEmail(deps, account.uid, accountId) : null;
   for (const cal of listed) {
     const existing = byCalendar.get(cal.id);
     if (existing && existing.doc.status !== 'removed') {
@@ -216,7 +281,14 @@ export async function reconcileCalendarList(
       continue;
     }
     const binding = accountId ? { accountId, email, takeOver: false } : undefined;
-    const { subscriptionId, kept } = await upsertSubscription(db, uid, cal, deps.now(), binding);
+    const now = deps.now();
+    const { subscriptionId, kept } = await upsertSubscription(
+      deps.db,
+      account.uid,
+      cal,
+      now,
+      binding,
+    );
     if (kept) continue;
     const outcome = await ensureSubscriptionChannel(deps, subscriptionId, {
       holder: o.holder,
@@ -231,28 +303,6 @@ export async function reconcileCalendarList(
       await o.onConnected(subscriptionId, cal.id);
     }
   }
-  for (const s of subs) {
-    if (listedIds.has(s.doc.calendarId)) continue;
-    // Only this account's calendars: another account's list says nothing about them.
-    if ((s.doc.accountId ?? null) !== accountId) continue;
-    if (s.doc.status !== 'active' && s.doc.status !== 'error') continue;
-    await markCalendarRemoved(
-      syncDepsOf(deps),
-      s.id,
-      s.doc,
-      user.api,
-      'no longer in the calendar list',
-    );
-    result.removed.push(s.doc.calendarId);
-  }
-  await db
-    .doc(watchPath)
-    .update({ lastReconciledAt: Timestamp.fromMillis(deps.now()) })
-    .catch(() => undefined); // no watch document (reconcile without --all): nothing to stamp
-  if (result.added.length > 0 || result.removed.length > 0) {
-    log.info('calendar list reconciled', { added: result.added, removed: result.removed });
-  }
-  return result;
 }
 
 /**

@@ -1,16 +1,18 @@
 // One subscription's channel, end to end: claim it, rotate (new before old), and act on what Google answered.
-import type { DocumentSnapshot } from '@google-cloud/firestore';
-import { classifyGoogleError } from '../calendar/errors.js';
+import type { DocumentSnapshot, Timestamp } from '@google-cloud/firestore';
+import { classifyGoogleError, type GoogleErrorInfo } from '../calendar/errors.js';
+import type { Logger } from '../log.js';
 import { paths, type ChannelRecord, type SubscriptionDoc } from '../store/schema.js';
 import { markCalendarRemoved } from '../sync/remove.js';
 import { claimDocument, releaseClaim } from './claim.js';
 import { channelNeed, type ChannelNeed } from './decide.js';
-import { syncDepsOf, type LifecycleDeps, type UserApis } from './deps.js';
+import { syncDepsOf, type AccountRef, type LifecycleDeps, type UserApis } from './deps.js';
 import {
   channelTimes,
   millis,
   rotateChannel,
   stopChannelRecord,
+  type ChannelDeps,
   type StopOutcome,
 } from './lifecycle.js';
 import { markNeedsReauth, recordChannelError, switchToPolling } from './subscription.js';
@@ -56,111 +58,147 @@ export async function ensureSubscriptionChannel(
   /** The document as a query just returned it (enables the one-write claim). */
   seen?: DocumentSnapshot,
 ): Promise<ChannelOutcome> {
-  const { db, logger } = deps;
+  const { db } = deps;
   const path = paths.subscription(subscriptionId);
   const wanted = o.wanted ?? ((n: ChannelNeed) => n !== 'none');
   const now = deps.now();
   let need: ChannelNeed = 'none';
-  const claim = await claimDocument<SubscriptionDoc>(
-    db,
-    path,
-    o.holder,
-    now,
-    o.claimMs,
-    (doc) => {
-      need = needOf(doc, now, deps);
-      return wanted(need);
-    },
-    seen,
-  );
+  const stillNeeded = (doc: SubscriptionDoc) => {
+    need = needOf(doc, now, deps);
+    return wanted(need);
+  };
+  const claim = await claimDocument(db, path, o.holder, now, o.claimMs, stillNeeded, seen);
   if (claim.kind !== 'claimed') return { kind: 'skipped', why: claim.kind };
   const sub = claim.doc;
-  const log = logger.child({ subscriptionId });
-  let released = false;
+  const c: Claimed = {
+    deps,
+    o,
+    subscriptionId,
+    path,
+    sub,
+    account: { uid: sub.uid, accountId: sub.accountId ?? null },
+    need,
+    log: deps.logger.child({ subscriptionId }),
+    released: false,
+  };
   try {
-    const account = { uid: sub.uid, accountId: sub.accountId ?? null };
-    /** A person must act (no token, revoked, unreadable): needs_reauth, the claim goes with it. */
-    const reauth = async (message: string, code?: string): Promise<ChannelOutcome> => {
-      o.apis.forget(account);
-      await markNeedsReauth(db, subscriptionId, sub.uid, deps.now(), message, {
-        accountId: account.accountId,
-        ...(code ? { code } : {}),
-      });
-      released = true;
-      return { kind: 'needs_reauth', message };
-    };
-    const user = await o.apis.get(account);
-    if (!user.ok) {
-      if (user.reason !== 'failed') return await reauth(user.message, user.code);
-      await recordChannelError(db, path, deps.now(), { code: 'credentials', reason: user.message });
-      return { kind: 'failed', reason: `credentials: ${user.message}` };
-    }
-    const api = user.api;
-    const chDeps = { db, api, config: deps.config, logger: log, now: deps.now };
-    const result = await rotateChannel(
-      chDeps,
-      {
-        path,
-        tokenId: subscriptionId,
-        watch: (request, signal) => api.watchEvents(sub.calendarId, request, signal),
-        extra: { mode: 'push' },
-      },
-      o.holder,
-      o.signal,
-      { doc: sub, writeTime: claim.writeTime },
-    );
-    switch (result.kind) {
-      case 'rotated':
-        released = true;
-        if (result.stop === 'invalid_grant') {
-          return await reauth('refresh token rejected while stopping the old channel');
-        }
-        log.info('channel opened', {
-          need,
-          channelId: result.channel.id,
-          expiresAt: result.channel.expiration.toDate(),
-          previousChannelId: result.previous?.id,
-          stop: result.stop,
-        });
-        return { kind: 'rotated', need, channel: result.channel, stop: result.stop };
-      case 'lost':
-        released = true;
-        return { kind: 'failed', reason: 'claim lost before the channel was stored' };
-      case 'refused': {
-        const { error } = result;
-        if (error.kind === 'push_unsupported') {
-          for (const old of [sub.channel, sub.previousChannel]) {
-            if (old) await stopChannelRecord(chDeps, old);
-          }
-          await switchToPolling(db, subscriptionId, sub.uid, sub.calendarId, deps.now());
-          released = true;
-          log.info('calendar refuses push notifications; polling it instead', {
-            reason: error.reason,
-          });
-          return { kind: 'polling' };
-        }
-        if (error.kind === 'invalid_grant') return await reauth(error.message);
-        if (error.kind === 'not_found') {
-          await markCalendarRemoved(syncDepsOf(deps), subscriptionId, sub, api, error.message);
-          return { kind: 'removed', message: error.message };
-        }
-        await recordChannelError(db, path, deps.now(), {
-          code: error.kind,
-          reason: error.message,
-        });
-        return { kind: 'failed', reason: `${error.kind}: ${error.message}` };
-      }
-    }
-    return { kind: 'failed', reason: 'unexpected rotation result' };
+    return await rotateClaimed(c, claim.writeTime);
   } catch (err) {
     const info = classifyGoogleError(err);
-    log.error('channel renewal failed unexpectedly', { error: err });
+    c.log.error('channel renewal failed unexpectedly', { error: err });
     return { kind: 'failed', reason: `${info.kind}: ${info.message}` };
   } finally {
-    if (!released) {
+    if (!c.released) {
       await releaseClaim(db, path, o.holder).catch((err: unknown) =>
-        log.warn('could not release the renewal claim; it will expire', { error: err }),
+        c.log.warn('could not release the renewal claim; it will expire', { error: err }),
       );
     }
   }
+}
+
+/** One subscription under our renewal claim, while its channel is being ensured. */
+interface Claimed {
+  deps: LifecycleDeps;
+  o: EnsureOptions;
+  subscriptionId: string;
+  path: string;
+  sub: SubscriptionDoc;
+  account: AccountRef;
+  need: ChannelNeed;
+  log: Logger;
+  /** Set once a write took the claim away with it (nothing left to release). */
+  released: boolean;
+}
+
+/** Loads the account's API, rotates the channel, and acts on what Google answered. */
+async function rotateClaimed(
+  c: Claimed,
+  writeTime: Timestamp | undefined,
+): Promise<ChannelOutcome> {
+  const { deps, o, sub } = c;
+  const user = await o.apis.get(c.account);
+  if (!user.ok) {
+    if (user.reason !== 'failed') return await reauth(c, user.message, user.code);
+    await recordChannelError(deps.db, c.path, deps.now(), {
+      code: 'credentials',
+      reason: user.message,
+    });
+    return { kind: 'failed', reason: `credentials: ${user.message}` };
+  }
+  const api = user.api;
+  const chDeps = { db: deps.db, api, config: deps.config, logger: c.log, now: deps.now };
+  const result = await rotateChannel(
+    chDeps,
+    {
+      path: c.path,
+      tokenId: c.subscriptionId,
+      watch: (request, signal) => api.watchEvents(sub.calendarId, request, signal),
+      extra: { mode: 'push' },
+    },
+    o.holder,
+    o.signal,
+    { doc: sub, writeTime },
+  );
+  switch (result.kind) {
+    case 'rotated':
+      c.released = true;
+      if (result.stop === 'invalid_grant') {
+        return await reauth(c, 'refresh token rejected while stopping the old channel');
+      }
+      c.log.info('channel opened', {
+        need: c.need,
+        channelId: result.channel.id,
+        expiresAt: result.channel.expiration.toDate(),
+        previousChannelId: result.previous?.id,
+        stop: result.stop,
+      });
+      return { kind: 'rotated', need: c.need, channel: result.channel, stop: result.stop };
+    case 'lost':
+      c.released = true;
+      return { kind: 'failed', reason: 'claim lost before the channel was stored' };
+    case 'refused':
+      return await actOnRefusal(c, chDeps, result.error);
+  }
+  return { kind: 'failed', reason: 'unexpected rotation result' };
+}
+
+/** events.watch failed: poll a calendar that refuses push, remove a deleted one, else record the error. */
+async function actOnRefusal(
+  c: Claimed,
+  chDeps: ChannelDeps,
+  error: GoogleErrorInfo,
+): Promise<ChannelOutcome> {
+  const { deps, sub } = c;
+  if (error.kind === 'push_unsupported') {
+    for (const old of [sub.channel, sub.previousChannel]) {
+      if (old) await stopChannelRecord(chDeps, old);
+    }
+    await switchToPolling(deps.db, c.subscriptionId, sub.uid, sub.calendarId, deps.now());
+    c.released = true;
+    c.log.info('calendar refuses push notifications; polling it instead', {
+      reason: error.reason,
+    });
+    return { kind: 'polling' };
+  }
+  if (error.kind === 'invalid_grant') return await reauth(c, error.message);
+  if (error.kind === 'not_found') {
+    await markCalendarRemoved(syncDepsOf(deps), c.subscriptionId, sub, chDeps.api, error.message);
+    return { kind: 'removed', message: error.message };
+  }
+  await recordChannelError(deps.db, c.path, deps.now(), {
+    code: error.kind,
+    reason: error.message,
+  });
+  return { kind: 'failed', reason: `${error.kind}: ${error.message}` };
+}
+
+/** A person must act (no token, revoked, unreadable): needs_reauth, the claim goes with it. */
+async function reauth(c: Claimed, message: string, code?: string): Promise<ChannelOutcome> {
+  c.o.apis.forget(c.account);
+  await markNeedsReauth(c.deps.db, c.subscriptionId, c.sub.uid, c.deps.now(), message, {
+    accountId: c.account.accountId,
+    ...(code ? { code } : {}),
+  });
+  c.released = true;
+  return { kind: 'needs_reauth', message };
 }

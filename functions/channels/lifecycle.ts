@@ -76,7 +76,41 @@ export async function rotateChannel(
   /** The document as claimed and the claim's write time: lets the store be one conditioned write. */
   claimed?: { doc: StoredChannelFields; writeTime: Timestamp | undefined },
 ): Promise<RotateResult> {
-  const { db, config, logger } = deps;
+  const opened = await openChannel(deps, target, signal);
+  if (opened.kind === 'refused') return opened;
+  const record = opened.record;
+  const stored = await storeChannel(deps, target, record, holder, claimed);
+  if (!stored.ok) {
+    deps.logger.warn('claim lost before the new channel was stored; stopping it', {
+      channelId: record.id,
+    });
+    const lostStop = await stopChannelRecord(deps, record);
+    await retire(deps, record, target.tokenId, lostStop);
+    return { kind: 'lost' };
+  }
+  const stop = stored.old ? await stopChannelRecord(deps, stored.old) : 'none';
+  // The old channel stays `previousChannel` (accepted) until the next rotation drops it; from then
+  // on the worker finds it here: stopped, so a late or replayed notification costs no Google call.
+  if (stored.old) await retire(deps, stored.old, target.tokenId, stop);
+  if (stop === 'invalid_grant') {
+    // The old channel cannot be stopped any more; drop our record of it anyway (it expires by itself).
+    await deps.db
+      .doc(target.path)
+      .update({ previousChannel: null })
+      .catch(() => undefined);
+  }
+  return { kind: 'rotated', channel: record, previous: stored.old, stop };
+}
+
+/** Opens the channel at Google (fresh UUID, v2 token) and makes the record to store, with an expiration to count on. */
+async function openChannel(
+  deps: ChannelDeps,
+  target: ChannelTarget,
+  signal?: AbortSignal,
+): Promise<
+  { kind: 'opened'; record: ChannelRecord } | { kind: 'refused'; error: GoogleErrorInfo }
+> {
+  const { config, logger } = deps;
   const id = randomUUID();
   // v2: the channel's expiry is signed into the token, so its notifications stop verifying (plus
   // the grace period) once the channel is dead. Signed a little after the ttl we ask for, so the
@@ -111,8 +145,22 @@ export async function rotateChannel(
     createdAt: Timestamp.fromMillis(now),
     tokenVersion: 2,
   };
+  return { kind: 'opened', record };
+}
 
-  const ref = db.doc(target.path);
+/**
+ * Stores `record` as current, the old channel as previous, releasing the claim — only while
+ * `holder` still holds it: one conditioned write when nothing touched the document since the
+ * claim, else a transaction that checks the claim and the status.
+ */
+async function storeChannel(
+  deps: ChannelDeps,
+  target: ChannelTarget,
+  record: ChannelRecord,
+  holder: string,
+  claimed?: { doc: StoredChannelFields; writeTime: Timestamp | undefined },
+): Promise<{ ok: false } | { ok: true; old: ChannelRecord | null }> {
+  const ref = deps.db.doc(target.path);
   const fields = (doc: StoredChannelFields) => ({
     ...target.extra,
     channel: record,
@@ -121,17 +169,16 @@ export async function rotateChannel(
     renewalClaim: null,
     updatedAt: Timestamp.fromMillis(deps.now()),
   });
-  let stored: { ok: false } | { ok: true; old: ChannelRecord | null } | undefined;
   if (claimed?.writeTime) {
     // Fast path: nothing touched the document since our claim, so it still holds.
     try {
       await ref.update(fields(claimed.doc), { lastUpdateTime: claimed.writeTime });
-      stored = { ok: true, old: claimed.doc.channel ?? null };
+      return { ok: true, old: claimed.doc.channel ?? null };
     } catch (err) {
       if (!isPreconditionFailure(err)) throw err;
     }
   }
-  stored ??= await db.runTransaction(async (tx) => {
+  return deps.db.runTransaction(async (tx) => {
     const snap = await tx.get(ref);
     const doc = snap.data() as StoredChannelFields | undefined;
     const live = !doc?.status || doc.status === 'active' || doc.status === 'error';
@@ -141,23 +188,6 @@ export async function rotateChannel(
     tx.update(ref, fields(doc));
     return { ok: true as const, old: doc.channel ?? null };
   });
-  if (!stored.ok) {
-    logger.warn('claim lost before the new channel was stored; stopping it', {
-      channelId: record.id,
-    });
-    const lostStop = await stopChannelRecord(deps, record);
-    await retire(deps, record, target.tokenId, lostStop);
-    return { kind: 'lost' };
-  }
-  const stop = stored.old ? await stopChannelRecord(deps, stored.old) : 'none';
-  // The old channel stays `previousChannel` (accepted) until the next rotation drops it; from then
-  // on the worker finds it here: stopped, so a late or replayed notification costs no Google call.
-  if (stored.old) await retire(deps, stored.old, target.tokenId, stop);
-  if (stop === 'invalid_grant') {
-    // The old channel cannot be stopped any more; drop our record of it anyway (it expires by itself).
-    await ref.update({ previousChannel: null }).catch(() => undefined);
-  }
-  return { kind: 'rotated', channel: record, previous: stored.old, stop };
 }
 
 /** Records a channel calsync replaced (best effort: without the record a stray notification is only acknowledged). */

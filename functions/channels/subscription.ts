@@ -3,7 +3,13 @@ import { Timestamp, type Firestore } from '@google-cloud/firestore';
 import type { CalendarInfo } from '../calendar/api.js';
 import { markRevoked } from '../credentials/store.js';
 import { subscriptionIdFor } from '../ids.js';
-import { paths, type Mode, type SubscriptionDoc, type SyncStatus } from '../store/schema.js';
+import {
+  newChannelOwner,
+  paths,
+  type Mode,
+  type SubscriptionDoc,
+  type SyncStatus,
+} from '../store/schema.js';
 import { setTerminalStatus } from '../store/subscriptions.js';
 
 export function newSubscriptionDoc(
@@ -12,12 +18,9 @@ export function newSubscriptionDoc(
   now: number,
   accountId: string | null = null,
 ): SubscriptionDoc {
-  const t = Timestamp.fromMillis(now);
   return {
-    uid,
+    ...newChannelOwner(uid, accountId, now),
     calendarId,
-    accountId,
-    status: 'active',
     mode: 'push',
     syncToken: null,
     fullSyncTimeMin: null,
@@ -26,17 +29,10 @@ export function newSubscriptionDoc(
     fullSyncRequested: false,
     lastSyncStartedAt: null,
     lastSyncedAt: null,
-    channel: null,
-    previousChannel: null,
-    channelExpiresAt: null,
     lastNotificationAt: null,
     lastMessageNumber: null,
-    renewalClaim: null,
-    lastError: null,
     occurrencesRolledAt: null,
     stats: { syncs: 0, fullSyncs: 0, lastPages: 0, lastItems: 0, lastWrites: 0 },
-    createdAt: t,
-    updatedAt: t,
   };
 }
 

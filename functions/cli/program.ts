@@ -51,6 +51,9 @@ export async function runCli(argv: readonly string[], o: CliOptions): Promise<nu
   };
   const out = (text: string) => io.stdout(text.endsWith('\n') ? text : `${text}\n`);
   const json = (value: unknown) => out(JSON.stringify(value, null, 2));
+  /** A command's report: JSON with --json, else the text `format` makes of it. */
+  const print = <R>(f: { json?: boolean }, value: R, format: (r: R) => string) =>
+    f.json ? json(value) : out(format(value));
 
   const program = new Command('calsync')
     .description('Operate calsync: connect calendars, watch their status, resync, renew channels.')
@@ -100,14 +103,13 @@ export async function runCli(argv: readonly string[], o: CliOptions): Promise<nu
           });
         }
         registerSecret(token);
-        const report = await connect(deps, {
+        const connected = await connect(deps, {
           uid,
           calendarId,
           refreshToken: token,
           all: f.all === true,
         });
-        if (f.json) json(report);
-        else out(describeConnect(report));
+        print(f, connected, describeConnect);
       },
     );
 
@@ -140,19 +142,20 @@ export async function runCli(argv: readonly string[], o: CliOptions): Promise<nu
           all: f.all === true,
           deleteData: f.deleteData === true,
         });
-        if (f.json) json(report);
-        else
-          out(
+        print(
+          f,
+          report,
+          (report) =>
             `disconnected ${report.calendars.map((c) => c.calendarId).join(', ') || 'nothing'}; ` +
-              `channels stopped: ${report.channelsStopped}` +
-              (report.channelsLeft ? `, left to expire: ${report.channelsLeft}` : '') +
-              (f.deleteData
-                ? `; documents deleted: ${report.calendars.reduce((n, c) => n + c.deletedDocuments, 0)}`
-                : '') +
-              (report.accounts.length > 0
-                ? `; accounts retired: ${report.accounts.map((a) => `${a.account} (grant ${a.revoke})`).join(', ')}`
-                : ''),
-          );
+            `channels stopped: ${report.channelsStopped}` +
+            (report.channelsLeft ? `, left to expire: ${report.channelsLeft}` : '') +
+            (f.deleteData
+              ? `; documents deleted: ${report.calendars.reduce((n, c) => n + c.deletedDocuments, 0)}`
+              : '') +
+            (report.accounts.length > 0
+              ? `; accounts retired: ${report.accounts.map((a) => `${a.account} (grant ${a.revoke})`).join(', ')}`
+              : ''),
+        );
       },
     );
 
@@ -171,9 +174,8 @@ export async function runCli(argv: readonly string[], o: CliOptions): Promise<nu
       const uid = f.user === undefined ? undefined : validUid(f.user);
       const deps = depsFor();
       const full = await status(deps, uid);
-      const report = f.stale ? staleOnly(full, deps.config.safetyNetMs) : full;
-      if (f.json) json(report);
-      else out(f.stale ? formatStale(report) : formatStatus(report));
+      const shown = f.stale ? staleOnly(full, deps.config.safetyNetMs) : full;
+      print(f, shown, f.stale ? formatStale : formatStatus);
     });
 
   program
@@ -214,9 +216,8 @@ export async function runCli(argv: readonly string[], o: CliOptions): Promise<nu
     .option('--reseal', 're-seal credentials on the previous key (and legacy seals) now')
     .option('--json', 'machine-readable output')
     .action(async (f: { reseal?: boolean; json?: boolean }) => {
-      const report = await keys(depsFor(), f.reseal === true);
-      if (f.json) json(report);
-      else out(formatKeys(report));
+      const sealed = await keys(depsFor(), f.reseal === true);
+      print(f, sealed, formatKeys);
     });
 
   program
@@ -228,18 +229,16 @@ export async function runCli(argv: readonly string[], o: CliOptions): Promise<nu
     .option('--json', 'machine-readable output')
     .action(async (f: { dryRun?: boolean; json?: boolean }) => {
       const report = await migrate(depsFor(), f.dryRun === true);
-      if (f.json) json(report);
-      else
-        out(
-          report.users.length === 0
-            ? 'nothing to migrate'
-            : report.users
-                .map(
-                  (u) =>
-                    `${u.uid}: ${u.outcome}${u.account ? ` → ${u.account}` : ''}${u.bound ? `, ${u.bound} subscription(s) bound` : ''}${u.reason ? ` (${u.reason})` : ''}`,
-                )
-                .join('\n'),
-        );
+      print(f, report, (report) =>
+        report.users.length === 0
+          ? 'nothing to migrate'
+          : report.users
+              .map(
+                (u) =>
+                  `${u.uid}: ${u.outcome}${u.account ? ` → ${u.account}` : ''}${u.bound ? `, ${u.bound} subscription(s) bound` : ''}${u.reason ? ` (${u.reason})` : ''}`,
+              )
+              .join('\n'),
+      );
       if (report.users.some((u) => u.outcome === 'failed')) {
         throw new CliError('some users could not be migrated; run it again');
       }

@@ -127,79 +127,118 @@ export function expandSeries(
   if (!seriesId || master?.status === 'cancelled') return [];
   const calendarZone = zoneOr(options.calendarTimeZone, 'UTC');
   const seriesZone = zoneOr(master?.start?.timeZone, calendarZone);
-
-  const byKey = new Map<string, { event: GoogleEvent; at: number }>();
-  for (const e of exceptions) {
-    if (e.recurringEventId !== seriesId) continue;
-    const k = originalKey(e.originalStartTime, zoneOr(e.originalStartTime?.timeZone, seriesZone));
-    if (k) byKey.set(k.key, { event: e, at: k.at });
-  }
-
-  const out: Occurrence[] = [];
-  const emitException = (key: string, e: { event: GoogleEvent; at: number }) => {
-    if (e.event.status === 'cancelled') return;
-    const times = timesOf(e.event, calendarZone);
-    if (!times || !inWindow(times.startAt, times.endAt, window)) return;
-    out.push({
-      occurrenceId: `${seriesId}_${key}`,
-      eventId: seriesId,
-      recurringEventId: seriesId,
-      sourceEventId: e.event.id ?? `${seriesId}_${key}`,
-      originalStartAt: e.at,
-      ...times,
-      ...details(e.event),
-    });
-  };
-
+  const series: Series = { id: seriesId, calendarZone, seriesZone, window };
+  const byKey = exceptionsByKey(series, exceptions);
   const masterTimes = master ? timesOf(master, seriesZone) : undefined;
-  if (master && masterTimes) {
-    const allDay = masterTimes.allDay;
-    const zone = allDay ? calendarZone : seriesZone;
-    const startDay = allDay ? parseIsoDate(master.start?.date) : undefined;
-    const dtstart = startDay ?? wallOf(masterTimes.startAt, zone);
-    const endDay = allDay ? parseIsoDate(master.end?.date) : undefined;
-    const duration =
-      allDay && startDay !== undefined
-        ? Math.max((endDay ?? startDay + DAY_MS) - startDay, DAY_MS)
-        : masterTimes.endAt - masterTimes.startAt;
-    const set = buildRuleSet(master.recurrence ?? [], { dtstart, allDay, timeZone: zone });
-    // Floating bounds wide enough for any zone offset; the exact overlap is checked per instance.
-    const from = wallOf(window.start, zone) - duration - DAY_MS;
-    const to = wallOf(window.end, zone) + DAY_MS;
-    const limit = options.limit ?? MAX_INSTANCES_PER_SERIES;
-    for (const floating of instancesBetween(set, from, to, limit)) {
-      const key = allDay
-        ? isoDate(floating).replace(/-/g, '')
-        : compactUtc(instantOfWall(floating, zone));
-      const exception = byKey.get(key);
-      if (exception) {
-        byKey.delete(key);
-        emitException(key, exception);
-        continue;
-      }
-      const startAt = instantOfWall(floating, zone);
-      const endAt = allDay ? instantOfWall(floating + duration, zone) : startAt + duration;
-      if (!inWindow(startAt, endAt, window)) continue;
-      out.push({
-        occurrenceId: `${seriesId}_${key}`,
-        eventId: seriesId,
-        recurringEventId: seriesId,
-        sourceEventId: seriesId,
-        originalStartAt: startAt,
-        startAt,
-        endAt,
-        allDay,
-        startDate: allDay ? isoDate(floating) : null,
-        endDate: allDay ? isoDate(floating + duration) : null,
-        timeZone: allDay ? null : seriesZone,
-        ...details(master),
-      });
-    }
-  }
+  const limit = options.limit ?? MAX_INSTANCES_PER_SERIES;
+  const out = master && masterTimes ? expandMaster(series, master, masterTimes, byKey, limit) : [];
   // Exceptions whose original instance lies outside the expanded range (moved far) or whose
   // master is not stored: shown where they are now.
-  for (const [key, e] of byKey) emitException(key, e);
+  for (const [key, e] of byKey) {
+    const occurrence = exceptionOccurrence(series, key, e);
+    if (occurrence) out.push(occurrence);
+  }
   return out.sort((a, b) => a.startAt - b.startAt || a.occurrenceId.localeCompare(b.occurrenceId));
+}
+
+/** One series being expanded: its id, the zones its times are read in, and the window. */
+interface Series {
+  id: string;
+  calendarZone: string;
+  seriesZone: string;
+  window: OccurrenceWindow;
+}
+
+/** A stored exception and the instant of the instance it replaces. */
+interface Exception {
+  event: GoogleEvent;
+  at: number;
+}
+
+/** The series' exceptions by the key of the instance each replaces. */
+function exceptionsByKey(
+  series: Series,
+  exceptions: readonly GoogleEvent[],
+): Map<string, Exception> {
+  const byKey = new Map<string, Exception>();
+  for (const e of exceptions) {
+    if (e.recurringEventId !== series.id) continue;
+    const zone = zoneOr(e.originalStartTime?.timeZone, series.seriesZone);
+    const k = originalKey(e.originalStartTime, zone);
+    if (k) byKey.set(k.key, { event: e, at: k.at });
+  }
+  return byKey;
+}
+
+/** A live exception in the window → its occurrence (a tombstone or one outside → none). */
+function exceptionOccurrence(series: Series, key: string, e: Exception): Occurrence | undefined {
+  if (e.event.status === 'cancelled') return undefined;
+  const times = timesOf(e.event, series.calendarZone);
+  if (!times || !inWindow(times.startAt, times.endAt, series.window)) return undefined;
+  return {
+    occurrenceId: `${series.id}_${key}`,
+    eventId: series.id,
+    recurringEventId: series.id,
+    sourceEventId: e.event.id ?? `${series.id}_${key}`,
+    originalStartAt: e.at,
+    ...times,
+    ...details(e.event),
+  };
+}
+
+/** The master's rule instances in the window; an instance with an exception is replaced by it (taken out of `byKey`). */
+function expandMaster(
+  series: Series,
+  master: GoogleEvent,
+  masterTimes: Times,
+  byKey: Map<string, Exception>,
+  limit: number,
+): Occurrence[] {
+  const { calendarZone, seriesZone, window } = series;
+  const allDay = masterTimes.allDay;
+  const zone = allDay ? calendarZone : seriesZone;
+  const startDay = allDay ? parseIsoDate(master.start?.date) : undefined;
+  const dtstart = startDay ?? wallOf(masterTimes.startAt, zone);
+  const endDay = allDay ? parseIsoDate(master.end?.date) : undefined;
+  const duration =
+    allDay && startDay !== undefined
+      ? Math.max((endDay ?? startDay + DAY_MS) - startDay, DAY_MS)
+      : masterTimes.endAt - masterTimes.startAt;
+  const set = buildRuleSet(master.recurrence ?? [], { dtstart, allDay, timeZone: zone });
+  // Floating bounds wide enough for any zone offset; the exact overlap is checked per instance.
+  const from = wallOf(window.start, zone) - duration - DAY_MS;
+  const to = wallOf(window.end, zone) + DAY_MS;
+  const out: Occurrence[] = [];
+  for (const floating of instancesBetween(set, from, to, limit)) {
+    const key = allDay
+      ? isoDate(floating).replace(/-/g, '')
+      : compactUtc(instantOfWall(floating, zone));
+    const exception = byKey.get(key);
+    if (exception) {
+      byKey.delete(key);
+      const moved = exceptionOccurrence(series, key, exception);
+      if (moved) out.push(moved);
+      continue;
+    }
+    const startAt = instantOfWall(floating, zone);
+    const endAt = allDay ? instantOfWall(floating + duration, zone) : startAt + duration;
+    if (!inWindow(startAt, endAt, window)) continue;
+    out.push({
+      occurrenceId: `${series.id}_${key}`,
+      eventId: series.id,
+      recurringEventId: series.id,
+      sourceEventId: series.id,
+      originalStartAt: startAt,
+      startAt,
+      endAt,
+      allDay,
+      startDate: allDay ? isoDate(floating) : null,
+      endDate: allDay ? isoDate(floating + duration) : null,
+      timeZone: allDay ? null : seriesZone,
+      ...details(master),
+    });
+  }
+  return out;
 }
 
 /**

@@ -1,5 +1,10 @@
 // Whole-calendar occurrence reconcile (after a full sync, or to backfill): few queries, ids-only scans, bounded memory.
-import type { DocumentSnapshot, Firestore, Query } from '@google-cloud/firestore';
+import type {
+  CollectionReference,
+  DocumentSnapshot,
+  Firestore,
+  Query,
+} from '@google-cloud/firestore';
 import { FieldPath } from '@google-cloud/firestore';
 import type { GoogleEvent } from '../calendar/api.js';
 import { runLimited } from '../run-limited.js';
@@ -29,59 +34,63 @@ export async function rebuildOccurrences(
   cal: CalendarRef,
   options: Omit<RefreshOptions, 'transactional'>,
 ): Promise<RefreshStats> {
+  const events = db.collection(paths.events(cal.uid, cal.calendarId));
+  const occurrences = db.collection(paths.occurrences(cal.uid, cal.calendarId));
   const timeZone =
     options.calendarTimeZone ??
     (await readCalendarDoc(db, cal.uid, cal.calendarId))?.timeZone ??
     'UTC';
-  const roots = await scanRoots(db, cal);
+  const roots = await readRoots(events);
   // Series: per chunk of masters, their exceptions and existing occurrences.
   const total = await refreshOccurrences(db, cal, roots.series, {
     ...options,
     calendarTimeZone: timeZone,
   });
   total.reads += roots.scanned;
-  await refreshSingles(db, cal, roots.singles, { ...options, calendarTimeZone: timeZone }, total);
-  await deleteStale(db, cal, roots, options, total);
+  const calendar = { db, events, occurrences, options: { ...options, calendarTimeZone: timeZone } };
+  await refreshSingles(calendar, roots.singles, total);
+  await deleteUnproduced(calendar, roots, total);
   return total;
 }
 
-interface Roots {
-  singles: Set<string>;
-  series: Set<string>;
-  scanned: number;
+/** The calendar being rebuilt: its two collections, with the zone resolved into the options. */
+interface Rebuild {
+  db: Firestore;
+  events: CollectionReference;
+  occurrences: CollectionReference;
+  options: Omit<RefreshOptions, 'transactional'> & { calendarTimeZone: string };
 }
 
 /** Which roots exist, and which are series (ids and two small fields only). */
-async function scanRoots(db: Firestore, cal: CalendarRef): Promise<Roots> {
-  const events = db.collection(paths.events(cal.uid, cal.calendarId));
-  const roots: Roots = { singles: new Set(), series: new Set(), scanned: 0 };
+async function readRoots(
+  events: CollectionReference,
+): Promise<{ singles: Set<string>; series: Set<string>; scanned: number }> {
+  const singles = new Set<string>();
+  const series = new Set<string>();
+  let scanned = 0;
   for await (const docs of pages(events.select('id', 'recurringEventId', 'recurrence'))) {
-    roots.scanned += docs.length;
+    scanned += docs.length;
     for (const doc of docs) {
       const parent = str(doc.get('recurringEventId'));
       const id = str(doc.get('id'));
-      if (parent) roots.series.add(parent);
+      if (parent) series.add(parent);
       else if (id) {
         const recurrence = doc.get('recurrence') as unknown;
-        if (Array.isArray(recurrence) && recurrence.length > 0) roots.series.add(id);
-        else roots.singles.add(id);
+        if (Array.isArray(recurrence) && recurrence.length > 0) series.add(id);
+        else singles.add(id);
       }
     }
   }
-  for (const id of roots.series) roots.singles.delete(id);
-  return roots;
+  for (const id of series) singles.delete(id);
+  return { singles, series, scanned };
 }
 
-/** Singles: the event and its one occurrence document, read by key, per chunk. */
+/** Singles: the event and its one occurrence document, read by key, a chunk at a time. */
 async function refreshSingles(
-  db: Firestore,
-  cal: CalendarRef,
-  singles: ReadonlySet<string>,
-  options: Omit<RefreshOptions, 'transactional'> & { calendarTimeZone: string },
+  { db, events, occurrences, options }: Rebuild,
+  singles: Set<string>,
   total: RefreshStats,
 ): Promise<void> {
-  const events = db.collection(paths.events(cal.uid, cal.calendarId));
-  const occurrences = db.collection(paths.occurrences(cal.uid, cal.calendarId));
   const ids = [...singles];
   const chunks: string[][] = [];
   for (let i = 0; i < ids.length; i += SINGLES_CHUNK) chunks.push(ids.slice(i, i + SINGLES_CHUNK));
@@ -92,47 +101,38 @@ async function refreshSingles(
     ]);
     total.reads += 2 * chunk.length;
     const ops: Op[] = [];
-    chunk.forEach((_id, i) => singleOp(evs[i]!, occs[i]!, options, ops, total));
+    chunk.forEach((_id, i) => {
+      const ev = evs[i]!;
+      const have = occs[i]!;
+      const wanted = ev.exists
+        ? expandSingle(ev.data() as GoogleEvent, options.window, {
+            calendarTimeZone: options.calendarTimeZone,
+          })
+        : [];
+      const o = wanted[0];
+      if (o) {
+        const data = occurrenceDocument(o);
+        if (have.exists && sameDocument(have.data(), data)) total.unchanged++;
+        else {
+          ops.push({ type: 'set', ref: have.ref, data });
+          total.writes++;
+        }
+      } else if (have.exists) {
+        ops.push({ type: 'delete', ref: have.ref });
+        total.deletes++;
+      }
+    });
     await commitOps(db, ops, options.fence);
     total.roots += chunk.length;
   });
 }
 
-function singleOp(
-  ev: DocumentSnapshot,
-  have: DocumentSnapshot,
-  options: Omit<RefreshOptions, 'transactional'> & { calendarTimeZone: string },
-  ops: Op[],
-  total: RefreshStats,
-): void {
-  const wanted = ev.exists
-    ? expandSingle(ev.data() as GoogleEvent, options.window, {
-        calendarTimeZone: options.calendarTimeZone,
-      })
-    : [];
-  const o = wanted[0];
-  if (o) {
-    const data = occurrenceDocument(o);
-    if (have.exists && sameDocument(have.data(), data)) total.unchanged++;
-    else {
-      ops.push({ type: 'set', ref: have.ref, data });
-      total.writes++;
-    }
-  } else if (have.exists) {
-    ops.push({ type: 'delete', ref: have.ref });
-    total.deletes++;
-  }
-}
-
 /** Occurrence docs no root produces: their event is gone, or a former series is now single. */
-async function deleteStale(
-  db: Firestore,
-  cal: CalendarRef,
-  roots: Roots,
-  options: Omit<RefreshOptions, 'transactional'>,
+async function deleteUnproduced(
+  { db, occurrences, options }: Rebuild,
+  { singles, series }: { singles: Set<string>; series: Set<string> },
   total: RefreshStats,
 ): Promise<void> {
-  const occurrences = db.collection(paths.occurrences(cal.uid, cal.calendarId));
   let stale: Op[] = [];
   for await (const docs of pages(occurrences.select('eventId'))) {
     total.reads += docs.length;
@@ -140,7 +140,7 @@ async function deleteStale(
       const root = str(doc.get('eventId'));
       const keep =
         root !== undefined &&
-        (roots.series.has(root) || (roots.singles.has(root) && doc.id === encodeDocId(root)));
+        (series.has(root) || (singles.has(root) && doc.id === encodeDocId(root)));
       if (!keep) {
         stale.push({ type: 'delete', ref: doc.ref });
         total.deletes++;

@@ -1,6 +1,5 @@
 // Occurrence writer: recompute the occurrences of given events from the stored mirror and write only what differs.
 import {
-  type CollectionReference,
   type DocumentReference,
   type DocumentSnapshot,
   type Firestore,
@@ -17,7 +16,7 @@ import { commitFenced, MAX_FENCED_BATCH, type WriteFence } from '../store/fence.
 import { encodeDocId, paths } from '../store/schema.js';
 import { occurrenceDocument, sameDocument } from './document.js';
 import { occurrencesOf } from './expand.js';
-import type { Occurrence, OccurrenceWindow } from './model.js';
+import type { OccurrenceWindow } from './model.js';
 
 /** `in` queries take at most 30 values: one chunk of root ids shares three reads. */
 const CHUNK = 30;
@@ -183,6 +182,7 @@ interface Planned {
   reads: number;
 }
 
+/** Recomputes a chunk of root ids from what `reader` finds stored: the writes and deletes that bring their occurrences in line. */
 async function planChunk(
   db: Firestore,
   cal: CalendarRef,
@@ -192,27 +192,14 @@ async function planChunk(
   timeZone: string,
   logger: Logger,
 ): Promise<Planned> {
-  const events = db.collection(paths.events(cal.uid, cal.calendarId));
   const occurrences = db.collection(paths.occurrences(cal.uid, cal.calendarId));
-  const [roots, children, existing] = await Promise.all([
-    reader.getAll(rootIds.map((id) => events.doc(encodeDocId(id)))),
-    reader.query(events.where('recurringEventId', 'in', [...rootIds])),
-    reader.query(occurrences.where('eventId', 'in', [...rootIds])),
-  ]);
-  const { rootById, redirects, childrenOf, stored } = indexChunk(
-    roots,
-    children.docs,
-    existing.docs,
+  const { rootById, redirects, childrenOf, stored, reads } = await readChunk(
+    db,
+    cal,
+    rootIds,
+    reader,
   );
-  const billed = (n: number) => Math.max(1, n);
-  const out: Planned = {
-    ops: [],
-    redirects,
-    writes: 0,
-    deletes: 0,
-    unchanged: 0,
-    reads: roots.length + billed(children.size) + billed(existing.size),
-  };
+  const out: Planned = { ops: [], redirects, writes: 0, deletes: 0, unchanged: 0, reads };
   for (const id of rootIds) {
     let wanted;
     try {
@@ -229,7 +216,18 @@ async function planChunk(
       for (const [docId, doc] of stored) if (doc.get('eventId') === id) stored.delete(docId);
       continue;
     }
-    diffOccurrences(wanted, stored, occurrences, out);
+    for (const o of wanted) {
+      const docId = encodeDocId(o.occurrenceId);
+      const data = occurrenceDocument(o);
+      const have = stored.get(docId);
+      stored.delete(docId);
+      if (have && sameDocument(have.data(), data)) {
+        out.unchanged++;
+        continue;
+      }
+      out.ops.push({ type: 'set', ref: occurrences.doc(docId), data });
+      out.writes++;
+    }
   }
   // What is left was produced before and is not any more (or belongs to none of these ids).
   for (const doc of stored.values()) {
@@ -239,12 +237,27 @@ async function planChunk(
   return out;
 }
 
-/** A chunk's reads by id: roots (an exception's id redirects to its series), children, stored occurrences. */
-function indexChunk(
-  roots: readonly DocumentSnapshot[],
-  children: readonly DocumentSnapshot[],
-  existing: readonly DocumentSnapshot[],
-) {
+/** A chunk's stored state: its roots, their exceptions, and the occurrence docs they produced. */
+async function readChunk(
+  db: Firestore,
+  cal: CalendarRef,
+  rootIds: readonly string[],
+  reader: Reader,
+): Promise<{
+  rootById: Map<string, GoogleEvent>;
+  redirects: string[];
+  childrenOf: Map<string, GoogleEvent[]>;
+  stored: Map<string, DocumentSnapshot>;
+  /** Documents read, as billed (a query that finds nothing costs one). */
+  reads: number;
+}> {
+  const events = db.collection(paths.events(cal.uid, cal.calendarId));
+  const occurrences = db.collection(paths.occurrences(cal.uid, cal.calendarId));
+  const [roots, children, existing] = await Promise.all([
+    reader.getAll(rootIds.map((id) => events.doc(encodeDocId(id)))),
+    reader.query(events.where('recurringEventId', 'in', [...rootIds])),
+    reader.query(occurrences.where('eventId', 'in', [...rootIds])),
+  ]);
   const rootById = new Map<string, GoogleEvent>();
   const redirects: string[] = [];
   for (const snap of roots) {
@@ -255,35 +268,16 @@ function indexChunk(
     else if (event.id) rootById.set(event.id, event);
   }
   const childrenOf = new Map<string, GoogleEvent[]>();
-  for (const doc of children) {
+  for (const doc of children.docs) {
     const event = doc.data() as GoogleEvent;
     const parent = event.recurringEventId ?? '';
     childrenOf.set(parent, [...(childrenOf.get(parent) ?? []), event]);
   }
   const stored = new Map<string, DocumentSnapshot>();
-  for (const doc of existing) stored.set(doc.id, doc);
-  return { rootById, redirects, childrenOf, stored };
-}
-
-/** Sets what changed among `wanted`; takes each one's stored document out of `stored`. */
-function diffOccurrences(
-  wanted: readonly Occurrence[],
-  stored: Map<string, DocumentSnapshot>,
-  occurrences: CollectionReference,
-  out: Planned,
-): void {
-  for (const o of wanted) {
-    const docId = encodeDocId(o.occurrenceId);
-    const data = occurrenceDocument(o);
-    const have = stored.get(docId);
-    stored.delete(docId);
-    if (have && sameDocument(have.data(), data)) {
-      out.unchanged++;
-      continue;
-    }
-    out.ops.push({ type: 'set', ref: occurrences.doc(docId), data });
-    out.writes++;
-  }
+  for (const doc of existing.docs) stored.set(doc.id, doc);
+  const billed = (n: number) => Math.max(1, n);
+  const reads = roots.length + billed(children.size) + billed(existing.size);
+  return { rootById, redirects, childrenOf, stored, reads };
 }
 
 /** Writes ops in batches; with a fence, each batch carries its guard (see store/fence.ts). */

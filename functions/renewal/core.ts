@@ -1,4 +1,5 @@
 // renewChannelsCore: one renewal run — the phases of renewal/phases.ts in order, inside the time budget.
+import { LOG_EVENTS } from '../log-events.js';
 import { countAfter } from '../store/subscriptions-query.js';
 import { PHASES } from './phases.js';
 import { RenewalRun, type RenewalDeps, type RenewalSummary } from './run.js';
@@ -23,6 +24,7 @@ export async function renewChannelsCore(deps: RenewalDeps): Promise<RenewalSumma
     break;
   }
   run.summary.durationMs = deps.now() - run.started;
+  logStale(deps, run.summary.stale);
   deps.logger.info('renewChannels summary', {
     event: 'renewal_summary',
     summary: { ...run.summary, failed: run.summary.failed.slice(0, 50) },
@@ -38,4 +40,15 @@ async function runPhase(run: RenewalRun, index: number, now: number): Promise<bo
     if (!done) return false;
   }
   return true;
+}
+
+/**
+ * One line per run for the stale-calendar alert (infra/monitoring.tf): WARNING when the safety net
+ * found calendars not synced within its period. `calsync status --stale` lists them.
+ */
+function logStale(deps: RenewalDeps, count: number): void {
+  const { message } = LOG_EVENTS.staleCalendars;
+  const fields = { count, safetyNetMs: deps.config.safetyNetMs };
+  if (count > 0) deps.logger.warn(message, fields);
+  else deps.logger.info(message, fields);
 }

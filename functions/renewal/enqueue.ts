@@ -1,7 +1,7 @@
 // Enqueuing syncs: the narrow Enqueuer interface (renewal, CLI) and its Pub/Sub implementation on config.topic.
-import type { Topic } from '@google-cloud/pubsub';
 import type { BaseConfig } from '../config.js';
 import { messageAttributes, ResyncMessage } from '../messages.js';
+import { lazyTopic } from '../pubsub-topic.js';
 
 export interface Enqueuer {
   enqueue(message: ResyncMessage): Promise<void>;
@@ -31,33 +31,18 @@ export function resyncMessage(
 export function pubsubEnqueuer(
   config: Pick<BaseConfig, 'projectId' | 'topic' | 'publishTimeoutMs'>,
 ): ClosableEnqueuer {
-  let topic: Promise<Topic> | undefined;
-  const getTopic = (): Promise<Topic> => {
-    topic ??= import('@google-cloud/pubsub').then(({ PubSub }) =>
-      // The client finds PUBSUB_EMULATOR_HOST by itself.
-      new PubSub({ projectId: config.projectId }).topic(config.topic, {
-        batching: { maxMessages: 100, maxMilliseconds: 20 },
-        gaxOpts: { timeout: config.publishTimeoutMs },
-      }),
-    );
-    topic.catch(() => {
-      topic = undefined;
-    });
-    return topic;
-  };
+  const topic = lazyTopic(config.projectId, config.topic, {
+    batching: { maxMessages: 100, maxMilliseconds: 20 },
+    gaxOpts: { timeout: config.publishTimeoutMs },
+  });
   return {
     async enqueue(message) {
-      const t = await getTopic();
+      const t = await topic.get();
       await t.publishMessage({
         data: Buffer.from(JSON.stringify(message), 'utf8'),
         attributes: messageAttributes(message),
       });
     },
-    async close() {
-      if (!topic) return;
-      const t = await topic;
-      await t.flush();
-      await t.pubsub.close();
-    },
+    close: () => topic.close(),
   };
 }

@@ -142,9 +142,11 @@ const safetyNet: Phase = {
     if (sub.lastSyncedAt === null) {
       const grace = Math.max(10 * 60_000, 2 * run.deps.config.leaseMs);
       if (sub.createdAt.toMillis() >= now - grace) return;
+      run.summary.stale++;
       await run.enqueue(d.id, 'connect', true);
       return;
     }
+    run.summary.stale++;
     await run.enqueue(d.id, 'safety-net');
   },
 };

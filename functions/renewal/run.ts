@@ -37,6 +37,11 @@ export interface RenewalSummary {
   calendarLists: { reconciled: number; added: number; removed: number };
   /** Calendars whose occurrence window was rolled forward (once a UTC day each). */
   occurrenceWindowsRolled: number;
+  /**
+   * Calendars found not synced within the safety-net period (or never, past the connect grace):
+   * each got a sync enqueued; logged as `stale calendars` for the alert.
+   */
+  stale: number;
   durationMs: number;
 }
 
@@ -54,6 +59,7 @@ export function emptySummary(): RenewalSummary {
     removed: 0,
     calendarLists: { reconciled: 0, added: 0, removed: 0 },
     occurrenceWindowsRolled: 0,
+    stale: 0,
     durationMs: 0,
   };
 }

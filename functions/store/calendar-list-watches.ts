@@ -1,7 +1,7 @@
 // calendarListWatches/{watchId}: the per-user calendarList.watch channel behind `calsync connect --all` (server only).
 import { Timestamp, type Firestore, type Query } from '@google-cloud/firestore';
 import { subscriptionIdFor } from '../ids.js';
-import type { ChannelRecord } from './schema.js';
+import { newChannelOwner, type ChannelRecord } from './schema.js';
 
 export const CALENDAR_LIST_WATCHES = 'calendarListWatches';
 
@@ -39,20 +39,7 @@ export function newCalendarListWatchDoc(
   now: number,
   accountId: string | null = null,
 ): CalendarListWatchDoc {
-  const t = Timestamp.fromMillis(now);
-  return {
-    uid,
-    accountId,
-    status: 'active',
-    channel: null,
-    previousChannel: null,
-    channelExpiresAt: null,
-    renewalClaim: null,
-    lastReconciledAt: null,
-    lastError: null,
-    createdAt: t,
-    updatedAt: t,
-  };
+  return { ...newChannelOwner(uid, accountId, now), lastReconciledAt: null };
 }
 
 /**

@@ -1,6 +1,7 @@
 // users/{uid}/calendars/{calendarId}: the user-visible sync status, time zone and counts.
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
-import { paths, type CalendarDoc, type SyncStatus } from './schema.js';
+import type { CasWrite } from './cas.js';
+import { paths, type CalendarDoc, type SubscriptionDoc, type SyncStatus } from './schema.js';
 
 export interface CalendarStatusUpdate {
   status: SyncStatus;
@@ -42,4 +43,21 @@ export async function readCalendarDoc(
 ): Promise<Partial<CalendarDoc> | undefined> {
   const snap = await db.doc(paths.calendar(uid, calendarId)).get();
   return snap.exists ? (snap.data() as Partial<CalendarDoc>) : undefined;
+}
+
+/**
+ * The calendar document's side of a subscription's status change, as a merge-set for the same
+ * compare-and-set commit (store/cas.ts): `sync` fields, plus any top-level ones (counts, time zone).
+ */
+export function calendarSyncSet(
+  db: Firestore,
+  sub: Pick<SubscriptionDoc, 'uid' | 'calendarId'>,
+  sync: Record<string, unknown>,
+  fields: Record<string, unknown> = {},
+): NonNullable<CasWrite['sets']>[number] {
+  return {
+    ref: db.doc(paths.calendar(sub.uid, sub.calendarId)),
+    merge: true,
+    data: { calendarId: sub.calendarId, sync, ...fields },
+  };
 }

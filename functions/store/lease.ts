@@ -1,5 +1,6 @@
 // The per-calendar sync lease on subscriptions/{id}: acquire (coalescing by message number), begin a listing, renew, commit, release.
 import { FieldValue, Timestamp, type Firestore } from '@google-cloud/firestore';
+import { calendarSyncSet } from './calendars.js';
 import { compareAndSet, type CasWrite } from './cas.js';
 import { revocationDoc, revocationRef } from './fence.js';
 import { paths, type SubscriptionDoc, type SyncStatus } from './schema.js';
@@ -13,7 +14,13 @@ export interface HeldLease {
 
 /** What asked for the sync. */
 export type Trigger =
-  | { kind: 'notification'; channelId: string; messageNumber: number }
+  | {
+      kind: 'notification';
+      channelId: string;
+      messageNumber: number;
+      /** When the webhook received it (webhook clock, ms): the second coverage rule. */
+      receivedAt?: number;
+    }
   | { kind: 'resync'; full: boolean; publishedAt?: number };
 
 export type AcquireResult =
@@ -29,7 +36,10 @@ export interface AcquireOptions {
   holder: string;
   now: number;
   leaseMs: number;
-  /** Margin for resync messages, whose publish time and the run's start come from two clocks. */
+  /**
+   * Margin between two clocks: a resync's publish time or a notification's receive time (webhook)
+   * against a listing's start (worker).
+   */
   clockSkewMs: number;
   trigger: Trigger;
 }
@@ -41,15 +51,19 @@ const maxOf = (a: number | undefined, b: number) => (a === undefined || b > a ? 
 
 /** Whether a completed run (or, for `running`, the run in progress) covers the trigger. */
 function covers(sub: SubscriptionDoc, t: Trigger, o: AcquireOptions, running: boolean): boolean {
+  const started = running ? sub.lastListStartedAt : sub.lastSyncStartedAt;
+  // A listing that started (by its clock) more than the skew margin after `at` started after it.
+  const startedAfter = (at: number | undefined) =>
+    at !== undefined && started !== null && started !== undefined
+      ? at < started.toMillis() - o.clockSkewMs
+      : false;
   if (t.kind === 'notification') {
     const upTo = running ? sub.runCovers?.[t.channelId] : sub.coveredMessages?.[t.channelId];
-    return upTo !== undefined && t.messageNumber <= upTo;
+    // Exact: the message number. Also: received before the listing began (decision 007) — a
+    // burst whose deliveries reach the worker after the listing started is still covered by it.
+    return (upTo !== undefined && t.messageNumber <= upTo) || startedAfter(t.receivedAt);
   }
-  if (t.full || t.publishedAt === undefined) return false;
-  const started = running ? sub.lastListStartedAt : sub.lastSyncStartedAt;
-  return (
-    started !== null && started !== undefined && t.publishedAt < started.toMillis() - o.clockSkewMs
-  );
+  return !t.full && startedAfter(t.publishedAt);
 }
 
 /** The fields a trigger records whoever handles it: the message number seen, a full request. */
@@ -125,6 +139,25 @@ function holds(sub: SubscriptionDoc | undefined, lease: HeldLease): boolean {
   return sub?.lease?.holder === lease.holder && sub.lease.fence === lease.fence;
 }
 
+/**
+ * A compare-and-set on the subscription that only acts while `lease` is still held: `decide` sees
+ * the document when it is ours; otherwise nothing is written and `lost` is the answer.
+ */
+function whileHeld<T, L>(
+  db: Firestore,
+  lease: HeldLease,
+  lost: L,
+  decide: (sub: SubscriptionDoc, write: (w: CasWrite) => void) => T,
+): Promise<T | L> {
+  const ref = db.doc(paths.subscription(lease.subscriptionId));
+  return compareAndSet<T | L>(ref, (snap, write) => {
+    const sub = snap.data() as SubscriptionDoc | undefined;
+    return sub && holds(sub, lease) ? decide(sub, write) : lost;
+  });
+}
+
+const LOST = { kind: 'lost' } as const;
+
 export type BeginResult =
   | {
       kind: 'begun';
@@ -146,10 +179,7 @@ export async function beginListing(
   now: number,
   leaseMs: number,
 ): Promise<BeginResult> {
-  const ref = db.doc(paths.subscription(lease.subscriptionId));
-  return compareAndSet(ref, (snap, write) => {
-    const sub = snap.data() as SubscriptionDoc | undefined;
-    if (!sub || !holds(sub, lease)) return { kind: 'lost' } as const;
+  return whileHeld(db, lease, LOST, (sub, write) => {
     const expiresAt = now + leaseMs;
     const update = {
       runCovers: { ...(sub.seenMessages ?? {}) },
@@ -177,9 +207,7 @@ export async function renewLease(
   now: number,
   leaseMs: number,
 ): Promise<number | false> {
-  const ref = db.doc(paths.subscription(lease.subscriptionId));
-  return compareAndSet(ref, (snap, write) => {
-    if (!holds(snap.data() as SubscriptionDoc | undefined, lease)) return false;
+  return whileHeld(db, lease, false as const, (_sub, write) => {
     write({ update: { 'lease.expiresAt': Timestamp.fromMillis(now + leaseMs) } });
     return now + leaseMs;
   });
@@ -225,10 +253,7 @@ export async function commitSync(
   lease: HeldLease,
   c: CommitInput,
 ): Promise<CommitResult> {
-  const ref = db.doc(paths.subscription(lease.subscriptionId));
-  return compareAndSet(ref, (snap, write) => {
-    const sub = snap.data() as SubscriptionDoc | undefined;
-    if (!sub || !holds(sub, lease)) return { kind: 'lost' } as const;
+  return whileHeld(db, lease, LOST, (sub, write) => {
     const again = sub.pending === true;
     const keep = again || c.keepLease === true;
     const fullRequestedMeanwhile = c.full ? false : sub.fullSyncRequested === true;
@@ -273,10 +298,7 @@ export async function finishCommit(
   now: number,
   leaseMs: number,
 ): Promise<Exclude<CommitResult, { kind: 'kept' }>> {
-  const ref = db.doc(paths.subscription(lease.subscriptionId));
-  return compareAndSet(ref, (snap, write) => {
-    const sub = snap.data() as SubscriptionDoc | undefined;
-    if (!sub || !holds(sub, lease)) return { kind: 'lost' } as const;
+  return whileHeld(db, lease, LOST, (sub, write) => {
     if (sub.pending === true) {
       write({ update: { 'lease.expiresAt': Timestamp.fromMillis(now + leaseMs) } });
       return { kind: 'again', full: sub.fullSyncRequested === true } as const;
@@ -318,23 +340,18 @@ function calendarStatusWrite(
   c: CommitInput,
 ) {
   const at = Timestamp.fromMillis(c.now);
-  return {
-    ref: db.doc(paths.calendar(sub.uid, sub.calendarId)),
-    merge: true,
-    data: {
-      calendarId: sub.calendarId,
-      sync: {
-        status,
-        lastSyncedAt: at,
-        lastError: null,
-        nextRetryAt: null,
-        quarantined: c.calendar.quarantined,
-      },
-      counts: c.calendar.counts,
-      ...(c.calendar.timeZone ? { timeZone: c.calendar.timeZone } : {}),
-      ...(c.calendar.summary ? { summary: c.calendar.summary } : {}),
-    },
+  const sync = {
+    status,
+    lastSyncedAt: at,
+    lastError: null,
+    nextRetryAt: null,
+    quarantined: c.calendar.quarantined,
   };
+  return calendarSyncSet(db, sub, sync, {
+    counts: c.calendar.counts,
+    ...(c.calendar.timeZone ? { timeZone: c.calendar.timeZone } : {}),
+    ...(c.calendar.summary ? { summary: c.calendar.summary } : {}),
+  });
 }
 
 /**
@@ -348,9 +365,7 @@ export async function releaseLease(
   now: number,
   opts: { pending?: boolean; why?: string } = {},
 ): Promise<void> {
-  const ref = db.doc(paths.subscription(lease.subscriptionId));
-  await compareAndSet(ref, (snap, write) => {
-    if (!holds(snap.data() as SubscriptionDoc | undefined, lease)) return;
+  await whileHeld(db, lease, undefined, (_sub, write) => {
     const marker = revocationDoc(lease, now, opts.why ?? 'released');
     write({
       update: { lease: null, ...(opts.pending ? { pending: true } : {}) },

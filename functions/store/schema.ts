@@ -1,5 +1,5 @@
 // Firestore layout (DESIGN.md "Firestore layout"): paths and the shapes of server-side documents (user-readable ones come from read-models/).
-import type { Timestamp } from '@google-cloud/firestore';
+import { Timestamp } from '@google-cloud/firestore';
 import {
   calendarPath,
   encodeDocId,
@@ -48,6 +48,26 @@ export interface ChannelRecord {
   createdAt: Timestamp;
   /** 2: the channel's token is v2 (expiry inside the MAC); absent: a v1 token (before v2). */
   tokenVersion?: 2;
+}
+
+/**
+ * What every document that owns a channel (a subscription, a calendar-list watch) starts with:
+ * active, bound to `accountId`, no channel yet, no claim, no error.
+ */
+export function newChannelOwner(uid: string, accountId: string | null, now: number) {
+  const t = Timestamp.fromMillis(now);
+  return {
+    uid,
+    accountId,
+    status: 'active' as const,
+    channel: null,
+    previousChannel: null,
+    channelExpiresAt: null,
+    renewalClaim: null,
+    lastError: null,
+    createdAt: t,
+    updatedAt: t,
+  };
 }
 
 export interface Lease {

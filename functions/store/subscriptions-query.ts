@@ -41,12 +41,22 @@ function subscriptions(db: Firestore): Query<SubscriptionDoc> {
 /** Statuses whose channel is kept alive: `error` too, so a calendar that recovers missed nothing. */
 const LIVE = ['active', 'error'];
 
+/**
+ * `query` narrowed to documents whose time field `field` is before `ms` (`<`) or at it (`<=`),
+ * in that field's order: a range filter's field is the first order, as Firestore requires.
+ */
+function upTo(
+  query: Query<SubscriptionDoc>,
+  field: string,
+  op: '<' | '<=',
+  ms: number,
+): Query<SubscriptionDoc> {
+  return query.where(field, op, Timestamp.fromMillis(ms)).orderBy(field);
+}
+
 /** Live subscriptions whose channel expires at or before `cutoff` (index: status + channelExpiresAt). */
 export function expiringChannels(db: Firestore, cutoff: number): Query<SubscriptionDoc> {
-  return subscriptions(db)
-    .where('status', 'in', LIVE)
-    .where('channelExpiresAt', '<=', Timestamp.fromMillis(cutoff))
-    .orderBy('channelExpiresAt');
+  return upTo(subscriptions(db).where('status', 'in', LIVE), 'channelExpiresAt', '<=', cutoff);
 }
 
 /** Live push subscriptions without any channel (equality filters only: no composite index). */
@@ -59,25 +69,17 @@ export function missingChannels(db: Firestore): Query<SubscriptionDoc> {
 
 /** Live subscriptions whose last notification is older than `cutoff` (index: status + lastNotificationAt). */
 export function quietSince(db: Firestore, cutoff: number): Query<SubscriptionDoc> {
-  return subscriptions(db)
-    .where('status', 'in', LIVE)
-    .where('lastNotificationAt', '<', Timestamp.fromMillis(cutoff))
-    .orderBy('lastNotificationAt');
+  return upTo(subscriptions(db).where('status', 'in', LIVE), 'lastNotificationAt', '<', cutoff);
 }
 
 /** Subscriptions in `error` whose next automatic retry is due (index: status + nextRetryAt). */
 export function dueRetries(db: Firestore, now: number): Query<SubscriptionDoc> {
-  return subscriptions(db)
-    .where('status', '==', 'error')
-    .where('nextRetryAt', '<=', Timestamp.fromMillis(now))
-    .orderBy('nextRetryAt');
+  return upTo(subscriptions(db).where('status', '==', 'error'), 'nextRetryAt', '<=', now);
 }
 
 /** Leases that ran out before `cutoff`: their holder died (its change, and any pending mark, wait). */
 export function expiredLeases(db: Firestore, cutoff: number): Query<SubscriptionDoc> {
-  return subscriptions(db)
-    .where('lease.expiresAt', '<', Timestamp.fromMillis(cutoff))
-    .orderBy('lease.expiresAt');
+  return upTo(subscriptions(db), 'lease.expiresAt', '<', cutoff);
 }
 
 /** A pending mark with no lease to honour it (a handed-over run whose redelivery never came). */
@@ -95,10 +97,7 @@ export function pollingSubscriptions(db: Firestore): Query<SubscriptionDoc> {
 
 /** Active subscriptions last synced before `cutoff` (index: status + lastSyncedAt). */
 export function syncedBefore(db: Firestore, cutoff: number): Query<SubscriptionDoc> {
-  return subscriptions(db)
-    .where('status', '==', 'active')
-    .where('lastSyncedAt', '<', Timestamp.fromMillis(cutoff))
-    .orderBy('lastSyncedAt');
+  return upTo(subscriptions(db).where('status', '==', 'active'), 'lastSyncedAt', '<', cutoff);
 }
 
 /** Active subscriptions that never completed a sync. */
@@ -108,9 +107,7 @@ export function neverSynced(db: Firestore): Query<SubscriptionDoc> {
 
 /** Subscriptions whose occurrence window was last rolled before `cutoff` (single-field index). */
 export function occurrencesRolledBefore(db: Firestore, cutoff: number): Query<SubscriptionDoc> {
-  return subscriptions(db)
-    .where('occurrencesRolledAt', '<', Timestamp.fromMillis(cutoff))
-    .orderBy('occurrencesRolledAt');
+  return upTo(subscriptions(db), 'occurrencesRolledAt', '<', cutoff);
 }
 
 /** Subscriptions whose occurrence window was never rolled. */

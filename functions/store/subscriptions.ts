@@ -1,5 +1,6 @@
 // subscriptions/{id}: reads, failures and their backoff, status changes, removal (which revokes any live lease).
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
+import { calendarSyncSet } from './calendars.js';
 import { compareAndSet, type CasWrite } from './cas.js';
 import { revocationDoc, revocationRef } from './fence.js';
 import { paths, type LastError, type SubscriptionDoc, type SyncStatus } from './schema.js';
@@ -68,18 +69,11 @@ export async function recordFailure(
         updatedAt: at,
       },
       sets: [
-        {
-          ref: db.doc(paths.calendar(sub.uid, sub.calendarId)),
-          merge: true,
-          data: {
-            calendarId: sub.calendarId,
-            sync: {
-              status,
-              lastError,
-              nextRetryAt: nextRetryAt === null ? null : Timestamp.fromMillis(nextRetryAt),
-            },
-          },
-        },
+        calendarSyncSet(db, sub, {
+          status,
+          lastError,
+          nextRetryAt: nextRetryAt === null ? null : Timestamp.fromMillis(nextRetryAt),
+        }),
       ],
     });
     return { status, failures, nextRetryAt };
@@ -105,11 +99,7 @@ export async function setTerminalStatus(
     const at = Timestamp.fromMillis(now);
     const lastError: LastError = { ...error, at };
     const sets: NonNullable<CasWrite['sets']> = [
-      {
-        ref: db.doc(paths.calendar(sub.uid, sub.calendarId)),
-        merge: true,
-        data: { calendarId: sub.calendarId, sync: { status, lastError, nextRetryAt: null } },
-      },
+      calendarSyncSet(db, sub, { status, lastError, nextRetryAt: null }),
     ];
     if (sub.lease) {
       const lease = { subscriptionId, fence: sub.lease.fence, holder: sub.lease.holder };

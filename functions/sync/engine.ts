@@ -66,7 +66,11 @@ const MAX_RUNS = 10;
 
 function triggerOf(opts: RunSyncOptions): Trigger {
   return opts.notification
-    ? { kind: 'notification', ...opts.notification }
+    ? {
+        kind: 'notification',
+        ...opts.notification,
+        ...(opts.receivedAt !== undefined ? { receivedAt: opts.receivedAt } : {}),
+      }
     : {
         kind: 'resync',
         full: opts.full === true,

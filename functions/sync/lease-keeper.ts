@@ -65,9 +65,4 @@ export class LeaseKeeper {
     await this.ensure();
     return this.deadline(outer);
   }
-
-  /** After a commit that kept the lease for another run. */
-  extendedTo(expiresAt: number): void {
-    this.expiresAt = expiresAt;
-  }
 }

@@ -12,26 +12,15 @@ type SetOp = Extract<EventOp, { type: 'set' }>;
 /** Firestore's limit is 1 MiB per document; above this estimate an event is trimmed before writing. */
 const TRIM_ABOVE_BYTES = 1_000_000;
 /** Fields a stub keeps: enough for ids, versions, times, series structure and a title. */
-const STUB_FIELDS = [
-  'kind',
-  'etag',
-  'id',
-  'status',
-  'htmlLink',
-  'created',
-  'updated',
-  'summary',
-  'start',
-  'end',
-  'endTimeUnspecified',
-  'recurrence',
-  'recurringEventId',
-  'originalStartTime',
-  'iCalUID',
-  'sequence',
-  'eventType',
-  'transparency',
-] as const;
+const STUB_FIELDS = (
+  [
+    ['kind', 'etag', 'id', 'status', 'htmlLink'], // identity
+    ['created', 'updated', 'summary'], // versions and title
+    ['start', 'end', 'endTimeUnspecified'], // times
+    ['recurrence', 'recurringEventId', 'originalStartTime'], // series structure
+    ['iCalUID', 'sequence', 'eventType', 'transparency'], // iCalendar identity, kind, busy
+  ] satisfies (keyof GoogleEvent)[][]
+).flat();
 const MAX_KEPT_FIELD_BYTES = 100_000;
 
 /** Rough size of a document as Firestore counts it (UTF-8 of the JSON is a close upper bound). */

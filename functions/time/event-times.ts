@@ -8,7 +8,8 @@ interface EventDateTime {
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-function formatter(timeZone: string): Intl.DateTimeFormat | undefined {
+/** A formatter that reads an instant's wall clock (24 h, to the second) in `timeZone`; undefined for an unknown zone. */
+export function wallClockFormatter(timeZone: string): Intl.DateTimeFormat | undefined {
   let f = formatters.get(timeZone);
   if (!f) {
     try {
@@ -32,7 +33,7 @@ function formatter(timeZone: string): Intl.DateTimeFormat | undefined {
 
 /** Offset of `timeZone` from UTC at instant `ms`, in ms (e.g. -5 h → -18 000 000). */
 export function zoneOffsetMs(timeZone: string, ms: number): number {
-  const f = formatter(timeZone);
+  const f = wallClockFormatter(timeZone);
   if (!f) return 0;
   const parts: Record<string, number> = {};
   for (const p of f.formatToParts(new Date(ms))) {

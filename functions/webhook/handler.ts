@@ -1,6 +1,6 @@
 // Webhook core: turns one HTTP request from Google into a verified Pub/Sub message and a status code.
 import type { IncomingHttpHeaders } from 'node:http';
-import { verifyChannelToken } from '../channels/token.js';
+import { verifyChannelToken, type ChannelTokenVerdict } from '../channels/token.js';
 import type { WebhookConfig } from '../config.js';
 import { LOG_EVENTS } from '../log-events.js';
 import type { Logger } from '../log.js';
@@ -10,6 +10,7 @@ import {
   displayName,
   hasGoogleHeaders,
   parseNotificationHeaders,
+  type NotificationHeaders,
 } from './headers.js';
 import type { Sampler } from './sampler.js';
 
@@ -87,11 +88,51 @@ export async function handleWebhook(
   req: WebhookRequest,
   deps: WebhookDeps,
 ): Promise<WebhookResponse> {
-  const { logger } = deps;
-  const reject = (status: number, reason: string, body: string, extra?: Record<string, string>) => {
+  const reject = rejecter(req, deps);
+  const checked = screenRequest(req, reject) ?? authenticate(req, deps, reject);
+  if ('status' in checked) return checked;
+  const { n, verdict } = checked;
+  const log = deps.logger.child({
+    subscriptionId: verdict.subscriptionId,
+    channelId: n.channelId,
+    messageNumber: n.messageNumber,
+    state: n.state,
+  });
+  if (verdict.key === 'previous') log.info('channel token verified with the previous secret');
+  if (verdict.version === 1 && (deps.sampler?.('channel_token_v1').log ?? true)) {
+    log.info(LOG_EVENTS.channelTokenV1.message);
+  }
+  if (n.state === 'sync') {
+    // The channel is live. Nothing to fetch: the connect / renewal flow that opened it syncs by itself.
+    log.info('channel confirmed (sync)');
+    return text(204, '');
+  }
+  const message: NotificationMessage = {
+    v: 1,
+    kind: 'notification',
+    subscriptionId: verdict.subscriptionId,
+    channelId: n.channelId,
+    resourceId: n.resourceId,
+    state: n.state,
+    messageNumber: n.messageNumber,
+    receivedAt: deps.clock().toISOString(),
+  };
+  return publishNotification(deps, message, log);
+}
+
+type Reject = (
+  status: number,
+  reason: string,
+  body: string,
+  extra?: Record<string, string>,
+) => WebhookResponse;
+
+/** A rejection: logged at WARNING (sampled per reason) with the channel id, never a header value. */
+function rejecter(req: WebhookRequest, deps: WebhookDeps): Reject {
+  return (status, reason, body, extra) => {
     const sample = deps.sampler?.(reason) ?? { log: true, suppressed: 0, limitReached: false };
     if (sample.log) {
-      logger.warn(LOG_EVENTS.notificationRejected.message, {
+      deps.logger.warn(LOG_EVENTS.notificationRejected.message, {
         status,
         reason,
         channelId: channelIdForLog(req.headers),
@@ -104,7 +145,10 @@ export async function handleWebhook(
     }
     return text(status, body, extra);
   };
+}
 
+/** Method and body size: the answer for anything that is not a POST of a notification's size. */
+function screenRequest(req: WebhookRequest, reject: Reject): WebhookResponse | undefined {
   const method = req.method.toUpperCase();
   if (method === 'GET' || method === 'HEAD') {
     // Google only ever POSTs; a bare GET is a load-balancer or uptime probe. Anything Google-shaped is refused.
@@ -117,7 +161,17 @@ export async function handleWebhook(
   if (req.bodyBytes > MAX_BODY_BYTES) {
     return reject(413, 'body_too_large', 'request body too large\n');
   }
+  return undefined;
+}
 
+/** Headers, then the channel token: the notification and whose it is, or the rejection. */
+function authenticate(
+  req: WebhookRequest,
+  deps: WebhookDeps,
+  reject: Reject,
+):
+  | WebhookResponse
+  | { n: NotificationHeaders; verdict: Extract<ChannelTokenVerdict, { ok: true }> } {
   const parsed = parseNotificationHeaders(req.headers);
   if (!parsed.ok) {
     const what = parsed.problem.startsWith('missing')
@@ -128,7 +182,6 @@ export async function handleWebhook(
     return reject(400, parsed.problem, `${what} ${displayName(parsed.header)}\n`);
   }
   const n = parsed.value;
-
   if (n.token === undefined) {
     return reject(401, 'token_missing', 'missing X-Goog-Channel-Token\n');
   }
@@ -139,33 +192,15 @@ export async function handleWebhook(
   if (!verdict.ok) {
     return reject(403, `token_${verdict.reason}`, 'invalid channel token\n');
   }
-  const log = logger.child({
-    subscriptionId: verdict.subscriptionId,
-    channelId: n.channelId,
-    messageNumber: n.messageNumber,
-    state: n.state,
-  });
-  if (verdict.key === 'previous') log.info('channel token verified with the previous secret');
-  if (verdict.version === 1 && (deps.sampler?.('channel_token_v1').log ?? true)) {
-    log.info(LOG_EVENTS.channelTokenV1.message);
-  }
+  return { n, verdict };
+}
 
-  if (n.state === 'sync') {
-    // The channel is live. Nothing to fetch: the connect / renewal flow that opened it syncs by itself.
-    log.info('channel confirmed (sync)');
-    return text(204, '');
-  }
-
-  const message: NotificationMessage = {
-    v: 1,
-    kind: 'notification',
-    subscriptionId: verdict.subscriptionId,
-    channelId: n.channelId,
-    resourceId: n.resourceId,
-    state: n.state,
-    messageNumber: n.messageNumber,
-    receivedAt: deps.clock().toISOString(),
-  };
+/** 204 once Pub/Sub acknowledged the message; 503 (Google retries) when it failed or was too slow. */
+async function publishNotification(
+  deps: WebhookDeps,
+  message: NotificationMessage,
+  log: Logger,
+): Promise<WebhookResponse> {
   let started = Date.now();
   try {
     await deps.publisher.ready?.();

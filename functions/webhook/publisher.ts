@@ -1,6 +1,6 @@
 // Pub/Sub adapter for the webhook's Publisher: one client per instance, loaded on first publish, tiny batches.
-import type { Topic } from '@google-cloud/pubsub';
 import type { WebhookConfig } from '../config.js';
+import { lazyTopic } from '../pubsub-topic.js';
 import type { Publisher } from './handler.js';
 
 export interface ClosablePublisher extends Publisher {
@@ -24,35 +24,18 @@ export function rpcTimeoutMs(publishTimeoutMs: number): number {
 export function pubsubPublisher(
   config: Pick<WebhookConfig, 'projectId' | 'topic' | 'publishTimeoutMs'>,
 ): ClosablePublisher {
-  // @google-cloud/pubsub (gRPC, google-gax) is loaded on the first publish, not at module load:
-  // health checks and the other targets registered by the same entry point never pay for it.
-  let topic: Promise<Topic> | undefined;
-  const getTopic = (): Promise<Topic> => {
-    topic ??= import('@google-cloud/pubsub').then(({ PubSub }) =>
-      // The client finds PUBSUB_EMULATOR_HOST by itself; no test branch here.
-      new PubSub({ projectId: config.projectId }).topic(config.topic, {
-        batching: BATCHING,
-        gaxOpts: { timeout: rpcTimeoutMs(config.publishTimeoutMs) },
-      }),
-    );
-    topic.catch(() => {
-      topic = undefined; // try again on the next request
-    });
-    return topic;
-  };
+  const topic = lazyTopic(config.projectId, config.topic, {
+    batching: BATCHING,
+    gaxOpts: { timeout: rpcTimeoutMs(config.publishTimeoutMs) },
+  });
   return {
     async ready() {
-      await getTopic();
+      await topic.get();
     },
     async publish(message, attributes) {
-      const t = await getTopic();
+      const t = await topic.get();
       return t.publishMessage({ data: Buffer.from(JSON.stringify(message), 'utf8'), attributes });
     },
-    async close() {
-      if (!topic) return;
-      const t = await topic;
-      await t.flush();
-      await t.pubsub.close();
-    },
+    close: () => topic.close(),
   };
 }

@@ -13,6 +13,7 @@ import {
 import { useEmulators } from '../harness/env.js';
 import { slot } from '../harness/fixtures.js';
 import { mirrorDocuments, truthOf } from '../harness/google-truth.js';
+import { GOOGLE, maxLag } from '../simulator/realism.js';
 
 export interface StackFixture {
   readonly stack: LocalStack;
@@ -242,12 +243,20 @@ export async function converged(
   timeoutMs = 60_000,
 ): Promise<number> {
   let diff: string[] = [];
+  // Google's listing lags its writes too (visibility lag): a mirror equal to a listing taken just
+  // after the last write may equal a past state. Equal on checks spanning the largest lag, it is
+  // equal to the settled calendar.
+  const settleMs = maxLag(GOOGLE.visibilityLagMs) + 500;
+  let equalSince: number | undefined;
   try {
     return await waitFor(
       `the mirror of ${user.uid}/${calendarId} to equal Google`,
       async () => {
         diff = await differences(db, user, calendarId);
-        return diff.length === 0 ? (await truthOf(user.cal, calendarId)).size || true : false;
+        if (diff.length > 0) return ((equalSince = undefined), false);
+        equalSince ??= Date.now();
+        if (Date.now() - equalSince < settleMs) return false;
+        return (await truthOf(user.cal, calendarId)).size || true;
       },
       timeoutMs,
       500,
@@ -298,17 +307,22 @@ export async function instancesWhenListable(
   cal: calendar_v3.Calendar,
   calendarId: string,
   eventId: string,
-  timeoutMs = 20_000,
+  timeoutMs = 45_000,
 ): Promise<calendar_v3.Schema$Event[]> {
   const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
   for (;;) {
     try {
       const { data } = await cal.events.instances({ calendarId, eventId });
       if ((data.items ?? []).length > 0) return data.items!;
+      last = 'no instances';
     } catch (err) {
       if ((err as { status?: number }).status !== 404) throw err;
+      last = '404';
     }
-    if (Date.now() > deadline) throw new Error(`series ${eventId} never became listable`);
+    if (Date.now() > deadline) {
+      throw new Error(`series ${eventId} never became listable in ${timeoutMs} ms (last: ${last})`);
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
 }

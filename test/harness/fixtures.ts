@@ -87,6 +87,8 @@ export interface SimulatorUser {
   readonly n: number;
   /** Inserts an event on the user's primary calendar (through the real client); returns it. */
   insert(event: calendar_v3.Schema$Event): Promise<calendar_v3.Schema$Event>;
+  /** Patches one event on the primary calendar; returns it as Google answered. */
+  patch(eventId: string, patch: calendar_v3.Schema$Event): Promise<calendar_v3.Schema$Event>;
   /** Renames each event on the primary calendar, one patch each, in order. */
   rename(eventIds: string[], summary: string): Promise<void>;
   /** Deletes each event from the primary calendar, in order. */
@@ -137,6 +139,10 @@ export function simulatorUserFixture(opts: SimulatorUserOptions): SimulatorUser 
     },
     async insert(requestBody) {
       return (await state.get().cal.events.insert({ calendarId: email(), requestBody })).data;
+    },
+    async patch(eventId, requestBody) {
+      const { cal } = state.get();
+      return (await cal.events.patch({ calendarId: email(), eventId, requestBody })).data;
     },
     async rename(eventIds, summary) {
       const { cal } = state.get();

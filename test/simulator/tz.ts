@@ -1,4 +1,5 @@
 // Time-zone arithmetic with Intl: wall-clock <-> instant conversions and RFC 3339 formatting.
+import { wallClockFormatter } from '../../functions/time/event-times.js';
 
 export interface Wall {
   year: number;
@@ -9,23 +10,10 @@ export interface Wall {
   second: number;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
+/** Intl's wall-clock reader for `tz` (the one Intl set-up calsync uses too); throws for an unknown zone. */
 function formatter(tz: string): Intl.DateTimeFormat {
-  let f = formatters.get(tz);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    formatters.set(tz, f);
-  }
+  const f = wallClockFormatter(tz);
+  if (!f) throw new RangeError(`Invalid time zone specified: ${tz}`);
   return f;
 }
 

@@ -1,4 +1,5 @@
 // `calsync connect`: identify the Google account, store its encrypted credentials, resolve the calendar, subscribe (bound to that account), first full sync, open the channel; --all reconciles that account's calendar list.
+import { sleep } from '../../calendar/backoff.js';
 import { classifyGoogleError } from '../../calendar/errors.js';
 import { ensureCalendarListWatch, reconcileCalendarList } from '../../channels/calendar-list.js';
 import { syncDepsOf, UserApis } from '../../channels/deps.js';
@@ -185,6 +186,7 @@ async function connectOne(
   deps.progress(
     `${up.created ? 'created' : 'refreshed'} subscription ${up.subscriptionId} for ${info.id} (account ${label})`,
   );
+  const firstStartedAt = deps.now();
   const sync = await firstSync(deps, up.subscriptionId, info.id);
   const outcome = await ensureSubscriptionChannel(deps, up.subscriptionId, {
     holder: deps.holder,
@@ -194,16 +196,28 @@ async function connectOne(
     wanted: (n) => n === 'missing' || n === 'expired' || n === 'renew',
   });
   const channel = await describeChannel(deps, outcome, up.subscriptionId);
+  let catchUpWrites = 0;
   if (outcome.kind === 'rotated') {
-    // Changes made between the end of the full sync and the channel's birth: one cheap delta.
-    await runSync(syncDepsOf(deps), up.subscriptionId, { trigger: 'connect-catch-up' });
+    // Changes made between the end of the full sync and the channel's birth: one cheap delta. Not
+    // before the re-check delay since the full listing began: a change made just before it may
+    // become listable only later (Google's visibility lag), and no notification will tell.
+    await sleep(Math.max(0, firstStartedAt + deps.config.recheckMs - deps.now()));
+    const caught = await runSync(syncDepsOf(deps), up.subscriptionId, {
+      trigger: 'connect-catch-up',
+    });
+    catchUpWrites = caught.writes;
   }
   return {
     subscriptionId: up.subscriptionId,
     calendarId: info.id,
     mode: outcome.kind === 'polling' ? 'poll' : 'push',
     created: up.created,
-    sync: { outcome: sync.outcome, pages: sync.pages, items: sync.items, writes: sync.writes },
+    sync: {
+      outcome: sync.outcome,
+      pages: sync.pages,
+      items: sync.items,
+      writes: sync.writes + catchUpWrites,
+    },
     channel,
     account: label,
   };

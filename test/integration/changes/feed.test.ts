@@ -94,14 +94,10 @@ describe.skipIf(emulatorsMissing() !== '')('change feed and occurrences through 
       start: { dateTime: day(20, 14), timeZone: TZ },
       end: { dateTime: day(20, 15), timeZone: TZ },
     });
-    await f.cal.events.patch({
-      calendarId: f.seeded.calendarId,
-      eventId: instances[2]!.id!,
-      requestBody: {
-        summary: 'weekly, moved a day',
-        start: { dateTime: day(16, 8), timeZone: TZ },
-        end: { dateTime: day(16, 9), timeZone: TZ },
-      },
+    await f.patch(instances[2]!.id!, {
+      summary: 'weekly, moved a day',
+      start: { dateTime: day(16, 8), timeZone: TZ },
+      end: { dateTime: day(16, 9), timeZone: TZ },
     });
     await f.remove([instances[3]!.id!]);
     await f.ctl.expireSyncTokens(f.seeded.calendarId);

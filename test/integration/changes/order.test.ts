@@ -5,7 +5,7 @@ import type { ChangePublisher } from '../../../functions/changes/publisher.js';
 import { runSync } from '../../../functions/sync/engine.js';
 import { handleSyncMessage } from '../../../functions/sync/handle.js';
 import { emulatorsMissing } from '../../harness/env.js';
-import { insertMany, syncFixture } from '../sync/helpers.js';
+import { crashAfterPage, insertMany, syncFixture } from '../sync/helpers.js';
 
 const CHANNEL = { id: 'ch-order', resourceId: 'res-order' };
 
@@ -13,13 +13,10 @@ describe.skipIf(emulatorsMissing() !== '')('change feed delivery', () => {
   const f = syncFixture({ name: 'order', simulator: { seed: 5 }, channel: CHANNEL });
 
   it('A commits and is slow to publish; B, notified of a newer version meanwhile, announces after A', async () => {
-    const { data: ev } = await f.cal.events.insert({
-      calendarId: f.seeded.calendarId,
-      requestBody: {
-        summary: 'v1',
-        start: { dateTime: '2026-08-01T10:00:00Z' },
-        end: { dateTime: '2026-08-01T11:00:00Z' },
-      },
+    const ev = await f.insert({
+      summary: 'v1',
+      start: { dateTime: '2026-08-01T10:00:00Z' },
+      end: { dateTime: '2026-08-01T11:00:00Z' },
     });
     await runSync(f.deps(), f.seeded.subscriptionId);
     const published: ChangeMessage[] = [];
@@ -38,18 +35,10 @@ describe.skipIf(emulatorsMissing() !== '')('change feed delivery', () => {
         published.push(...messages);
       },
     };
-    await f.cal.events.patch({
-      calendarId: f.seeded.calendarId,
-      eventId: ev.id!,
-      requestBody: { summary: 'v2' },
-    });
+    await f.patch(ev.id!, { summary: 'v2' });
     const a = handleSyncMessage(f.deps({ changes: feed, holderId: 'A' }), f.notification());
     await inPublish; // A committed v2 and is publishing
-    await f.cal.events.patch({
-      calendarId: f.seeded.calendarId,
-      eventId: ev.id!,
-      requestBody: { summary: 'v3' },
-    });
+    await f.patch(ev.id!, { summary: 'v3' });
     const b = await handleSyncMessage(f.deps({ changes: feed, holderId: 'B' }), f.notification());
     expect(b.outcome).toBe('busy'); // A still holds the lease through its publish
     release();
@@ -67,22 +56,14 @@ describe.skipIf(emulatorsMissing() !== '')('change feed delivery', () => {
     const ids = await insertMany(f.cal, f.seeded.calendarId, 12);
     await runSync(f.deps(), f.seeded.subscriptionId);
     for (const id of ids) {
-      await f.cal.events.patch({
-        calendarId: f.seeded.calendarId,
-        eventId: id,
-        requestBody: { summary: 'v2' },
-      });
+      await f.patch(id, { summary: 'v2' });
     }
     const published: ChangeMessage[] = [];
     const feed: ChangePublisher = { publish: async (m) => void published.push(...m) };
     const crashing = f.deps({
       changes: feed,
       config: { maxResults: 4 },
-      hooks: {
-        afterPage(i) {
-          if (i === 1) throw new Error('killed after page 1');
-        },
-      },
+      hooks: crashAfterPage(1, 'killed after page 1'),
     });
     const message = f.notification();
     await expect(handleSyncMessage(crashing, message)).rejects.toThrow('killed after page 1');

@@ -98,6 +98,49 @@ describe.skipIf(emulatorsMissing() !== '')('calsync CLI', () => {
     expect(unknown.stderr).toMatch(/no subscription/);
   });
 
+  it('connect right after a burst of edits: changes not yet listable at the full listing (visibility lag) arrive with the catch-up', async () => {
+    const token = '1//lag-refresh-token-0123456789';
+    await w.simc.createUser('lag@example.com', token);
+    const { calendar } = googleCalendar(w.sim.url, token);
+    // Google can list a change later than it happened (compass-calendar#1190): 4 s here, inside
+    // a re-check delay of 5 s, and longer than connect takes to reach its catch-up.
+    await w.simc.setRealism({ visibilityLagMs: 4_000 });
+    const deps = w.deps();
+    try {
+      for (let i = 0; i < 4; i++) {
+        await calendar.events.insert({
+          calendarId: 'primary',
+          requestBody: {
+            summary: `lag ${i}`,
+            start: { dateTime: `2030-03-0${i + 1}T09:00:00Z` },
+            end: { dateTime: `2030-03-0${i + 1}T10:00:00Z` },
+          },
+        });
+      }
+      // No waiting: the full listing cannot see them yet, and no notification will follow (the
+      // channel is created after the edits).
+      const c = await connect(
+        { ...deps, config: { ...deps.config, recheckMs: 5_000 } },
+        {
+          uid: 'lag',
+          calendarId: 'primary',
+          refreshToken: token,
+          all: false,
+        },
+      );
+      expect(c.calendar.sync.writes).toBe(4);
+      const stored = await w.db.collection(paths.events('lag', 'lag@example.com')).get();
+      expect(stored.docs.map((d) => d.get('summary') as string).sort()).toEqual([
+        'lag 0',
+        'lag 1',
+        'lag 2',
+        'lag 3',
+      ]);
+    } finally {
+      await w.simc.setRealism({ visibilityLagMs: 0 });
+    }
+  });
+
   it("disconnect stops the channel and deletes the subscription; --delete-data removes the events in batches; the account's grant is revoked and its credentials deleted with its last calendar", async () => {
     const token = '1//disconnect-refresh-token-0123456789';
     await w.simc.createUser('lee@example.com', token);

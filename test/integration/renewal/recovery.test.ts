@@ -1,6 +1,8 @@
 // Integration: renewal recovery (expired / missing / silent channel → new channel + 'recovery' sync), invalid_grant, safety net, the HTTP target.
 import { Timestamp } from '@google-cloud/firestore';
 import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../../functions/log.js';
+import { LOG_EVENTS } from '../../../functions/log-events.js';
 import { renewChannelsCore } from '../../../functions/renewal/core.js';
 import { createRenewChannels } from '../../../functions/renewal/function.js';
 import { paths } from '../../../functions/store/schema.js';
@@ -93,12 +95,34 @@ describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
       lastSyncedAt: Timestamp.fromMillis(Date.now() + w.offset.ms - 7 * 3600 * 1000),
     });
     await w.pull(100);
-    const summary = await renewChannelsCore(w.deps());
+    const lines: string[] = [];
+    const logger = createLogger({ write: (l) => lines.push(l) });
+    const summary = await renewChannelsCore({ ...w.deps(), logger });
     const messages = await w.pull();
     expect(messages).toContainEqual(
       expect.objectContaining({ reason: 'safety-net', subscriptionId: judy.id }),
     );
     expect(summary.enqueued).toBeGreaterThanOrEqual(1);
+    // The line the stale-calendar alert counts (infra/monitoring.tf), once per run.
+    expect(summary.stale).toBeGreaterThanOrEqual(1);
+    const stale = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((e) => e.message === LOG_EVENTS.staleCalendars.message);
+    expect(stale).toEqual([expect.objectContaining({ severity: 'WARNING', count: summary.stale })]);
+    // Synced again (the enqueued sync ran): the next run no longer counts it.
+    await judy.ref.update({ lastSyncedAt: Timestamp.fromMillis(Date.now() + w.offset.ms) });
+    await w.pull(100);
+    lines.length = 0;
+    const after = await renewChannelsCore({ ...w.deps(), logger });
+    expect(after.stale).toBe(summary.stale - 1);
+    const again = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((e) => e.message === LOG_EVENTS.staleCalendars.message);
+    const severity = after.stale > 0 ? 'WARNING' : 'INFO';
+    expect(again).toEqual([expect.objectContaining({ severity, count: after.stale })]);
+    expect(await w.pull()).not.toContainEqual(
+      expect.objectContaining({ reason: 'safety-net', subscriptionId: judy.id }),
+    );
   });
 
   it('the HTTP target answers 405 to GET and the JSON summary to POST', async () => {

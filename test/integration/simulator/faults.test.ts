@@ -3,13 +3,18 @@
 import { describe, expect, it } from 'vitest';
 import { googleCalendar } from '../../simulator/client.js';
 import { simulatorUserFixture } from '../../harness/fixtures.js';
-import { failure } from './helpers.js';
+import { failure, googleErrorBody } from './helpers.js';
 
 describe('quotas and faults', () => {
   const google = simulatorUserFixture({
     simulator: { rateLimitPerMinute: 5 },
     user: { email: 'f@example.com', refreshToken: 'rt-f' },
   });
+  /** A fresh client of the fixture's user, the rate limit out of the way (the faults are the subject). */
+  const unlimitedClient = async () => {
+    await google.ctl.setRateLimit(1000);
+    return googleCalendar(google.sim.url, 'rt-f').calendar;
+  };
 
   it('over the per-user rate: 403 userRateLimitExceeded (usageLimits), not retried by the client', async () => {
     const { calendar } = googleCalendar(google.sim.url, 'rt-f');
@@ -17,19 +22,9 @@ describe('quotas and faults', () => {
     await google.ctl.clearRequests();
     const err = await failure(calendar.events.list({ calendarId: 'primary' }));
     expect(err.status).toBe(403);
-    expect(err.data).toEqual({
-      error: {
-        errors: [
-          {
-            domain: 'usageLimits',
-            reason: 'userRateLimitExceeded',
-            message: 'User Rate Limit Exceeded',
-          },
-        ],
-        code: 403,
-        message: 'User Rate Limit Exceeded',
-      },
-    });
+    expect(err.data).toEqual(
+      googleErrorBody(403, 'usageLimits', 'userRateLimitExceeded', 'User Rate Limit Exceeded'),
+    );
     expect((await google.ctl.requests()).length).toBe(1);
     // The window is a minute on the simulated clock.
     await google.ctl.advanceClock(61_000);
@@ -79,8 +74,7 @@ describe('quotas and faults', () => {
   });
 
   it('an injected 429 rateLimitExceeded has Google’s shape and is consumed after `count` matches', async () => {
-    await google.ctl.setRateLimit(1000);
-    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
+    const calendar = await unlimitedClient();
     await google.ctl.addFault({
       method: 'POST',
       path: '/calendar/v3/calendars/',
@@ -95,15 +89,9 @@ describe('quotas and faults', () => {
       }),
     );
     expect(err.status).toBe(429);
-    expect(err.data).toEqual({
-      error: {
-        errors: [
-          { domain: 'usageLimits', reason: 'rateLimitExceeded', message: 'Rate Limit Exceeded' },
-        ],
-        code: 429,
-        message: 'Rate Limit Exceeded',
-      },
-    });
+    expect(err.data).toEqual(
+      googleErrorBody(429, 'usageLimits', 'rateLimitExceeded', 'Rate Limit Exceeded'),
+    );
     expect(
       (
         await calendar.events.insert({
@@ -115,8 +103,7 @@ describe('quotas and faults', () => {
   });
 
   it('faults match by method and path regex; GETs are retried by the client (gaxios) on 503', async () => {
-    await google.ctl.setRateLimit(1000);
-    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
+    const calendar = await unlimitedClient();
     await calendar.events.list({ calendarId: 'primary' }); // obtain a token first
     await google.ctl.addFault({ method: 'GET', path: '/\\/events$/', status: 503, count: 2 });
     await google.ctl.clearRequests();
@@ -135,24 +122,13 @@ describe('quotas and faults', () => {
       count: 1,
     });
     const q = await failure(calendar.calendarList.list());
-    expect(q.data).toEqual({
-      error: {
-        errors: [
-          {
-            domain: 'usageLimits',
-            reason: 'quotaExceeded',
-            message: 'Calendar usage limits exceeded.',
-          },
-        ],
-        code: 403,
-        message: 'Calendar usage limits exceeded.',
-      },
-    });
+    expect(q.data).toEqual(
+      googleErrorBody(403, 'usageLimits', 'quotaExceeded', 'Calendar usage limits exceeded.'),
+    );
   });
 
   it('a hold fault computes the answer on arrival and withholds it until released', async () => {
-    await google.ctl.setRateLimit(1000);
-    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
+    const calendar = await unlimitedClient();
     const ev = { start: { date: '2025-01-01' }, end: { date: '2025-01-02' } };
     await calendar.events.insert({ calendarId: 'primary', requestBody: { summary: 'a', ...ev } });
     await google.ctl.addFault({ method: 'GET', path: '/\\/events$/', hold: true, count: 1 });
@@ -194,8 +170,7 @@ describe('quotas and faults', () => {
   });
 
   it('a latency fault sends the answer computed on arrival, later', async () => {
-    await google.ctl.setRateLimit(1000);
-    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
+    const calendar = await unlimitedClient();
     const ev = { start: { date: '2025-01-01' }, end: { date: '2025-01-02' } };
     await calendar.events.list({ calendarId: 'primary' }); // obtain a token first
     await google.ctl.addFault({ method: 'GET', path: '/\\/events$/', latencyMs: 1500, count: 1 });
@@ -212,8 +187,7 @@ describe('quotas and faults', () => {
   });
 
   it('5xx answers can be Google’s HTML error page instead of JSON', async () => {
-    await google.ctl.setRateLimit(1000);
-    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
+    const calendar = await unlimitedClient();
     await google.ctl.addFault({
       method: 'POST',
       path: '/calendar/v3/',
@@ -237,8 +211,7 @@ describe('quotas and faults', () => {
   });
 
   it('latency delays answers', async () => {
-    await google.ctl.setRateLimit(1000);
-    const { calendar } = googleCalendar(google.sim.url, 'rt-f');
+    const calendar = await unlimitedClient();
     await calendar.events.list({ calendarId: 'primary' });
     await google.ctl.setLatency(150);
     const t0 = Date.now();
@@ -260,13 +233,7 @@ describe('quotas and faults', () => {
     for (const calendarId of [shared, gone]) {
       const err = await failure(g.events.list({ calendarId }));
       expect(err.status).toBe(404);
-      expect(err.data).toEqual({
-        error: {
-          errors: [{ domain: 'global', reason: 'notFound', message: 'Not Found' }],
-          code: 404,
-          message: 'Not Found',
-        },
-      });
+      expect(err.data).toEqual(googleErrorBody(404, 'global', 'notFound', 'Not Found'));
     }
     // The owner still sees the unshared calendar.
     expect(

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { googleCalendar } from '../../simulator/client.js';
 import { simulatorUserFixture } from '../../harness/fixtures.js';
-import { listAll } from './helpers.js';
+import { listAll, googleErrorBody } from './helpers.js';
 
 const day = (d: number) => ({
   start: { dateTime: `2025-04-${String(d).padStart(2, '0')}T10:00:00Z` },
@@ -23,19 +23,12 @@ describe('untidy events and access roles', () => {
   });
 
   it('untidyEvents: some events lack creator, organizer, reminders or iCalUID; cancelled instances lack originalStartTime.timeZone', async () => {
-    for (let d = 1; d <= 25; d++)
-      await google.cal.events.insert({
-        calendarId: 'primary',
-        requestBody: { summary: `e${d}`, ...day(d) },
-      });
-    const { data: series } = await google.cal.events.insert({
-      calendarId: 'primary',
-      requestBody: {
-        summary: 'weekly',
-        start: { dateTime: '2025-04-01T09:00:00+02:00', timeZone: 'Europe/Berlin' },
-        end: { dateTime: '2025-04-01T10:00:00+02:00', timeZone: 'Europe/Berlin' },
-        recurrence: ['RRULE:FREQ=WEEKLY;COUNT=4'],
-      },
+    for (let d = 1; d <= 25; d++) await google.insert({ summary: `e${d}`, ...day(d) });
+    const series = await google.insert({
+      summary: 'weekly',
+      start: { dateTime: '2025-04-01T09:00:00+02:00', timeZone: 'Europe/Berlin' },
+      end: { dateTime: '2025-04-01T10:00:00+02:00', timeZone: 'Europe/Berlin' },
+      recurrence: ['RRULE:FREQ=WEEKLY;COUNT=4'],
     });
     await google.cal.events.delete({
       calendarId: 'primary',
@@ -75,14 +68,8 @@ describe('untidy events and access roles', () => {
   it('enforceAccessRoles: readers cannot write (403 requiredAccessLevel); a freeBusyReader sees busy blocks only', async () => {
     await google.ctl.createUser('reader@example.com', 'rt-r');
     await google.ctl.createUser('fb@example.com', 'rt-fb');
-    await google.cal.events.insert({
-      calendarId: 'primary',
-      requestBody: { summary: 'Dentist', location: 'Main St', ...day(2) },
-    });
-    await google.cal.events.insert({
-      calendarId: 'primary',
-      requestBody: { summary: 'Secret', visibility: 'private', ...day(3) },
-    });
+    await google.insert({ summary: 'Dentist', location: 'Main St', ...day(2) });
+    await google.insert({ summary: 'Secret', visibility: 'private', ...day(3) });
     await google.ctl.shareCalendar(owner, 'reader@example.com', 'reader');
     await google.ctl.shareCalendar(owner, 'fb@example.com', 'freeBusyReader');
     const reader = googleCalendar(google.sim.url, 'rt-r').calendar;
@@ -98,19 +85,14 @@ describe('untidy events and access roles', () => {
       .insert({ calendarId: owner, requestBody: { summary: 'y', ...day(5) } })
       .catch((e: unknown) => e)) as { status: number; response: { data: unknown } };
     expect(err.status).toBe(403);
-    expect(err.response.data).toEqual({
-      error: {
-        errors: [
-          {
-            domain: 'calendar',
-            reason: 'requiredAccessLevel',
-            message: 'You need to have writer access to this calendar.',
-          },
-        ],
-        code: 403,
-        message: 'You need to have writer access to this calendar.',
-      },
-    });
+    expect(err.response.data).toEqual(
+      googleErrorBody(
+        403,
+        'calendar',
+        'requiredAccessLevel',
+        'You need to have writer access to this calendar.',
+      ),
+    );
     // A reader sees public details; a private event as a busy block.
     const seen = await reader.events.list({ calendarId: owner });
     const bySummary = new Map(seen.data.items!.map((e) => [e.start!.dateTime!, e]));

@@ -15,14 +15,11 @@ describe('ids only Google makes', () => {
   });
 
   async function dishes(): Promise<string> {
-    const { data } = await google.cal.events.insert({
-      calendarId: 'primary',
-      requestBody: {
-        summary: '🍽️ Dishes',
-        start: { dateTime: '2025-03-24T07:30:00-05:00', timeZone: 'America/Chicago' },
-        end: { dateTime: '2025-03-24T08:15:00-05:00', timeZone: 'America/Chicago' },
-        recurrence: ['RRULE:FREQ=DAILY'],
-      },
+    const data = await google.insert({
+      summary: '🍽️ Dishes',
+      start: { dateTime: '2025-03-24T07:30:00-05:00', timeZone: 'America/Chicago' },
+      end: { dateTime: '2025-03-24T08:15:00-05:00', timeZone: 'America/Chicago' },
+      recurrence: ['RRULE:FREQ=DAILY'],
     });
     return data.id!;
   }
@@ -30,16 +27,8 @@ describe('ids only Google makes', () => {
   it('"this and following" in the UI: `_R` master with a new iCalUID; later exceptions move to it with their ids', async () => {
     const base = await dishes();
     // An edited and a cancelled occurrence after the split point, one edit before it.
-    await google.cal.events.patch({
-      calendarId: 'primary',
-      eventId: `${base}_20250325T123000Z`,
-      requestBody: { summary: 'before the split' },
-    });
-    await google.cal.events.patch({
-      calendarId: 'primary',
-      eventId: `${base}_20250328T123000Z`,
-      requestBody: { summary: 'edited' },
-    });
+    await google.patch(`${base}_20250325T123000Z`, { summary: 'before the split' });
+    await google.patch(`${base}_20250328T123000Z`, { summary: 'edited' });
     await google.cal.events.delete({ calendarId: 'primary', eventId: `${base}_20250329T123000Z` });
     const { syncToken } = await listAll(google.cal, {});
 
@@ -94,11 +83,7 @@ describe('ids only Google makes', () => {
       eventId: `${base}_20250401T123000Z`,
     });
     expect(got.data).toMatchObject({ id: `${base}_20250401T123000Z`, recurringEventId: rId });
-    await google.cal.events.patch({
-      calendarId: 'primary',
-      eventId: `${base}_20250402T123000Z`,
-      requestBody: { location: 'kitchen' },
-    });
+    await google.patch(`${base}_20250402T123000Z`, { location: 'kitchen' });
     await google.cal.events.delete({ calendarId: 'primary', eventId: `${base}_20250403T123000Z` });
     const delta = new Map((await listAll(google.cal, { syncToken })).items.map((e) => [e.id!, e]));
     expect(delta.get(`${base}_20250402T123000Z`)).toMatchObject({

@@ -50,10 +50,7 @@ describe('live paging and page shapes', () => {
   beforeEach(async () => {
     ids.length = 0;
     for (let d = 1; d <= 9; d++) {
-      const { data } = await google.cal.events.insert({
-        calendarId: 'primary',
-        requestBody: { summary: `e${d}`, ...day(d) },
-      });
+      const data = await google.insert({ summary: `e${d}`, ...day(d) });
       ids.push(data.id!);
     }
   });
@@ -63,21 +60,10 @@ describe('live paging and page shapes', () => {
     const listed = new Set(firstPage.map((e) => e.id!));
     const seen = firstPage[0]!.id!;
     const [unseen, gone] = ids.filter((id) => !listed.has(id));
-    await google.cal.events.patch({
-      calendarId: 'primary',
-      eventId: seen,
-      requestBody: { summary: 'S2' },
-    });
-    await google.cal.events.patch({
-      calendarId: 'primary',
-      eventId: unseen!,
-      requestBody: { summary: 'U2' },
-    });
+    await google.patch(seen, { summary: 'S2' });
+    await google.patch(unseen!, { summary: 'U2' });
     await google.cal.events.delete({ calendarId: 'primary', eventId: gone! });
-    await google.cal.events.insert({
-      calendarId: 'primary',
-      requestBody: { summary: 'new', ...day(20) },
-    });
+    await google.insert({ summary: 'new', ...day(20) });
     return { seen, unseen: unseen!, gone: gone! };
   }
 

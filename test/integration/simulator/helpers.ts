@@ -43,3 +43,14 @@ export async function failure(
   }
   throw new Error('expected the call to fail');
 }
+
+/** The body Google answers an error with: one error item, its message also the top-level one. */
+export function googleErrorBody(
+  code: number,
+  domain: string,
+  reason: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+) {
+  return { error: { errors: [{ domain, reason, message, ...extra }], code, message } };
+}

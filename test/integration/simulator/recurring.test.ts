@@ -24,15 +24,14 @@ describe('recurring events', () => {
   it('a full list with timeMin keeps an open-ended series whose first 730 occurrences are before it (was a simulator bug)', async () => {
     // Google lists a series when any occurrence overlaps the window, however old its start
     // (events.list reference: timeMin/timeMax bound the events' times, not the master's start).
-    const { data: master } = await google.cal.events.insert({
-      calendarId: 'primary',
-      requestBody: daily({
+    const master = await google.insert(
+      daily({
         summary: 'Since 2020',
         start: { dateTime: '2020-01-01T07:30:00-06:00', timeZone: 'America/Chicago' },
         end: { dateTime: '2020-01-01T08:15:00-06:00', timeZone: 'America/Chicago' },
         recurrence: ['RRULE:FREQ=DAILY'],
       }),
-    });
+    );
     const window = { timeMin: '2025-06-01T00:00:00Z', timeMax: '2025-06-04T00:00:00Z' };
     const masters = await listAll(google.cal, { timeMin: window.timeMin });
     expect(masters.items.map((e) => e.id)).toEqual([master.id]);
@@ -63,14 +62,11 @@ describe('recurring events', () => {
   });
 
   it('a dateTime without offset is wall-clock time in its timeZone; the answer carries the offset', async () => {
-    const { data } = await google.cal.events.insert({
-      calendarId: 'primary',
-      requestBody: {
-        summary: 'local time',
-        recurrence: ['RRULE:FREQ=WEEKLY;COUNT=2'],
-        start: { dateTime: '2026-07-06T09:00:00', timeZone: 'Europe/Berlin' },
-        end: { dateTime: '2026-07-06T09:30:00', timeZone: 'Europe/Berlin' },
-      },
+    const data = await google.insert({
+      summary: 'local time',
+      recurrence: ['RRULE:FREQ=WEEKLY;COUNT=2'],
+      start: { dateTime: '2026-07-06T09:00:00', timeZone: 'Europe/Berlin' },
+      end: { dateTime: '2026-07-06T09:30:00', timeZone: 'Europe/Berlin' },
     });
     expect(data.start).toEqual({
       dateTime: '2026-07-06T09:00:00+02:00',
@@ -87,8 +83,7 @@ describe('recurring events', () => {
   });
 
   it('singleEvents=true expands with instance ids <masterId>_<YYYYMMDDTHHMMSSZ> and no master', async () => {
-    const m = (await google.cal.events.insert({ calendarId: 'primary', requestBody: daily() }))
-      .data;
+    const m = await google.insert(daily());
     const { items } = await listAll(google.cal, { singleEvents: true, orderBy: 'startTime' });
     expect(items.map((e) => e.id)).toEqual(
       [24, 25, 26, 27, 28].map((d) => `${m.id}_202503${d}T123000Z`),
@@ -102,16 +97,11 @@ describe('recurring events', () => {
   });
 
   it('keeps wall-clock time across a DST change in the series time zone', async () => {
-    const m = (
-      await google.cal.events.insert({
-        calendarId: 'primary',
-        requestBody: {
-          start: { dateTime: '2025-03-07T09:00:00-05:00', timeZone: 'America/New_York' },
-          end: { dateTime: '2025-03-07T10:00:00-05:00', timeZone: 'America/New_York' },
-          recurrence: ['RRULE:FREQ=WEEKLY;COUNT=3'],
-        },
-      })
-    ).data;
+    const m = await google.insert({
+      start: { dateTime: '2025-03-07T09:00:00-05:00', timeZone: 'America/New_York' },
+      end: { dateTime: '2025-03-07T10:00:00-05:00', timeZone: 'America/New_York' },
+      recurrence: ['RRULE:FREQ=WEEKLY;COUNT=3'],
+    });
     const { items } = await listAll(google.cal, { singleEvents: true, orderBy: 'startTime' });
     expect(items.map((e) => e.start!.dateTime)).toEqual([
       '2025-03-07T09:00:00-05:00',
@@ -122,9 +112,8 @@ describe('recurring events', () => {
   });
 
   it('honours EXDATE and RDATE; all-day series get _<YYYYMMDD> ids', async () => {
-    await google.cal.events.insert({
-      calendarId: 'primary',
-      requestBody: daily({
+    await google.insert(
+      daily({
         recurrence: [
           'RRULE:FREQ=DAILY;COUNT=5',
           'EXDATE;TZID=America/Chicago:20250325T073000',
@@ -132,18 +121,13 @@ describe('recurring events', () => {
           'RDATE;TZID=America/Chicago:20250401T073000',
         ],
       }),
+    );
+    const allDay = await google.insert({
+      summary: 'Bins',
+      start: { date: '2025-03-03' },
+      end: { date: '2025-03-04' },
+      recurrence: ['RRULE:FREQ=WEEKLY;COUNT=2'],
     });
-    const allDay = (
-      await google.cal.events.insert({
-        calendarId: 'primary',
-        requestBody: {
-          summary: 'Bins',
-          start: { date: '2025-03-03' },
-          end: { date: '2025-03-04' },
-          recurrence: ['RRULE:FREQ=WEEKLY;COUNT=2'],
-        },
-      })
-    ).data;
     const { items } = await listAll(google.cal, { singleEvents: true, orderBy: 'startTime' });
     const starts = items.map((e) => e.start!.dateTime ?? e.start!.date);
     expect(starts).toEqual([
@@ -159,21 +143,14 @@ describe('recurring events', () => {
   });
 
   it('editing one instance creates an exception that replaces it; the delta re-sends the master', async () => {
-    const m = (await google.cal.events.insert({ calendarId: 'primary', requestBody: daily() }))
-      .data;
+    const m = await google.insert(daily());
     const full = await listAll(google.cal, {});
     const id = `${m.id}_20250326T123000Z`;
-    const ex = (
-      await google.cal.events.patch({
-        calendarId: 'primary',
-        eventId: id,
-        requestBody: {
-          summary: 'moved',
-          start: { dateTime: '2025-03-26T20:45:00-05:00', timeZone: 'America/Chicago' },
-          end: { dateTime: '2025-03-26T21:30:00-05:00', timeZone: 'America/Chicago' },
-        },
-      })
-    ).data;
+    const ex = await google.patch(id, {
+      summary: 'moved',
+      start: { dateTime: '2025-03-26T20:45:00-05:00', timeZone: 'America/Chicago' },
+      end: { dateTime: '2025-03-26T21:30:00-05:00', timeZone: 'America/Chicago' },
+    });
     expect(ex.id).toBe(id);
     expect(ex.recurringEventId).toBe(m.id);
     expect(ex.originalStartTime).toEqual({
@@ -188,8 +165,7 @@ describe('recurring events', () => {
   });
 
   it('cancelling one instance: cancelled exception with recurringEventId + originalStartTime, kept in full lists', async () => {
-    const m = (await google.cal.events.insert({ calendarId: 'primary', requestBody: daily() }))
-      .data;
+    const m = await google.insert(daily());
     const full = await listAll(google.cal, {});
     const id = `${m.id}_20250325T123000Z`;
     await google.cal.events.delete({ calendarId: 'primary', eventId: id });
@@ -213,13 +189,8 @@ describe('recurring events', () => {
   });
 
   it('deleting the master cancels the series; the delta may announce only the master', async () => {
-    const m = (await google.cal.events.insert({ calendarId: 'primary', requestBody: daily() }))
-      .data;
-    await google.cal.events.patch({
-      calendarId: 'primary',
-      eventId: `${m.id}_20250326T123000Z`,
-      requestBody: { summary: 'x' },
-    });
+    const m = await google.insert(daily());
+    await google.patch(`${m.id}_20250326T123000Z`, { summary: 'x' });
     const full = await listAll(google.cal, {});
     expect(full.items.length).toBe(2);
     await google.cal.events.delete({ calendarId: 'primary', eventId: m.id! });
@@ -232,42 +203,22 @@ describe('recurring events', () => {
   });
 
   it('"this and following": UNTIL on the master + a new series; later exceptions come back id-only', async () => {
-    const m = (
-      await google.cal.events.insert({
-        calendarId: 'primary',
-        requestBody: daily({ recurrence: ['RRULE:FREQ=DAILY'] }),
-      })
-    ).data;
+    const m = await google.insert(daily({ recurrence: ['RRULE:FREQ=DAILY'] }));
     const early = `${m.id}_20250325T123000Z`;
     const late = `${m.id}_20250328T123000Z`;
-    await google.cal.events.patch({
-      calendarId: 'primary',
-      eventId: early,
-      requestBody: { summary: 'early edit' },
-    });
-    await google.cal.events.patch({
-      calendarId: 'primary',
-      eventId: late,
-      requestBody: { summary: 'late edit' },
-    });
+    await google.patch(early, { summary: 'early edit' });
+    await google.patch(late, { summary: 'late edit' });
     const full = await listAll(google.cal, {});
     // Split at 2025-03-27 (compass recurring__edit__this-and-following-1).
-    await google.cal.events.patch({
-      calendarId: 'primary',
-      eventId: m.id!,
-      requestBody: { recurrence: ['RRULE:FREQ=DAILY;UNTIL=20250327T045959Z'] },
-    });
-    const next = (
-      await google.cal.events.insert({
-        calendarId: 'primary',
-        requestBody: daily({
-          summary: 'Dishes v2',
-          start: { dateTime: '2025-03-27T07:30:00-05:00', timeZone: 'America/Chicago' },
-          end: { dateTime: '2025-03-27T08:15:00-05:00', timeZone: 'America/Chicago' },
-          recurrence: ['RRULE:FREQ=DAILY'],
-        }),
-      })
-    ).data;
+    await google.patch(m.id!, { recurrence: ['RRULE:FREQ=DAILY;UNTIL=20250327T045959Z'] });
+    const next = await google.insert(
+      daily({
+        summary: 'Dishes v2',
+        start: { dateTime: '2025-03-27T07:30:00-05:00', timeZone: 'America/Chicago' },
+        end: { dateTime: '2025-03-27T08:15:00-05:00', timeZone: 'America/Chicago' },
+        recurrence: ['RRULE:FREQ=DAILY'],
+      }),
+    );
     const delta = await listAll(google.cal, { syncToken: full.syncToken });
     const byId = new Map(delta.items.map((e) => [e.id, e]));
     expect(byId.get(m.id)!.recurrence).toEqual(['RRULE:FREQ=DAILY;UNTIL=20250327T045959Z']);
@@ -296,23 +247,17 @@ describe('recurring events', () => {
   });
 
   it('singleEvents=true incremental: a changed master re-sends its instances', async () => {
-    const m = (await google.cal.events.insert({ calendarId: 'primary', requestBody: daily() }))
-      .data;
+    const m = await google.insert(daily());
     const full = await listAll(google.cal, { singleEvents: true });
     expect(full.items.length).toBe(5);
-    await google.cal.events.patch({
-      calendarId: 'primary',
-      eventId: m.id!,
-      requestBody: { summary: 'renamed' },
-    });
+    await google.patch(m.id!, { summary: 'renamed' });
     const delta = await listAll(google.cal, { singleEvents: true, syncToken: full.syncToken });
     expect(delta.items.length).toBe(5);
     expect(delta.items.every((e) => e.summary === 'renamed')).toBe(true);
   });
 
   it('instances() lists a series’ occurrences with paging; get() reads an unmodified instance', async () => {
-    const m = (await google.cal.events.insert({ calendarId: 'primary', requestBody: daily() }))
-      .data;
+    const m = await google.insert(daily());
     const seen: string[] = [];
     let pageToken: string | undefined;
     do {

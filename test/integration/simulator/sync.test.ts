@@ -3,7 +3,7 @@
 import type { calendar_v3 } from '@googleapis/calendar';
 import { describe, expect, it } from 'vitest';
 import { simulatorUserFixture } from '../../harness/fixtures.js';
-import { failure, listAll as sync } from './helpers.js';
+import { failure, listAll as sync, googleErrorBody, statusOf } from './helpers.js';
 
 const timed = (
   day: number,
@@ -24,35 +24,16 @@ describe('incremental sync', () => {
   });
 
   it('returns only what changed since the token: inserts, updates and deletions', async () => {
-    const a = (
-      await google.cal.events.insert({
-        calendarId: 'primary',
-        requestBody: { summary: 'a', ...timed(1) },
-      })
-    ).data;
-    const b = (
-      await google.cal.events.insert({
-        calendarId: 'primary',
-        requestBody: { summary: 'b', ...timed(2) },
-      })
-    ).data;
+    const a = await google.insert({ summary: 'a', ...timed(1) });
+    const b = await google.insert({ summary: 'b', ...timed(2) });
     const first = await sync(google.cal, {});
     expect(first.items.map((e) => e.id).sort()).toEqual([a.id, b.id].sort());
 
     const empty = await sync(google.cal, { syncToken: first.syncToken });
     expect(empty.items).toEqual([]);
 
-    const c = (
-      await google.cal.events.insert({
-        calendarId: 'primary',
-        requestBody: { summary: 'c', ...timed(3) },
-      })
-    ).data;
-    await google.cal.events.patch({
-      calendarId: 'primary',
-      eventId: a.id!,
-      requestBody: { summary: 'a2' },
-    });
+    const c = await google.insert({ summary: 'c', ...timed(3) });
+    await google.patch(a.id!, { summary: 'a2' });
     await google.cal.events.delete({ calendarId: 'primary', eventId: b.id! });
     const delta = await sync(google.cal, { syncToken: first.syncToken });
     const byId = new Map(delta.items.map((e) => [e.id, e]));
@@ -72,32 +53,15 @@ describe('incremental sync', () => {
   });
 
   it('etag (quoted decimal) and updated (RFC 3339, ms, Z) change on every write; sequence on time changes', async () => {
-    const e0 = (
-      await google.cal.events.insert({
-        calendarId: 'primary',
-        requestBody: { summary: 'x', ...timed(4) },
-      })
-    ).data;
+    const e0 = await google.insert({ summary: 'x', ...timed(4) });
     expect(e0.etag).toMatch(/^"\d+"$/);
     expect(e0.updated).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect(e0.sequence).toBe(0);
-    const e1 = (
-      await google.cal.events.patch({
-        calendarId: 'primary',
-        eventId: e0.id!,
-        requestBody: { summary: 'y' },
-      })
-    ).data;
+    const e1 = await google.patch(e0.id!, { summary: 'y' });
     expect(e1.etag).not.toBe(e0.etag);
     expect(e1.sequence).toBe(0);
     expect(Date.parse(e1.updated!)).toBeGreaterThanOrEqual(Date.parse(e0.updated!));
-    const e2 = (
-      await google.cal.events.patch({
-        calendarId: 'primary',
-        eventId: e0.id!,
-        requestBody: timed(5),
-      })
-    ).data;
+    const e2 = await google.patch(e0.id!, timed(5));
     expect(e2.etag).not.toBe(e1.etag);
     expect(e2.sequence).toBe(1);
     const e3 = (
@@ -118,21 +82,15 @@ describe('incremental sync', () => {
     await google.ctl.expireSyncTokens('sync@example.com');
     const err = await failure(google.cal.events.list({ calendarId: 'primary', syncToken }));
     expect(err.status).toBe(410);
-    expect(err.data).toEqual({
-      error: {
-        errors: [
-          {
-            domain: 'calendar',
-            reason: 'fullSyncRequired',
-            message: 'Sync token is no longer valid, a full sync is required.',
-            locationType: 'parameter',
-            location: 'syncToken',
-          },
-        ],
-        code: 410,
-        message: 'Sync token is no longer valid, a full sync is required.',
-      },
-    });
+    expect(err.data).toEqual(
+      googleErrorBody(
+        410,
+        'calendar',
+        'fullSyncRequired',
+        'Sync token is no longer valid, a full sync is required.',
+        { locationType: 'parameter', location: 'syncToken' },
+      ),
+    );
     // A fresh full sync works again.
     expect((await sync(google.cal, {})).syncToken).toBeTruthy();
   });
@@ -140,21 +98,12 @@ describe('incremental sync', () => {
   it('a malformed sync token answers 400 "Invalid sync token value." (not 410)', async () => {
     const err = await failure(google.cal.events.list({ calendarId: 'primary', syncToken: 'x' }));
     expect(err.status).toBe(400);
-    expect(err.data).toEqual({
-      error: {
-        errors: [
-          {
-            domain: 'global',
-            reason: 'invalid',
-            message: 'Invalid sync token value.',
-            locationType: 'parameter',
-            location: 'syncToken',
-          },
-        ],
-        code: 400,
-        message: 'Invalid sync token value.',
-      },
-    });
+    expect(err.data).toEqual(
+      googleErrorBody(400, 'global', 'invalid', 'Invalid sync token value.', {
+        locationType: 'parameter',
+        location: 'syncToken',
+      }),
+    );
   });
 
   it.each([
@@ -192,21 +141,15 @@ describe('incremental sync', () => {
       google.cal.events.list({ calendarId: 'primary', syncToken, showDeleted: false }),
     );
     expect(err.status).toBe(400);
-    expect(err.data).toEqual({
-      error: {
-        errors: [
-          {
-            domain: 'global',
-            reason: 'invalid',
-            message: 'The parameter showDeleted cannot be set to false together with syncToken.',
-            locationType: 'parameter',
-            location: 'showDeleted',
-          },
-        ],
-        code: 400,
-        message: 'The parameter showDeleted cannot be set to false together with syncToken.',
-      },
-    });
+    expect(err.data).toEqual(
+      googleErrorBody(
+        400,
+        'global',
+        'invalid',
+        'The parameter showDeleted cannot be set to false together with syncToken.',
+        { locationType: 'parameter', location: 'showDeleted' },
+      ),
+    );
     // Without the parameter (or with true on a showDeleted full sync) all is well.
     expect((await google.cal.events.list({ calendarId: 'primary', syncToken })).status).toBe(200);
     // calendarList: the same for showDeleted and showHidden.
@@ -229,35 +172,17 @@ describe('incremental sync', () => {
   });
 
   it('timeMin applies to the full sync only; later changes outside the window still arrive', async () => {
-    await google.cal.events.insert({
-      calendarId: 'primary',
-      requestBody: { summary: 'old', ...timed(1) },
-    });
-    const inWin = (
-      await google.cal.events.insert({
-        calendarId: 'primary',
-        requestBody: { summary: 'new', ...timed(20) },
-      })
-    ).data;
+    await google.insert({ summary: 'old', ...timed(1) });
+    const inWin = await google.insert({ summary: 'new', ...timed(20) });
     const full = await sync(google.cal, { timeMin: '2025-03-10T00:00:00Z' });
     expect(full.items.map((e) => e.id)).toEqual([inWin.id]);
-    const old2 = (
-      await google.cal.events.insert({
-        calendarId: 'primary',
-        requestBody: { summary: 'older', ...timed(2) },
-      })
-    ).data;
+    const old2 = await google.insert({ summary: 'older', ...timed(2) });
     const delta = await sync(google.cal, { syncToken: full.syncToken });
     expect(delta.items.map((e) => e.id)).toEqual([old2.id]);
   });
 
   it('get on a deleted event returns it cancelled; deleting twice is 410, unknown ids 404', async () => {
-    const e = (
-      await google.cal.events.insert({
-        calendarId: 'primary',
-        requestBody: { summary: 'gone', ...timed(6) },
-      })
-    ).data;
+    const e = await google.insert({ summary: 'gone', ...timed(6) });
     await google.cal.events.delete({ calendarId: 'primary', eventId: e.id! });
     expect(
       (await google.cal.events.get({ calendarId: 'primary', eventId: e.id! })).data.status,
@@ -269,58 +194,20 @@ describe('incremental sync', () => {
       google.cal.events.get({ calendarId: 'primary', eventId: 'doesnotexist0' }),
     );
     expect(nf.status).toBe(404);
-    expect(nf.data).toEqual({
-      error: {
-        errors: [{ domain: 'global', reason: 'notFound', message: 'Not Found' }],
-        code: 404,
-        message: 'Not Found',
-      },
-    });
+    expect(nf.data).toEqual(googleErrorBody(404, 'global', 'notFound', 'Not Found'));
   });
 
   it('client-chosen ids: base32hex accepted, duplicates 409, bad characters 400', async () => {
-    const e = (
-      await google.cal.events.insert({
-        calendarId: 'primary',
-        requestBody: { id: 'abcdef0123', ...timed(7) },
-      })
-    ).data;
+    const e = await google.insert({ id: 'abcdef0123', ...timed(7) });
     expect(e.id).toBe('abcdef0123');
     expect(e.iCalUID).toBe('abcdef0123@google.com');
-    expect(
-      (
-        await failure(
-          google.cal.events.insert({
-            calendarId: 'primary',
-            requestBody: { id: 'abcdef0123', ...timed(7) },
-          }),
-        )
-      ).status,
-    ).toBe(409);
-    expect(
-      (
-        await failure(
-          google.cal.events.insert({
-            calendarId: 'primary',
-            requestBody: { id: 'ABC_xyz!', ...timed(7) },
-          }),
-        )
-      ).status,
-    ).toBe(400);
+    expect(await statusOf(google.insert({ id: 'abcdef0123', ...timed(7) }))).toBe(409);
+    expect(await statusOf(google.insert({ id: 'ABC_xyz!', ...timed(7) }))).toBe(400);
   });
 
   it('If-Match with a stale etag is 412 conditionNotMet', async () => {
-    const e = (
-      await google.cal.events.insert({
-        calendarId: 'primary',
-        requestBody: { summary: 'v1', ...timed(8) },
-      })
-    ).data;
-    await google.cal.events.patch({
-      calendarId: 'primary',
-      eventId: e.id!,
-      requestBody: { summary: 'v2' },
-    });
+    const e = await google.insert({ summary: 'v1', ...timed(8) });
+    await google.patch(e.id!, { summary: 'v2' });
     const err = await failure(
       google.cal.events.patch(
         { calendarId: 'primary', eventId: e.id!, requestBody: { summary: 'v3' } },

@@ -103,11 +103,7 @@ describe('watch channels and notifications', () => {
   it('sends sync #1, then exists per change: empty body, APIs-Google agent, every X-Goog header, increasing numbers', async () => {
     const ch = (await watch('stream', { token: 'secret-token' })).data;
     await hook.waitFor(1);
-    for (let i = 0; i < 4; i++)
-      await google.cal.events.insert({
-        calendarId: 'primary',
-        requestBody: { summary: `e${i}`, ...timed },
-      });
+    for (let i = 0; i < 4; i++) await google.insert({ summary: `e${i}`, ...timed });
     await google.sim.idle();
     const got = await hook.waitFor(5);
     expect(got.map((n) => n.headers['x-goog-resource-state'])).toEqual([
@@ -139,8 +135,7 @@ describe('watch channels and notifications', () => {
 
   it('message numbers have gaps (not consecutive) over many changes', async () => {
     await watch('gaps');
-    for (let i = 0; i < 10; i++)
-      await google.cal.events.insert({ calendarId: 'primary', requestBody: timed });
+    for (let i = 0; i < 10; i++) await google.insert(timed);
     await google.sim.idle();
     const numbers = hook.received.map((n) => Number(n.headers['x-goog-message-number']));
     expect(numbers.length).toBe(11);
@@ -151,13 +146,13 @@ describe('watch channels and notifications', () => {
     await watch('retry');
     await hook.waitFor(1);
     hook.respondWith((_n, i) => (i === 1 || i === 2 ? 503 : 200));
-    await google.cal.events.insert({ calendarId: 'primary', requestBody: timed });
+    await google.insert(timed);
     await google.sim.idle();
     expect(hook.received.map((n) => n.status)).toEqual([200, 503, 503, 200]);
     const nums = hook.received.slice(1).map((n) => n.headers['x-goog-message-number']);
     expect(new Set(nums).size).toBe(1); // the same message, redelivered
     hook.respondWith(() => 404);
-    await google.cal.events.insert({ calendarId: 'primary', requestBody: timed });
+    await google.insert(timed);
     await google.sim.idle();
     expect(hook.received.length).toBe(5);
   });
@@ -169,7 +164,7 @@ describe('watch channels and notifications', () => {
       requestBody: { id: ch.id, resourceId: ch.resourceId },
     });
     expect(r.status).toBe(204);
-    await google.cal.events.insert({ calendarId: 'primary', requestBody: timed });
+    await google.insert(timed);
     await google.sim.idle();
     await sleep(50);
     expect(hook.received.length).toBe(1);
@@ -208,7 +203,7 @@ describe('watch channels and notifications', () => {
     await watch('short', { params: { ttl: '60' } });
     await hook.waitFor(1);
     await google.ctl.advanceClock(61_000);
-    await google.cal.events.insert({ calendarId: 'primary', requestBody: timed });
+    await google.insert(timed);
     await google.sim.idle();
     expect(hook.received.length).toBe(1);
     expect((await google.ctl.channels()).find((c) => c.id === 'short')!.expired).toBe(true);
@@ -218,7 +213,7 @@ describe('watch channels and notifications', () => {
     await watch('lossy');
     await hook.waitFor(1);
     await google.ctl.setDropRate(1);
-    await google.cal.events.insert({ calendarId: 'primary', requestBody: timed });
+    await google.insert(timed);
     await google.sim.idle();
     expect(hook.received.length).toBe(1);
     expect((await google.ctl.notifications()).some((d) => d.status === -1)).toBe(true);

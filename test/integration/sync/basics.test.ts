@@ -111,13 +111,9 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker basics', () => {
     await runSync(d, f.seeded.subscriptionId);
 
     await f.rename([a.id!], 'a2');
-    await f.cal.events.patch({
-      calendarId: f.seeded.calendarId,
-      eventId: b.id!,
-      requestBody: {
-        start: { dateTime: '2026-03-05T15:00:00Z' },
-        end: { dateTime: '2026-03-05T16:00:00Z' },
-      },
+    await f.patch(b.id!, {
+      start: { dateTime: '2026-03-05T15:00:00Z' },
+      end: { dateTime: '2026-03-05T16:00:00Z' },
     });
     await f.remove([allDay.id!]);
     const res = await notify(d);

@@ -173,7 +173,8 @@ describe.skipIf(emulatorsMissing() !== '')('coalescing', () => {
         sleep: t.sleep(),
         config: { minSyncIntervalMs: interval },
       });
-      expect((await handleSyncMessage(worker, f.notification())).outcome).toBe('synced');
+      const received = f.notification({ receivedAt: new Date(t.now()).toISOString() });
+      expect((await handleSyncMessage(worker, received)).outcome).toBe('synced');
       begun.push((await f.readSub()).lastListStartedAt!.toMillis());
       t.advance(700); // the next notification arrives 0.7 s later
     }
@@ -182,6 +183,51 @@ describe.skipIf(emulatorsMissing() !== '')('coalescing', () => {
     for (let i = 1; i < begun.length; i++) {
       expect(begun[i]! - begun[i - 1]!).toBeGreaterThanOrEqual(interval);
     }
+    await f.sameAsGoogle();
+  });
+
+  it('a notification received before the listing began but delivered during it is covered by it (receive time, skew margin)', async () => {
+    await insertMany(f.cal, f.seeded.calendarId, 4);
+    await runSync(f.deps(), f.seeded.subscriptionId);
+    await change('straggler', 20);
+    await f.ctl.clearRequests();
+    const other = f.deps();
+    const outcomes: string[] = [];
+    // Two more deliveries arrive while the first page is applied (the listing has begun): one the
+    // webhook received well before that (its Pub/Sub delivery straggled), one received just now.
+    const deliverDuring = async (receivedAt: string) => {
+      const d = f.deps({
+        config: { maxResults: 2 },
+        hooks: {
+          afterPage: async () => {
+            if (outcomes.length > 0) return; // once, in the first run
+            const late = f.notification({ receivedAt });
+            outcomes.push((await handleSyncMessage(other, late)).outcome);
+          },
+        },
+      });
+      return handleSyncMessage(d, f.notification());
+    };
+    // Received after the previous listing (so not covered by it), and more than the skew margin
+    // (500 ms in these tests) before the next one begins.
+    const early = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 800));
+    const covered = await deliverDuring(early);
+    expect(outcomes).toEqual(['busy']);
+    expect(covered.sync!.runs).toBe(1); // covered by the running listing: no second run
+    expect((await f.readSub()).pending).toBe(false);
+    // Redelivered later, it is acknowledged with no call.
+    await f.ctl.clearRequests();
+    const again = f.notification({ receivedAt: early });
+    expect((await handleSyncMessage(other, again)).outcome).toBe('covered');
+    expect(await listStarts()).toHaveLength(0);
+
+    // Control: received after the listing began — not covered, so the holder runs once more.
+    await change('latecomer', 21);
+    outcomes.length = 0;
+    const rerun = await deliverDuring(new Date(Date.now() + 60_000).toISOString());
+    expect(outcomes).toEqual(['busy']);
+    expect(rerun.sync!.runs).toBe(2);
     await f.sameAsGoogle();
   });
 });

@@ -6,7 +6,7 @@ import { LeaseLostError, runSync } from '../../../functions/sync/engine.js';
 import { paths } from '../../../functions/store/schema.js';
 import { emulatorsMissing } from '../../harness/env.js';
 import { googleEvents } from '../../harness/google-truth.js';
-import { insertMany, syncFixture } from './helpers.js';
+import { crashAfterPage, insertMany, syncFixture } from './helpers.js';
 
 const CHANNEL = { id: 'ch-conc', resourceId: 'res-conc' };
 
@@ -111,11 +111,7 @@ describe.skipIf(emulatorsMissing() !== '')('concurrency and crashes', () => {
     await f.remove(ids.slice(25, 30));
     const crashing = f.deps({
       config: { maxResults: 5 },
-      hooks: {
-        afterPage(i) {
-          if (i === 2) throw new Error('simulated crash after page 2');
-        },
-      },
+      hooks: crashAfterPage(2, 'simulated crash after page 2'),
     });
     const message = f.notification();
     await expect(handleSyncMessage(crashing, message)).rejects.toThrow('simulated crash');

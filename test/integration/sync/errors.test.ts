@@ -53,25 +53,27 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
     await failReads(403, 2, 'userRateLimitExceeded');
     await failReads(429, 1, 'rateLimitExceeded');
     await failReads(503, 1);
-    const started = Date.now();
     const res = await handleSyncMessage(d, f.notification());
     expect(res.outcome).toBe('synced');
     expect(retries).toHaveLength(4);
     expect(retries.every((ms) => ms >= 0 && ms <= 200)).toBe(true); // full jitter under the cap
-    expect(Date.now() - started).toBeLessThan(3_000);
     await f.sameAsGoogle();
   });
 
   it('a burst longer than the budget: the message fails (redelivery), the lease is released, the retry converges', async () => {
-    const d = f.deps({ config: { retryBudgetMs: 300 } });
+    const pauses: number[] = [];
+    const d = f.deps({
+      config: { retryBudgetMs: 300 },
+      apiOptions: { onRetry: (r) => pauses.push(r.delayMs) },
+    });
     await runSync(d, f.seeded.subscriptionId);
     await insertMany(f.cal, f.seeded.calendarId, 2);
     await failReads(429, 1000, 'rateLimitExceeded');
-    const started = Date.now();
     const err = await handleSyncMessage(d, f.notification()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CalendarError);
     expect(err).toMatchObject({ kind: 'rate_limited' });
-    expect(Date.now() - started).toBeLessThan(2_000); // budget 300 ms + the calls themselves
+    // It gave up inside its budget: the pauses it took add up to at most 300 ms.
+    expect(pauses.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(300);
     const sub = await f.readSub();
     expect(sub.lease).toBeNull();
     expect(sub.status).toBe('active');
@@ -195,10 +197,15 @@ describe.skipIf(emulatorsMissing() !== '')('sync worker failure paths', () => {
       'covered',
     );
     expect(await f.ctl.requests()).toHaveLength(0);
-    // A newer message number syncs, whatever its timestamps say.
+    // A newer number that the webhook received before that listing began (beyond the skew) is
+    // covered too (decision 007, receive time); received since, it syncs.
     expect(
       (await handleSyncMessage(d, f.notification({ messageNumber: 51, receivedAt: old }))).outcome,
-    ).toBe('synced');
+    ).toBe('covered');
+    expect(await f.ctl.requests()).toHaveLength(0);
+    expect((await handleSyncMessage(d, f.notification({ messageNumber: 52 }))).outcome).toBe(
+      'synced',
+    );
     // Within the skew margin a resync is not skipped: syncing once too often is the safe side.
     const recent = new Date(Date.now() + 1_000).toISOString();
     expect((await handleSyncMessage(d, resync(f.seeded, { requestedAt: recent }))).outcome).toBe(

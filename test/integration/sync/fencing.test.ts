@@ -69,13 +69,10 @@ describe.skipIf(emulatorsMissing() !== '')(
       });
       expect((await runSync(b, f.seeded.subscriptionId)).outcome).toBe('synced');
       const inTenDays = Date.now() + 10 * 86_400_000; // inside the occurrence window
-      const { data: e } = await f.cal.events.insert({
-        calendarId: f.seeded.calendarId,
-        requestBody: {
-          summary: 'E, created after A listed',
-          start: { dateTime: new Date(inTenDays).toISOString() },
-          end: { dateTime: new Date(inTenDays + 3_600_000).toISOString() },
-        },
+      const e = await f.insert({
+        summary: 'E, created after A listed',
+        start: { dateTime: new Date(inTenDays).toISOString() },
+        end: { dateTime: new Date(inTenDays + 3_600_000).toISOString() },
       });
       expect((await runSync(b, f.seeded.subscriptionId)).outcome).toBe('synced');
       expect((await f.mirror()).has(e.id!)).toBe(true);
@@ -100,11 +97,7 @@ describe.skipIf(emulatorsMissing() !== '')(
       const base = f.deps({ config: { leaseMs: LEASE_MS } });
       await runSync(base, f.seeded.subscriptionId);
       for (const id of [...(await f.mirror()).keys()].slice(0, 3)) {
-        await f.cal.events.patch({
-          calendarId: f.seeded.calendarId,
-          eventId: id,
-          requestBody: { summary: 'changed while A stalls' },
-        });
+        await f.patch(id, { summary: 'changed while A stalls' });
       }
       const held = gate();
       const listed = gate();

@@ -31,9 +31,10 @@ describe.skipIf(emulatorsMissing() !== '')('Google as it really is', () => {
 
   it("a calendar's time-zone change (no event delta) moves all-day startAt/endAt and all-day occurrences", async () => {
     const date = dayFromNow(5);
-    const { data: allDay } = await f.cal.events.insert({
-      calendarId: f.seeded.calendarId,
-      requestBody: { summary: 'holiday', start: { date }, end: { date: dayFromNow(6) } },
+    const allDay = await f.insert({
+      summary: 'holiday',
+      start: { date },
+      end: { date: dayFromNow(6) },
     });
     const d = f.deps();
     await runSync(d, f.seeded.subscriptionId);
@@ -60,14 +61,11 @@ describe.skipIf(emulatorsMissing() !== '')('Google as it really is', () => {
   it("the UI's 'this and following' split (`_R` master): editing and deleting its instances update that series' occurrences", async () => {
     const start = new Date(Date.now() + 2 * DAY);
     start.setUTCHours(9, 0, 0, 0);
-    const { data: master } = await f.cal.events.insert({
-      calendarId: f.seeded.calendarId,
-      requestBody: {
-        summary: 'standup',
-        recurrence: ['RRULE:FREQ=DAILY;COUNT=10'],
-        start: { dateTime: start.toISOString(), timeZone: 'UTC' },
-        end: { dateTime: new Date(start.getTime() + 900_000).toISOString(), timeZone: 'UTC' },
-      },
+    const master = await f.insert({
+      summary: 'standup',
+      recurrence: ['RRULE:FREQ=DAILY;COUNT=10'],
+      start: { dateTime: start.toISOString(), timeZone: 'UTC' },
+      end: { dateTime: new Date(start.getTime() + 900_000).toISOString(), timeZone: 'UTC' },
     });
     const d = f.deps();
     await runSync(d, f.seeded.subscriptionId);
@@ -89,11 +87,7 @@ describe.skipIf(emulatorsMissing() !== '')('Google as it really is', () => {
     const [first, second] = inst.items!;
     expect(first!.recurringEventId).toBe(splitId);
     expect(first!.id!.startsWith(`${master.id}_`)).toBe(true);
-    await f.cal.events.patch({
-      calendarId: f.seeded.calendarId,
-      eventId: first!.id!,
-      requestBody: { summary: 'moved standup' },
-    });
+    await f.patch(first!.id!, { summary: 'moved standup' });
     await f.cal.events.delete({ calendarId: f.seeded.calendarId, eventId: second!.id! });
     await handleSyncMessage(d, f.notification());
     occ = [...(await occurrences()).values()];
@@ -116,11 +110,7 @@ describe.skipIf(emulatorsMissing() !== '')('Google as it really is', () => {
           edited = true;
           // Changed while the listing is on its way: it comes again on a later page.
           for (const id of ids.slice(0, 12)) {
-            await f.cal.events.patch({
-              calendarId: f.seeded.calendarId,
-              eventId: id,
-              requestBody: { summary: 'changed mid-listing' },
-            });
+            await f.patch(id, { summary: 'changed mid-listing' });
           }
         },
       },

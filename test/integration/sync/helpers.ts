@@ -14,7 +14,7 @@ import {
   type ChannelRecord,
   type SubscriptionDoc,
 } from '../../../functions/store/schema.js';
-import type { SyncConfig, SyncDeps } from '../../../functions/sync/deps.js';
+import type { SyncConfig, SyncDeps, SyncHooks } from '../../../functions/sync/deps.js';
 import type { NotificationMessage, ResyncMessage } from '../../../functions/messages.js';
 import {
   firestoreFixture,
@@ -204,6 +204,15 @@ export async function insertMany(
     }),
   );
   return ids;
+}
+
+/** Sync hooks that kill the run after page `page` (0-based) was written: a worker dying mid-listing. */
+export function crashAfterPage(page: number, message: string): SyncHooks {
+  return {
+    afterPage(i) {
+      if (i === page) throw new Error(message);
+    },
+  };
 }
 
 export interface Channel {

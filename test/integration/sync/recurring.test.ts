@@ -59,13 +59,9 @@ describe.skipIf(emulatorsMissing() !== '')('recurring events', () => {
     await runSync(d, f.seeded.subscriptionId);
     const moved = `${master.id}_20260303T133000Z`;
     const cancelled = `${master.id}_20260304T133000Z`;
-    await f.cal.events.patch({
-      calendarId: f.seeded.calendarId,
-      eventId: moved,
-      requestBody: {
-        start: { dateTime: '2026-03-03T11:00:00-06:00' },
-        end: { dateTime: '2026-03-03T11:45:00-06:00' },
-      },
+    await f.patch(moved, {
+      start: { dateTime: '2026-03-03T11:00:00-06:00' },
+      end: { dateTime: '2026-03-03T11:45:00-06:00' },
     });
     await f.remove([cancelled]);
     await runSync(d, f.seeded.subscriptionId);
@@ -90,11 +86,7 @@ describe.skipIf(emulatorsMissing() !== '')('recurring events', () => {
     await runSync(d, f.seeded.subscriptionId);
     expect((await f.mirror()).has(late)).toBe(true);
     // What Google Calendar's UI does: end the old series, start a new one.
-    await f.cal.events.patch({
-      calendarId: f.seeded.calendarId,
-      eventId: master.id!,
-      requestBody: { recurrence: ['RRULE:FREQ=DAILY;UNTIL=20260305T055959Z'] },
-    });
+    await f.patch(master.id!, { recurrence: ['RRULE:FREQ=DAILY;UNTIL=20260305T055959Z'] });
     const next = await daily('gym v2', {
       start: { dateTime: '2026-03-06T09:00:00-06:00', timeZone: 'America/Chicago' },
       end: { dateTime: '2026-03-06T10:00:00-06:00', timeZone: 'America/Chicago' },

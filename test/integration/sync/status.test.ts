@@ -56,13 +56,10 @@ describe.skipIf(emulatorsMissing() !== '')('sync status machine', () => {
     expect(sub.nextRetryAt!.toMillis() - Date.now()).toBeGreaterThan(23 * HOUR);
 
     // The permission is back: the next notification syncs and clears everything.
-    await f.cal.events.insert({
-      calendarId: f.seeded.calendarId,
-      requestBody: {
-        summary: 'after the error',
-        start: { dateTime: '2026-05-01T10:00:00Z' },
-        end: { dateTime: '2026-05-01T11:00:00Z' },
-      },
+    await f.insert({
+      summary: 'after the error',
+      start: { dateTime: '2026-05-01T10:00:00Z' },
+      end: { dateTime: '2026-05-01T11:00:00Z' },
     });
     expect((await handleSyncMessage(d, f.notification())).outcome).toBe('synced');
     sub = await f.readSub();
@@ -165,13 +162,10 @@ describe.skipIf(emulatorsMissing() !== '')('sync status machine', () => {
         end: { dateTime: '2026-06-01T11:00:00Z' },
       },
     });
-    const { data: small } = await f.cal.events.insert({
-      calendarId: f.seeded.calendarId,
-      requestBody: {
-        summary: 'an ordinary one',
-        start: { dateTime: '2026-06-02T10:00:00Z' },
-        end: { dateTime: '2026-06-02T11:00:00Z' },
-      },
+    const small = await f.insert({
+      summary: 'an ordinary one',
+      start: { dateTime: '2026-06-02T10:00:00Z' },
+      end: { dateTime: '2026-06-02T11:00:00Z' },
     });
     const tokenBefore = (await f.readSub()).syncToken;
     const res = await handleSyncMessage(d, f.notification());

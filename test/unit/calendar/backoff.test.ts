@@ -40,10 +40,9 @@ describe('RetryBudget', () => {
 describe('sleep', () => {
   it('wakes early when aborted', async () => {
     const controller = new AbortController();
-    const started = Date.now();
     const p = sleep(10_000, controller.signal);
     controller.abort(new Error('stop'));
+    // A sleep that ignored the signal would resolve (not reject) after 10 s, past the test timeout.
     await expect(p).rejects.toThrow('stop');
-    expect(Date.now() - started).toBeLessThan(1000);
   });
 });

@@ -68,6 +68,7 @@ describe('status table', () => {
       {
         subscriptionId: 's_c',
         user: 'carol',
+        account: 'carol@example.com',
         calendar: 'carol@example.com',
         status: 'error',
         mode: 'push',
@@ -81,6 +82,7 @@ describe('status table', () => {
       {
         subscriptionId: 's_d',
         user: 'dave',
+        account: 'dave@example.com',
         calendar: 'dave@example.com',
         status: 'active',
         mode: 'push',
