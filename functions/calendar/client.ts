@@ -14,6 +14,7 @@ import type {
 } from './api.js';
 import { DEFAULT_BACKOFF, RetryBudget, sleep as realSleep, type BackoffPolicy } from './backoff.js';
 import { CalendarError, classifyGoogleError, isRetryable } from './errors.js';
+import { AccessTokenCache, accessTokenCache } from './token-cache.js';
 
 export interface CalendarClientConfig {
   calendarApiUrl: string;
@@ -44,6 +45,7 @@ export function createCalendarApi(
 ): CalendarApi {
   registerSecret(refreshToken);
   const auth = oauthClient(config, refreshToken);
+  const cached = cachedAuth(auth, config, refreshToken, options.now ?? Date.now);
   const client: calendar_v3.Calendar = calendar({
     version: 'v3',
     // googleapis-common pins its own copy of google-auth-library; the classes are the same at run time.
@@ -52,7 +54,10 @@ export function createCalendarApi(
   });
   const call = caller(
     config,
-    () => auth.setCredentials({ refresh_token: refreshToken }),
+    () => {
+      accessTokenCache.delete(cached.key); // Google refused it: never hand it out again
+      auth.setCredentials({ refresh_token: refreshToken });
+    },
     options,
     policy,
   );
@@ -71,6 +76,34 @@ function oauthClient(config: CalendarClientConfig, refreshToken: string): OAuth2
   auth.setCredentials({ refresh_token: refreshToken });
   auth.on('tokens', (tokens) => registerSecret(tokens.access_token ?? undefined));
   return auth;
+}
+
+/**
+ * Gives `auth` the instance's cached access token for this refresh token (if still valid), and
+ * caches every token it obtains. The client's own expiry check runs on `Date`; the cache runs on
+ * `now` (the caller's clock): expiry dates are translated between the two.
+ */
+function cachedAuth(
+  auth: OAuth2Client,
+  config: CalendarClientConfig,
+  refreshToken: string,
+  now: () => number,
+): { key: string } {
+  const key = AccessTokenCache.keyOf(config.oauth.tokenUrl, config.oauth.clientId, refreshToken);
+  const hit = accessTokenCache.get(key, now());
+  auth.setCredentials({
+    refresh_token: refreshToken,
+    ...(hit
+      ? { access_token: hit.accessToken, expiry_date: Date.now() + (hit.expiresAt - now()) }
+      : {}),
+  });
+  auth.on('tokens', (tokens) => {
+    if (tokens.access_token && typeof tokens.expiry_date === 'number') {
+      const expiresAt = now() + (tokens.expiry_date - Date.now());
+      accessTokenCache.set(key, { accessToken: tokens.access_token, expiresAt });
+    }
+  });
+  return { key };
 }
 
 /** One logical call against Google, retried as its own budget allows. */

@@ -117,6 +117,17 @@ export class ChangeSet {
     return this.entries.size;
   }
 
+  /** Documents this run left live and as tombstones (a first sync's counts: nothing was there before). */
+  tally(): { live: number; tombstones: number } {
+    let live = 0;
+    let tombstones = 0;
+    for (const e of this.entries.values()) {
+      if (e.now === 'live') live++;
+      else if (e.now === 'tombstone') tombstones++;
+    }
+    return { live, tombstones };
+  }
+
   /** The messages to publish, in the order the changes were first seen. */
   messages(uid: string, calendarId: string): ChangeMessage[] {
     const out: ChangeMessage[] = [];

@@ -46,6 +46,7 @@ export async function rebuildOccurrences(
     ...options,
     calendarTimeZone: timeZone,
   });
+  total.reads += roots.scanned;
   const calendar = { db, events, occurrences, options: { ...options, calendarTimeZone: timeZone } };
   await refreshSingles(calendar, roots.singles, total);
   await deleteUnproduced(calendar, roots, total);
@@ -63,10 +64,12 @@ interface Rebuild {
 /** Which roots exist, and which are series (ids and two small fields only). */
 async function readRoots(
   events: CollectionReference,
-): Promise<{ singles: Set<string>; series: Set<string> }> {
+): Promise<{ singles: Set<string>; series: Set<string>; scanned: number }> {
   const singles = new Set<string>();
   const series = new Set<string>();
+  let scanned = 0;
   for await (const docs of pages(events.select('id', 'recurringEventId', 'recurrence'))) {
+    scanned += docs.length;
     for (const doc of docs) {
       const parent = str(doc.get('recurringEventId'));
       const id = str(doc.get('id'));
@@ -79,7 +82,7 @@ async function readRoots(
     }
   }
   for (const id of series) singles.delete(id);
-  return { singles, series };
+  return { singles, series, scanned };
 }
 
 /** Singles: the event and its one occurrence document, read by key, a chunk at a time. */
@@ -96,6 +99,7 @@ async function refreshSingles(
       db.getAll(...chunk.map((id) => events.doc(encodeDocId(id)))),
       db.getAll(...chunk.map((id) => occurrences.doc(encodeDocId(id)))),
     ]);
+    total.reads += 2 * chunk.length;
     const ops: Op[] = [];
     chunk.forEach((_id, i) => {
       const ev = evs[i]!;
@@ -131,6 +135,7 @@ async function deleteUnproduced(
 ): Promise<void> {
   let stale: Op[] = [];
   for await (const docs of pages(occurrences.select('eventId'))) {
+    total.reads += docs.length;
     for (const doc of docs) {
       const root = str(doc.get('eventId'));
       const keep =

@@ -44,6 +44,24 @@ export interface RefreshStats {
   writes: number;
   deletes: number;
   unchanged: number;
+  /** Documents read, as Firestore bills them (a query that finds nothing costs one). */
+  reads: number;
+  /** Filtered queries run (`in` queries: the emulator answers them by scanning the collection). */
+  queries: number;
+}
+
+export const emptyStats = (): RefreshStats => ({
+  roots: 0,
+  writes: 0,
+  deletes: 0,
+  unchanged: 0,
+  reads: 0,
+  queries: 0,
+});
+
+/** Adds `more` into `into` (field by field). */
+export function addStats(into: RefreshStats, more: RefreshStats): void {
+  for (const k of Object.keys(into) as (keyof RefreshStats)[]) into[k] += more[k];
 }
 
 export type Op =
@@ -102,7 +120,7 @@ export async function refreshOccurrences(
   ids: Iterable<string>,
   options: RefreshOptions,
 ): Promise<RefreshStats> {
-  const stats: RefreshStats = { roots: 0, writes: 0, deletes: 0, unchanged: 0 };
+  const stats = emptyStats();
   const queue = [...new Set(ids)];
   if (queue.length === 0) return stats;
   const timeZone =
@@ -134,6 +152,8 @@ export async function refreshOccurrences(
     stats.writes += planned.writes;
     stats.deletes += planned.deletes;
     stats.unchanged += planned.unchanged;
+    stats.reads += planned.reads;
+    stats.queries += 2;
     return planned.redirects;
   };
   // Rounds: the ids asked for, then the series reached through ids that named exceptions.
@@ -159,6 +179,7 @@ interface Planned {
   writes: number;
   deletes: number;
   unchanged: number;
+  reads: number;
 }
 
 /** Recomputes a chunk of root ids from what `reader` finds stored: the writes and deletes that bring their occurrences in line. */
@@ -172,9 +193,13 @@ async function planChunk(
   logger: Logger,
 ): Promise<Planned> {
   const occurrences = db.collection(paths.occurrences(cal.uid, cal.calendarId));
-  const { rootById, redirects, childrenOf, stored } = await readChunk(db, cal, rootIds, reader);
-
-  const out: Planned = { ops: [], redirects, writes: 0, deletes: 0, unchanged: 0 };
+  const { rootById, redirects, childrenOf, stored, reads } = await readChunk(
+    db,
+    cal,
+    rootIds,
+    reader,
+  );
+  const out: Planned = { ops: [], redirects, writes: 0, deletes: 0, unchanged: 0, reads };
   for (const id of rootIds) {
     let wanted;
     try {
@@ -223,6 +248,8 @@ async function readChunk(
   redirects: string[];
   childrenOf: Map<string, GoogleEvent[]>;
   stored: Map<string, DocumentSnapshot>;
+  /** Documents read, as billed (a query that finds nothing costs one). */
+  reads: number;
 }> {
   const events = db.collection(paths.events(cal.uid, cal.calendarId));
   const occurrences = db.collection(paths.occurrences(cal.uid, cal.calendarId));
@@ -248,7 +275,9 @@ async function readChunk(
   }
   const stored = new Map<string, DocumentSnapshot>();
   for (const doc of existing.docs) stored.set(doc.id, doc);
-  return { rootById, redirects, childrenOf, stored };
+  const billed = (n: number) => Math.max(1, n);
+  const reads = roots.length + billed(children.size) + billed(existing.size);
+  return { rootById, redirects, childrenOf, stored, reads };
 }
 
 /** Writes ops in batches; with a fence, each batch carries its guard (see store/fence.ts). */

@@ -7,6 +7,7 @@ import {
 } from '@google-cloud/firestore';
 import type { GoogleEvent } from '../calendar/api.js';
 import { runLimited } from '../run-limited.js';
+import type { BatchQueue } from './batches.js';
 import { commitFenced, MAX_FENCED_BATCH, type WriteFence } from './fence.js';
 import { paths } from './schema.js';
 
@@ -98,12 +99,15 @@ export function eventDocument(op: Extract<EventOp, { type: 'set' }>): Record<str
  * Applies ops in fenced batches (not atomic across batches: every op is idempotent). The first
  * failure stops new batches; those in flight are awaited before it is rethrown, so nothing of this
  * call is still on its way when the caller gives the lease up. Returns writes and deletes.
+ * With `queue` (built on the same fence) the ops are only queued, each tagged with its op: they
+ * land by the caller's `queue.flush()`, pipelined with whatever else it queues (the occurrences).
  */
 export async function writeEventOps(
   db: Firestore,
   cal: CalendarRef,
   ops: readonly EventOp[],
   fence: WriteFence,
+  queue?: BatchQueue,
 ): Promise<{ writes: number; deletes: number }> {
   const col = eventsCollection(db, cal);
   let writes = 0;
@@ -111,6 +115,14 @@ export async function writeEventOps(
   for (const op of ops) {
     if (op.type === 'set') writes++;
     else deletes++;
+  }
+  if (queue) {
+    for (const op of ops) {
+      const ref = col.doc(op.docId);
+      if (op.type === 'set') await queue.set(ref, eventDocument(op), op);
+      else await queue.delete(ref, op);
+    }
+    return { writes, deletes };
   }
   const chunks: EventOp[][] = [];
   for (let i = 0; i < ops.length; i += MAX_FENCED_BATCH) {

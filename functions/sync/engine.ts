@@ -310,7 +310,9 @@ class SyncSession {
   }
 
   private async commit(run: RunOutput, keepLease: boolean) {
-    const counts = await countEvents(this.deps.db, this.cal);
+    // A first sync knows its counts (it wrote all there is); otherwise aggregation queries.
+    const counts =
+      run.pass.eventCounts(run.totals.quarantined) ?? (await countEvents(this.deps.db, this.cal));
     return commitSync(this.deps.db, this.keeper.lease, {
       keepLease,
       syncToken: run.syncToken,
@@ -359,6 +361,8 @@ class SyncSession {
       ...run.totals,
       occurrenceWrites: run.pass.occurrences.writes,
       occurrenceDeletes: run.pass.occurrences.deletes,
+      occurrenceReads: run.pass.occurrences.reads,
+      occurrenceQueries: run.pass.occurrences.queries,
       changesAnnounced: announced,
       durationMs: this.now() - started,
       ...(this.opts.receivedAt !== undefined && this.runs === 1

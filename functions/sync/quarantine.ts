@@ -2,6 +2,7 @@
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
 import type { GoogleEvent } from '../calendar/api.js';
 import type { Logger } from '../log.js';
+import type { BatchQueue, QueuedWrite, RefusedHandler } from '../store/batches.js';
 import { writeEventOps, type CalendarRef, type EventOp } from '../store/events.js';
 import { commitFenced, FenceRevokedError, type WriteFence } from '../store/fence.js';
 import { paths } from '../store/schema.js';
@@ -58,6 +59,34 @@ export function pretrim(ops: readonly EventOp[], ctx: QuarantineContext): EventO
     logQuarantine(ctx, op, 'document over 1 MiB');
     return quarantineStub(op, 'document over 1 MiB', ctx.now());
   });
+}
+
+/**
+ * Queues ops on the run's pipelined queue (pre-trimmed); a batch Firestore refuses later is
+ * repaired by `repairRefused`, the queue's refusal handler.
+ */
+export async function queueQuarantining(
+  ops: readonly EventOp[],
+  ctx: QuarantineContext,
+  queue: BatchQueue,
+): Promise<{ writes: number; deletes: number; quarantined: number }> {
+  const trimmed = pretrim(ops, ctx);
+  const quarantined = trimmed.filter((op, i) => op !== ops[i]).length;
+  return { ...(await writeEventOps(ctx.db, ctx.cal, trimmed, ctx.fence, queue)), quarantined };
+}
+
+/**
+ * The queue's handler for a refused batch: INVALID_ARGUMENT → its event writes one at a time,
+ * each refused event stored as a stub (`onStub` counts them). Anything else — or a refused
+ * write that is not an event's — fails the run as before.
+ */
+export function repairRefused(ctx: QuarantineContext, onStub: () => void): RefusedHandler {
+  return async (writes: readonly QueuedWrite[], err: unknown) => {
+    if (!isInvalidArgument(err)) throw err;
+    const ops = writes.map((w) => w.tag as EventOp | undefined);
+    if (ops.some((op) => op?.type === undefined)) throw err;
+    for (const op of ops as EventOp[]) if ((await writeOne(op, ctx)) === 'stub') onStub();
+  };
 }
 
 /**

@@ -14,7 +14,7 @@ import {
 import { encodeDocId } from '../store/schema.js';
 import { planPage } from './apply.js';
 import type { RunContext } from './context.js';
-import { quarantineStub, writeQuarantining } from './quarantine.js';
+import { queueQuarantining, quarantineStub, repairRefused } from './quarantine.js';
 import { recomputeForZone } from './zone-change.js';
 
 export interface SyncTotals {
@@ -99,17 +99,22 @@ interface Listing {
 
 async function listAndApply(ctx: RunContext, input: RunInput): Promise<RunOutput> {
   const listing = await openListing(ctx, input);
-  let pageIndex = 0;
   let last: EventsPage | undefined;
-  for await (const page of listPages(ctx, listing)) {
-    await applyPage(ctx, listing, page);
-    await ctx.deps.hooks?.afterPage?.(pageIndex++);
-    last = page;
+  try {
+    let pageIndex = 0;
+    for await (const page of listPages(ctx, listing)) {
+      await applyPage(ctx, listing, page);
+      await ctx.deps.hooks?.afterPage?.(pageIndex++);
+      last = page;
+    }
+    if (!last?.nextSyncToken) {
+      throw new Error('events.list returned neither nextPageToken nor nextSyncToken');
+    }
+    await finishListing(ctx, listing);
+  } catch (err) {
+    await listing.pass.settle(); // a first sync's batches in flight land (or fail) first
+    throw err;
   }
-  if (!last?.nextSyncToken) {
-    throw new Error('events.list returned neither nextPageToken nor nextSyncToken');
-  }
-  await finishListing(ctx, listing);
   return {
     syncToken: last.nextSyncToken,
     full: input.full,
@@ -124,16 +129,18 @@ async function listAndApply(ctx: RunContext, input: RunInput): Promise<RunOutput
 async function openListing(ctx: RunContext, input: RunInput): Promise<Listing> {
   const { deps, cal } = ctx;
   const now = (deps.clock ?? Date.now)();
-  let timeZone: string | undefined;
-  let summary: string | undefined;
-  if (input.full) {
-    const info = await ctx.api.getCalendar(cal.calendarId, await ctx.keeper.forCall(ctx.signal));
-    timeZone = info.timeZone;
-    summary = info.summary;
-  }
+  // The calendar's details and (a full sync) whether anything is stored, at once.
+  const [info, storedBefore] = await Promise.all([
+    input.full
+      ? ctx.keeper.forCall(ctx.signal).then((s) => ctx.api.getCalendar(cal.calendarId, s))
+      : undefined,
+    // A first full sync (nothing stored yet) needs neither version reads nor the sweep.
+    !input.full || hasStoredEvents(deps.db, cal),
+  ]);
+  const timeZone = info?.timeZone;
+  const summary = info?.summary;
   const daysBack = deps.config.fullSyncDaysBack;
-  // A first full sync (nothing stored yet) needs neither version reads nor the sweep.
-  const storedBefore = !input.full || (await hasStoredEvents(deps.db, cal));
+  const totals = emptyTotals();
   return {
     input,
     storedBefore,
@@ -145,13 +152,21 @@ async function openListing(ctx: RunContext, input: RunInput): Promise<Listing> {
       input.full && daysBack !== undefined
         ? new Date(now - daysBack * durations.DAY).toISOString()
         : undefined,
-    totals: emptyTotals(),
+    totals,
     pass: new SyncPass(deps.db, cal, windowFor(now, deps.config), ctx.logger, {
       full: input.full,
       fence: ctx.keeper.fence,
       changes: input.changes,
+      storedBefore,
+      // Events and occurrences share pipelined batches; a refused one is quarantined event by event.
+      onRefused: repairRefused(quarantineContext(ctx), () => totals.quarantined++),
     }),
   };
+}
+
+function quarantineContext(ctx: RunContext) {
+  const { deps, cal, keeper } = ctx;
+  return { db: deps.db, cal, fence: keeper.fence, now: deps.clock ?? Date.now, logger: ctx.logger };
 }
 
 /**
@@ -205,6 +220,7 @@ async function applyPage(ctx: RunContext, l: Listing, page: EventsPage): Promise
   // Paging runs over live data: an id may come twice in one listing. A first sync (nothing stored
   // before) reads back only those, so an older copy never overwrites a newer one.
   const toRead = l.storedBefore ? ids : ids.filter((id) => l.seen?.has(id));
+  if (!l.storedBefore && toRead.length > 0) await l.pass.flush(); // the earlier copy has landed
   const stored = toRead.length > 0 ? await readEventStates(deps.db, cal, toRead) : new Map();
   const plan = planPage(page.items, stored, { timeZone, cancelledMasters: l.cancelledMasters });
   const now = deps.clock ?? Date.now;
@@ -224,23 +240,20 @@ async function applyPage(ctx: RunContext, l: Listing, page: EventsPage): Promise
     return quarantineStub(op, `could not be processed: ${u.reason.slice(0, 160)}`, now());
   });
   const ops = [...plan.ops, ...stubs];
+  // The change feed's outbox first (fenced), then the page's writes, queued: they land with the
+  // page's occurrences (pass.page), or later on a first sync.
   await ctx.outbox?.record(pageEntries(page.items, ops, stored, encodeDocId));
-  const written = await writeQuarantining(ops, {
-    db: deps.db,
-    cal,
-    fence: keeper.fence,
-    now,
-    logger: ctx.logger,
-  });
+  const written = await queueQuarantining(ops, quarantineContext(ctx), l.pass.queue);
   l.totals.writes += written.writes;
   l.totals.deletes += written.deletes;
   l.totals.quarantined += written.quarantined + 0;
   l.totals.skipped += plan.skipped;
+  if (plan.cascadeMasters.length > 0) await l.pass.flush(); // the cascade's query sees them
   l.totals.deletes += await deleteExceptionsOf(deps.db, cal, plan.cascadeMasters, keeper.fence, {
     before: async (d) => ctx.outbox?.record(deletedEntries(d)),
     after: (d) => l.pass.cascaded(d),
   });
-  // Occurrences of every id in the page, recomputed from the stored state (before the commit).
+  // The page's occurrences (before the commit): from its items on a full run, else from the mirror.
   await l.pass.page(page.items, ops, stored, plan.cascadeMasters, timeZone);
   if (l.seen) for (const id of ids) l.seen.add(id);
 }

@@ -12,6 +12,7 @@ import {
   round,
   sleep,
   waitQuiet,
+  waitUntil,
   type BenchContext,
   type BenchResult,
   stopFunctionsGently,
@@ -19,6 +20,8 @@ import {
 import { benchWorld, connectCalendar, eventBody, seedEvents } from './world.js';
 
 const HOUR = 3_600_000;
+/** No acknowledgement for this long (> Pub/Sub's 5 s maximum backoff + the 2 s re-check): settled. */
+const STALL_MS = 10_000;
 const DAY = 24 * HOUR;
 /** Requests the benchmark itself makes as the calendar's user (not calsync's quota). */
 const EDITOR_ENDPOINTS = new Set(['events.insert', 'events.patch', 'events.delete']);
@@ -46,6 +49,12 @@ export async function benchQuota(ctx: BenchContext): Promise<BenchResult> {
   const clockFile = join(tmpdir(), `calsync-bench-clock-${process.pid}`);
   writeFileSync(clockFile, '0');
   let lines = 0;
+  // Every published notification ends acknowledged by the worker (one `sync result` line without
+  // redelivery): the day moves on only then. Quiet log lines alone are not enough, as a run may
+  // pause (settle window, re-check of an empty delta, Pub/Sub's redelivery backoff) in silence.
+  let published = 0;
+  let acked = 0;
+  let unsettled = 0;
   const triggers = new Map<string, number>();
   const stack = await startLocalStack({
     targets: ['webhook', 'syncWorker'],
@@ -58,6 +67,8 @@ export async function benchQuota(ctx: BenchContext): Promise<BenchResult> {
     },
     onLine: (target, line) => {
       lines++;
+      if (target === 'webhook' && line.includes('"message":"notification published"')) published++;
+      if (line.includes('"message":"sync result"') && line.includes('"redeliver":false')) acked++;
       if (target !== 'syncWorker' || !line.includes('"message":"sync"')) return;
       try {
         const entry = JSON.parse(line) as { trigger?: string; message?: string };
@@ -71,6 +82,19 @@ export async function benchQuota(ctx: BenchContext): Promise<BenchResult> {
   const world = await benchWorld(stack);
   const quiet = async () => {
     await stack.sim.idle();
+    await waitQuiet(() => lines, quietMs);
+    // A message Pub/Sub dead-letters is never acknowledged: stop once acknowledgements stall.
+    let seen = -1;
+    let since = Date.now();
+    const settled = await waitUntil(
+      () => {
+        if (acked !== seen) [seen, since] = [acked, Date.now()];
+        return acked >= published || Date.now() - since > STALL_MS;
+      },
+      120_000,
+      100,
+    );
+    if (!settled || acked < published) unsettled++;
     await waitQuiet(() => lines, quietMs);
   };
   try {
@@ -133,7 +157,12 @@ export async function benchQuota(ctx: BenchContext): Promise<BenchResult> {
       });
       await quiet();
       // renewChannels runs hourly (Cloud Scheduler); here in-process on the simulated clock.
-      await renewChannelsCore({ ...world.deps(), holderId: `bench-hour-${hour}` });
+      // Its Calendar APIs see the simulated clock too (a cached access token expires on it).
+      await renewChannelsCore({
+        ...world.deps(),
+        apiOptions: { now: () => Date.now() + world.offset.ms },
+        holderId: `bench-hour-${hour}`,
+      });
       await quiet();
     }
     const dayMs = Date.now() - t0;
@@ -148,14 +177,20 @@ export async function benchQuota(ctx: BenchContext): Promise<BenchResult> {
     }
     const total = [...byEndpoint.values()].reduce((a, b) => a + b, 0);
     const perCal = (x: number) => round(x / n, 2);
+    const syncs = [...triggers.values()].reduce((a, b) => a + b, 0);
+    const refreshes = tokenCalls - editorTokenCalls;
     return {
       values: {
         'quota.calendars': n,
         'quota.calls_per_calendar_day': perCal(total),
+        'quota.syncs': syncs,
+        // calsync's refreshes (worker and renewal) per worker sync run.
+        'quota.token_refreshes_per_sync': syncs > 0 ? round(refreshes / syncs, 3) : 0,
       },
       notes: [
         `simulated ${DAY / HOUR} h in ${round(dayMs / 1000, 0)} s: ${n * bursts} bursts × 3 changes, ${24 / stepHours} renewChannels runs; per calendar per day: ${[...byEndpoint].map(([k, v]) => `${k} ${perCal(v)}`).join(', ')}`,
-        `worker sync runs by trigger: ${[...triggers].map(([k, v]) => `${k} ${v}`).join(', ')}; OAuth token refreshes by calsync ${tokenCalls - editorTokenCalls} (not Calendar API quota)`,
+        `notifications published ${published}, acknowledged by the worker ${acked}${unsettled > 0 ? `; ${unsettled} step(s) moved on with messages unacknowledged (dead-lettered or stalled)` : ''}`,
+        `worker sync runs by trigger: ${[...triggers].map(([k, v]) => `${k} ${v}`).join(', ')}; OAuth token refreshes by calsync ${refreshes} for ${syncs} syncs (not Calendar API quota)`,
       ],
     };
   } finally {

@@ -1,18 +1,22 @@
-// full_sync baseline, run as its own Node process: the fastest plain batched write of the documents the sync stored, to the same emulator.
-// Usage: node --import tsx test/bench/raw-write.ts '{"projectId":"…","source":"users/u/calendars/c/events"}'
+// full_sync baseline, run as its own Node process: the fastest plain batched write of the documents the sync stored (events and occurrences), to the same emulator.
+// Usage: node --import tsx test/bench/raw-write.ts '{"projectId":"…","sources":["users/u/calendars/c/events", …]}'
 import { Firestore, type DocumentData } from '@google-cloud/firestore';
 
 interface Input {
   projectId: string;
-  source: string;
+  /** Collections whose documents are written again, under bench-raw/… (the same number of documents). */
+  sources: string[];
   /** Only the two variants that win on this machine. */
   quick?: boolean;
 }
 
 const input = JSON.parse(process.argv[2] ?? '{}') as Input;
 const db = new Firestore({ projectId: input.projectId });
-const snap = await db.collection(input.source).get();
-const docs: [string, DocumentData][] = snap.docs.map((d) => [d.id, d.data()]);
+const docs: [string, DocumentData][] = [];
+for (const [s, source] of input.sources.entries()) {
+  const snap = await db.collection(source).get();
+  for (const d of snap.docs) docs.push([`${s}-${d.id}`, d.data()]);
+}
 
 async function batched(path: string, size: number, concurrency: number): Promise<void> {
   const col = db.collection(path);
@@ -46,9 +50,9 @@ const variants: [string, (path: string) => Promise<void>][] = [
 ];
 const results: { variant: string; docsPerS: number }[] = [];
 for (const [i, [variant, run]] of variants.entries()) {
-  if (input.quick && i !== 1 && i !== 3) continue;
+  if (input.quick && i !== 2 && i !== 3) continue;
   const t = performance.now();
-  await run(`bench-raw/v${i}/events`);
+  await run(`bench-raw/v${i}/docs`);
   results.push({ variant, docsPerS: docs.length / ((performance.now() - t) / 1000) });
 }
 await db.terminate();

@@ -144,6 +144,7 @@ export async function benchWebhook(ctx: BenchContext): Promise<BenchResult> {
         'webhook.naive_p99_ms': n.p99,
         'webhook.hello_rps': round(h.rps, 0),
         'webhook.ratio_vs_naive': round(c.rps / n.rps, 2),
+        'webhook.ratio_vs_hello': round(c.rps / h.rps, 2),
       },
       notes,
     };

@@ -83,13 +83,12 @@ export async function seedEvents(
     Array.from({ length: count }, (_, i) => i),
     concurrency,
     async (i) => {
-      const res = await fetch(
-        `${simUrl}/calendar/v3/calendars/${encodeURIComponent(calendarId)}/events`,
-        {
+      const res = await retryNetwork(() =>
+        fetch(`${simUrl}/calendar/v3/calendars/${encodeURIComponent(calendarId)}/events`, {
           method: 'POST',
           headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
           body: JSON.stringify(eventBody(i, base)),
-        },
+        }),
       );
       const body = (await res.json()) as { id?: string };
       if (!res.ok || !body.id) throw new Error(`insert failed: ${res.status}`);
@@ -97,4 +96,19 @@ export async function seedEvents(
     },
   );
   return ids;
+}
+
+/**
+ * A connection the loaded machine dropped ("fetch failed") is tried again, up to 3 times. A retried
+ * insert may have landed: the seeded calendar can hold an event or two more than asked.
+ */
+async function retryNetwork(send: () => Promise<Response>): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof TypeError)) throw err;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
 }

@@ -1,4 +1,4 @@
-// CalendarApi adapter against a tiny loopback server: forced refresh on 401, backoff within budget, timeouts, invalid_grant.
+// CalendarApi adapter against a tiny loopback server: forced refresh on 401, backoff within budget, timeouts, invalid_grant, access tokens cached per instance.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import {
   type CalendarClientConfig,
 } from '../../../functions/calendar/client.js';
 import { CalendarError } from '../../../functions/calendar/errors.js';
+import { accessTokenCache, EXPIRY_MARGIN_MS } from '../../../functions/calendar/token-cache.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 let server: Server;
@@ -43,6 +44,7 @@ afterAll(() => {
 beforeEach(() => {
   tokenCalls = 0;
   apiCalls = 0;
+  accessTokenCache.clear();
 });
 
 const config = (): CalendarClientConfig => ({
@@ -249,5 +251,31 @@ describe('createCalendarApi', () => {
       resourceUri: 'u',
       expiration: 1700000000000,
     });
+  });
+  it('reuses the access token across APIs built for the same refresh token until near expiry', async () => {
+    serve((_req, res) => json(res, 200, listBody));
+    const clock = { ms: 1_000_000 };
+    const now = () => clock.ms;
+    await createCalendarApi(config(), 'refresh-cache', { now }).listEvents(params);
+    await createCalendarApi(config(), 'refresh-cache', { now }).listEvents(params);
+    expect(tokenCalls).toBe(1);
+    // Another user (refresh token) has a token of its own.
+    await createCalendarApi(config(), 'refresh-other', { now }).listEvents(params);
+    expect(tokenCalls).toBe(2);
+    // Within the margin of the 3,600 s lifetime: refreshed, not reused.
+    clock.ms += 3_600_000 - EXPIRY_MARGIN_MS;
+    await createCalendarApi(config(), 'refresh-cache', { now }).listEvents(params);
+    expect(tokenCalls).toBe(3);
+    expect(apiCalls).toBe(4);
+  });
+
+  it('drops a cached token Google no longer accepts: one 401, one refresh, then the new one is cached', async () => {
+    serve((_req, res) => json(res, 200, listBody));
+    await createCalendarApi(config(), 'refresh-revoked').listEvents(params);
+    validToken = 'ya29.third';
+    await createCalendarApi(config(), 'refresh-revoked').listEvents(params);
+    await createCalendarApi(config(), 'refresh-revoked').listEvents(params);
+    expect(tokenCalls).toBe(2);
+    expect(apiCalls).toBe(4); // ok, 401, ok (retried), ok (cached new token)
   });
 });
