@@ -11,11 +11,11 @@ import type { ChangePublisher } from './publisher.js';
 export async function announceChanges(
   publisher: ChangePublisher | undefined,
   changes: ChangeSet,
-  cal: { uid: string; calendarId: string },
+  cal: { uid: string; calendarId: string; fence: number },
   logger: Logger,
 ): Promise<{ count: number; ok: boolean }> {
   if (!publisher || changes.size === 0) return { count: 0, ok: true };
-  const messages = changes.messages(cal.uid, cal.calendarId);
+  const messages = changes.messages(cal.uid, cal.calendarId, cal.fence);
   if (messages.length === 0) return { count: 0, ok: true };
   try {
     await publisher.publish(messages);

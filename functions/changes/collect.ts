@@ -129,7 +129,7 @@ export class ChangeSet {
   }
 
   /** The messages to publish, in the order the changes were first seen. */
-  messages(uid: string, calendarId: string): ChangeMessage[] {
+  messages(uid: string, calendarId: string, fence: number): ChangeMessage[] {
     const out: ChangeMessage[] = [];
     for (const e of this.entries.values()) {
       const change: ChangeKind | undefined =
@@ -141,7 +141,7 @@ export class ChangeSet {
             ? 'deleted'
             : undefined;
       if (change)
-        out.push({ v: 1, uid, calendarId, eventId: e.eventId, change, updated: e.updated });
+        out.push({ v: 1, uid, calendarId, eventId: e.eventId, change, updated: e.updated, fence });
     }
     return out;
   }

@@ -204,4 +204,11 @@ export interface ChangeMessage {
   change: ChangeKind;
   /** The event's `updated` (RFC 3339) as Google sent it; null when a deletion did not carry one. */
   updated: string | null;
+  /**
+   * The lease fence of the sync that published it (decision 009): it grows with every takeover of
+   * the calendar. A worker that lost its lease may still publish late, after the worker that took
+   * over announced the same changes (from the outbox) and newer ones: drop a message whose fence
+   * is below the highest you have seen for its calendar.
+   */
+  fence: number;
 }

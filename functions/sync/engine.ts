@@ -253,7 +253,7 @@ class SyncSession {
     const announced = await announceChanges(
       this.deps.changes,
       run.pass.changes,
-      this.cal,
+      { ...this.cal, fence: this.keeper.lease.fence },
       this.logger,
     );
     if (announced.ok && waiting.length > 0) {
@@ -290,7 +290,9 @@ class SyncSession {
   ): Promise<RunOutput> {
     const run = await syncOnce(ctx, input);
     const recheckMs = this.deps.config.recheckMs ?? 2_000;
-    const found = run.totals.writes + run.totals.deletes;
+    // Items Google listed, whatever they did to the mirror: a change created and cancelled before
+    // the listing comes back as one cancelled item that writes nothing, yet answers its notification.
+    const found = run.totals.items;
     const answered = Math.max(notified, this.opts.notification && this.runs === 1 ? 1 : 0);
     if (answered === 0 || run.full || found >= answered || recheckMs === 0) return run;
     await this.pause(Math.max(recheckMs, this.deps.config.minSyncIntervalMs ?? 0));
@@ -304,7 +306,7 @@ class SyncSession {
     this.logger.info('re-checked the delta', {
       notified: answered,
       foundFirst: found,
-      found: again.totals.writes + again.totals.deletes,
+      found: again.totals.items,
     });
     return again;
   }

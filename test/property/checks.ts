@@ -308,9 +308,9 @@ function feedOf(feed: FeedEntry[], calendarId: string): FeedEntry[] {
 }
 
 /**
- * The change feed against the mirror's own diff: folding the messages, in publish order, over the
- * mirror as connect left it must give the mirror as it is now — every change announced, in order,
- * nothing announced that did not happen.
+ * The change feed against the mirror's own diff: folding the messages, in publish order and as
+ * the README tells a consumer to (stale fences dropped), over the mirror as connect left it must
+ * give the mirror as it is now — every change announced, in order, nothing that did not happen.
  */
 function checkFeed(
   baseline: Map<string, MirrorEvent>,
@@ -321,7 +321,12 @@ function checkFeed(
   const state = new Map<string, { live: boolean; updated: string | undefined }>();
   for (const [id, e] of baseline) state.set(id, { live: isLive(e), updated: e.updated });
   const odd: string[] = [];
+  // The consumer's rule (ChangeMessage.fence, decision 009): a message from a worker that lost its
+  // lease and published late carries a fence below one already seen for the calendar — dropped.
+  let highestFence = -Infinity;
   for (const { message: m, worker } of feed) {
+    if (m.fence < highestFence) continue;
+    highestFence = m.fence;
     const s = state.get(m.eventId) ?? { live: false, updated: undefined };
     if (m.change === 'created' && s.live)
       odd.push(`${m.eventId}: created while live (worker ${worker})`);

@@ -1,4 +1,5 @@
 // What the property test puts between a worker and Google / the change feed: latency per call, withheld answers, injected crashes and kills, and the captured feed.
+import { mulberry32 } from '../simulator/random.js';
 import type { CalendarApi, CalendarApiFactory } from '../../functions/calendar/api.js';
 import type { ChangeMessage } from '../../functions/changes/collect.js';
 import type { ChangePublisher } from '../../functions/changes/publisher.js';
@@ -55,17 +56,8 @@ export class Gate {
   }
 }
 
-/** Seeded PRNG (mulberry32): one stream per worker, so latency draws do not depend on scheduling. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (the simulator's mulberry32): one stream per worker, so latency draws do not depend on scheduling. */
+export const prng = mulberry32;
 
 /** Latency of one call (ms): mostly a few ms, sometimes tens, now and then a few hundred. */
 export function drawLatency(rnd: () => number): number {

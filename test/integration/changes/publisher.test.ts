@@ -26,6 +26,7 @@ describe.skipIf(emulatorsMissing() !== '')('change feed publisher', () => {
         eventId: `e${i}`,
         change: i % 3 === 0 ? 'created' : i % 3 === 1 ? 'updated' : 'deleted',
         updated: null,
+        fence: 1,
       });
     }
     await publisher.publish(messages);

@@ -4,18 +4,16 @@
 //   npm run test:soak -- --seed <seed> --path <path> --trace
 // or, in this suite, CALSYNC_PROPERTY_SEED=<seed> CALSYNC_PROPERTY_PATH=<path> npx vitest run test/integration/property
 // (CALSYNC_PROPERTY_TRACE=1 prints every step). CALSYNC_PROPERTY_RUNS changes the number of histories.
-import { Firestore } from '@google-cloud/firestore';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emulatorsMissing, uniqueProjectId, useEmulators } from '../../harness/env.js';
+import { describe, it } from 'vitest';
+import { emulatorsMissing } from '../../harness/env.js';
 import {
-  createPropertyWorld,
   describeDivergences,
   Effects,
   historyArbitrary,
   runHistory,
-  type PropertyWorld,
 } from '../../property/convergence.js';
+import { propertyWorldFixture } from './world.js';
 
 const SEED = Number(process.env.CALSYNC_PROPERTY_SEED ?? 20260707);
 const RUNS = Number(process.env.CALSYNC_PROPERTY_RUNS ?? 12);
@@ -23,27 +21,14 @@ const PATH = process.env.CALSYNC_PROPERTY_PATH;
 const TRACE = process.env.CALSYNC_PROPERTY_TRACE ? (l: string) => console.log(l) : undefined;
 
 describe.skipIf(emulatorsMissing() !== '')('convergence under faults (property)', () => {
-  let db: Firestore;
-  let world: PropertyWorld;
-
-  beforeAll(async () => {
-    expect(useEmulators()).toBe(true);
-    const projectId = uniqueProjectId('prop');
-    db = new Firestore({ projectId, ignoreUndefinedProperties: true });
-    await db.doc('warmup/connection').get();
-    world = await createPropertyWorld(db, projectId);
-  });
-  afterAll(async () => {
-    await world?.close();
-    await db?.terminate();
-  });
+  const world = propertyWorldFixture('prop');
 
   it(`mirror == Google after ${RUNS} seeded histories (seed ${SEED})`, async () => {
     const effects = new Effects();
     const totals = { histories: 0, ops: 0, deliveries: 0, deadLettered: 0, events: 0 };
     const details = await fc.check(
       fc.asyncProperty(historyArbitrary(), async (history) => {
-        const r = await runHistory(world, history, TRACE ? { trace: TRACE } : {});
+        const r = await runHistory(world(), history, TRACE ? { trace: TRACE } : {});
         totals.histories++;
         totals.ops += r.ops;
         totals.deliveries += r.deliveries;

@@ -43,7 +43,7 @@ describe('ChangeSet', () => {
       ]),
       encodeDocId,
     );
-    expect(c.messages('u1', 'cal@example.com')).toEqual([
+    expect(c.messages('u1', 'cal@example.com', 7)).toEqual([
       {
         v: 1,
         uid: 'u1',
@@ -51,6 +51,7 @@ describe('ChangeSet', () => {
         eventId: 'new',
         change: 'created',
         updated: '2026-02-01T00:00:00.000Z',
+        fence: 7,
       },
       {
         v: 1,
@@ -59,6 +60,7 @@ describe('ChangeSet', () => {
         eventId: 'old',
         change: 'updated',
         updated: '2026-02-01T00:00:00.000Z',
+        fence: 7,
       },
       {
         v: 1,
@@ -67,6 +69,7 @@ describe('ChangeSet', () => {
         eventId: 'gone',
         change: 'deleted',
         updated: '2026-02-02T00:00:00.000Z',
+        fence: 7,
       },
     ]);
   });
@@ -81,7 +84,7 @@ describe('ChangeSet', () => {
       new Map([['m_20260105T100000Z', state()]]),
       encodeDocId,
     );
-    expect(c.messages('u', 'c').map((m) => [m.eventId, m.change])).toEqual([
+    expect(c.messages('u', 'c', 7).map((m) => [m.eventId, m.change])).toEqual([
       ['m_20260105T100000Z', 'deleted'],
       ['m_20260112T100000Z', 'deleted'],
     ]);
@@ -99,7 +102,7 @@ describe('ChangeSet', () => {
       ]),
       encodeDocId,
     );
-    expect(c.messages('u', 'c').map((m) => [m.eventId, m.change, m.updated])).toEqual([
+    expect(c.messages('u', 'c', 7).map((m) => [m.eventId, m.change, m.updated])).toEqual([
       ['a', 'created', '2026-03-01T00:00:00.000Z'],
     ]);
   });
@@ -107,7 +110,7 @@ describe('ChangeSet', () => {
   it('cascade and sweep deletions by document id, decoded back to event ids', () => {
     const c = new ChangeSet();
     c.recordDeleted(['m_20260105T100000Z', encodeDocId('odd/id')]);
-    expect(c.messages('u', 'c').map((m) => [m.eventId, m.change, m.updated])).toEqual([
+    expect(c.messages('u', 'c', 7).map((m) => [m.eventId, m.change, m.updated])).toEqual([
       ['m_20260105T100000Z', 'deleted', null],
       ['odd/id', 'deleted', null],
     ]);
@@ -124,10 +127,20 @@ describe('announceChanges', () => {
   it('publishes nothing without a publisher or without changes', async () => {
     const publish = vi.fn(async () => undefined);
     expect(
-      await announceChanges(undefined, new ChangeSet(), { uid: 'u', calendarId: 'c' }, logger),
+      await announceChanges(
+        undefined,
+        new ChangeSet(),
+        { uid: 'u', calendarId: 'c', fence: 7 },
+        logger,
+      ),
     ).toEqual({ count: 0, ok: true });
     expect(
-      await announceChanges({ publish }, new ChangeSet(), { uid: 'u', calendarId: 'c' }, logger),
+      await announceChanges(
+        { publish },
+        new ChangeSet(),
+        { uid: 'u', calendarId: 'c', fence: 7 },
+        logger,
+      ),
     ).toEqual({ count: 0, ok: true });
     expect(publish).not.toHaveBeenCalled();
   });
@@ -138,7 +151,7 @@ describe('announceChanges', () => {
     const n = await announceChanges(
       { publish: async () => Promise.reject(new Error('unavailable')) },
       c,
-      { uid: 'u', calendarId: 'c' },
+      { uid: 'u', calendarId: 'c', fence: 7 },
       createLogger({ write: (l) => lines.push(l) }),
     );
     expect(n).toEqual({ count: 0, ok: false });
