@@ -9,14 +9,13 @@ import {
   calendarOf,
   percentile,
   round,
-  sleep,
   startsListSequence,
+  sleep,
+  stopFunctionsGently,
   waitQuiet,
   waitUntil,
-  type BenchContext,
-  type BenchResult,
-  stopFunctionsGently,
 } from './lib.js';
+import type { BenchContext, BenchResult } from './lib.js';
 import { benchWorld, connectCalendar, eventBody, seedEvents, type BenchWorld } from './world.js';
 
 interface WorkerLines {

@@ -11,12 +11,11 @@ import {
   pool,
   round,
   sleep,
+  stopFunctionsGently,
   waitQuiet,
   waitUntil,
-  type BenchContext,
-  type BenchResult,
-  stopFunctionsGently,
 } from './lib.js';
+import type { BenchContext, BenchResult } from './lib.js';
 import { benchWorld, connectCalendar, eventBody, seedEvents } from './world.js';
 
 const HOUR = 3_600_000;

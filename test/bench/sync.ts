@@ -18,12 +18,11 @@ import {
   runNode,
   sleep,
   startsListSequence,
+  stopFunctionsGently,
   waitQuiet,
   waitUntil,
-  type BenchContext,
-  type BenchResult,
-  stopFunctionsGently,
 } from './lib.js';
+import type { BenchContext, BenchResult } from './lib.js';
 import { benchWorld, eventBody, seedEvents, type BenchWorld } from './world.js';
 
 /** The worker's process id (under its watchdog shell). */

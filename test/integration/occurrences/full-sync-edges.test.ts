@@ -1,47 +1,17 @@
 // A full sync's occurrence view when the listing is untidy: an id listed twice, exceptions before their master, a single turned series, a series cancelled mid-listing, exceptions without a master.
 import { describe, expect, it } from 'vitest';
-import type { CalendarApi, EventsPage, GoogleEvent } from '../../../functions/calendar/api.js';
+import type { GoogleEvent } from '../../../functions/calendar/api.js';
 import { occurrenceWindow } from '../../../functions/occurrences/model.js';
 import { rebuildOccurrences } from '../../../functions/occurrences/rebuild.js';
 import { runSync } from '../../../functions/sync/engine.js';
 import { emulatorsMissing } from '../../harness/env.js';
 import { firestoreFixture } from '../../harness/fixtures.js';
+import { listing, scriptedApi } from '../../harness/scripted-api.js';
 import { seedSubscription, testDeps } from '../sync/helpers.js';
 import { occurrenceDocs, weekly } from './helpers.js';
 
 const NOW = Date.UTC(2026, 5, 15, 12); // window [2026-05-16, 2027-06-16)
 const TZ = 'America/New_York';
-
-/** Serves one scripted listing per sync (pages in order), whatever the parameters. */
-function scriptedApi(listings: GoogleEvent[][][]): CalendarApi {
-  let sync = -1;
-  let page = 0;
-  const fail = () => Promise.reject(new Error('not used'));
-  return {
-    listEvents(params) {
-      if (!params.pageToken) {
-        sync++;
-        page = 0;
-      }
-      const pages = listings[sync]!;
-      const items = pages[page]!;
-      page++;
-      const last = page === pages.length;
-      const out: EventsPage = {
-        items,
-        nextPageToken: last ? undefined : `p${page}`,
-        nextSyncToken: last ? `S${sync}` : undefined,
-        timeZone: TZ,
-      };
-      return Promise.resolve(out);
-    },
-    getCalendar: (id) => Promise.resolve({ id, summary: 'edges', timeZone: TZ }),
-    watchEvents: fail,
-    stopChannel: () => Promise.resolve(),
-    listCalendarList: fail,
-    watchCalendarList: fail,
-  };
-}
 
 const single = (id: string, day: string, over: Partial<GoogleEvent> = {}): GoogleEvent => ({
   id,
@@ -108,7 +78,7 @@ describe.skipIf(emulatorsMissing() !== '')('full sync occurrences over an untidy
         }),
       ],
     ];
-    const api = scriptedApi([first, resync]);
+    const api = scriptedApi([listing(first, 'S0', TZ), listing(resync, 'S1', TZ)], TZ, 'edges');
     const d = testDeps(db, 'http://127.0.0.1:9', {
       calendarApi: () => api,
       clock: () => NOW,

@@ -1,11 +1,7 @@
 // Encrypted refresh tokens in Firestore: save/load, nothing readable at rest, key rotation re-encrypts, revocation.
 import { describe, expect, it } from 'vitest';
 import type { TokenKeys } from '../../../functions/config.js';
-import {
-  loadRefreshToken,
-  markRevoked,
-  saveCredentials,
-} from '../../../functions/credentials/store.js';
+import * as credentials from '../../../functions/credentials/store.js';
 import { paths } from '../../../functions/store/schema.js';
 import { emulatorsMissing } from '../../harness/env.js';
 import { firestoreFixture } from '../../harness/fixtures.js';
@@ -16,7 +12,9 @@ describe.skipIf(emulatorsMissing() !== '')('credentials store', () => {
 
   it('round-trips, stores only ciphertext, rotates to the current key, and honours revocation', async () => {
     const old: TokenKeys = { current: tokenKey(1), previous: undefined };
-    await saveCredentials(fs.db, old, 'u1', '1//refresh-secret-value', ['calendar.readonly']);
+    await credentials.saveCredentials(fs.db, old, 'u1', '1//refresh-secret-value', [
+      'calendar.readonly',
+    ]);
     const raw = (await fs.db.doc(paths.credentials('u1')).get()).data()!;
     expect(JSON.stringify(raw)).not.toContain('refresh-secret-value');
     expect(raw).toMatchObject({
@@ -25,17 +23,23 @@ describe.skipIf(emulatorsMissing() !== '')('credentials store', () => {
       status: 'valid',
       scopes: ['calendar.readonly'],
     });
-    expect(await loadRefreshToken(fs.db, old, 'u1')).toBe('1//refresh-secret-value');
+    expect(await credentials.loadRefreshToken(fs.db, old, 'u1')).toBe('1//refresh-secret-value');
 
     const rotated: TokenKeys = { current: tokenKey(2), previous: old.current };
-    expect(await loadRefreshToken(fs.db, rotated, 'u1')).toBe('1//refresh-secret-value');
-    expect((await fs.db.doc(paths.credentials('u1')).get()).get('keyId')).toBe(rotated.current.id);
-    expect(await loadRefreshToken(fs.db, { current: tokenKey(2), previous: undefined }, 'u1')).toBe(
+    expect(await credentials.loadRefreshToken(fs.db, rotated, 'u1')).toBe(
       '1//refresh-secret-value',
     );
+    expect((await fs.db.doc(paths.credentials('u1')).get()).get('keyId')).toBe(rotated.current.id);
+    expect(
+      await credentials.loadRefreshToken(
+        fs.db,
+        { current: tokenKey(2), previous: undefined },
+        'u1',
+      ),
+    ).toBe('1//refresh-secret-value');
 
-    await markRevoked(fs.db, 'u1');
-    expect(await loadRefreshToken(fs.db, rotated, 'u1')).toBeNull();
-    expect(await loadRefreshToken(fs.db, rotated, 'nobody')).toBeNull();
+    await credentials.markRevoked(fs.db, 'u1');
+    expect(await credentials.loadRefreshToken(fs.db, rotated, 'u1')).toBeNull();
+    expect(await credentials.loadRefreshToken(fs.db, rotated, 'nobody')).toBeNull();
   });
 });

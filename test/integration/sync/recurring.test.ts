@@ -3,37 +3,18 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { calendar_v3 } from '@googleapis/calendar';
 import { describe, expect, it } from 'vitest';
-import type { CalendarApi, EventsPage, GoogleEvent } from '../../../functions/calendar/api.js';
+import type { EventsPage, GoogleEvent } from '../../../functions/calendar/api.js';
 import { runSync } from '../../../functions/sync/engine.js';
 import { cancelledInstance, editedInstance } from '../../fixtures/events.js';
 import { emulatorsMissing } from '../../harness/env.js';
+import { scriptedApi } from '../../harness/scripted-api.js';
 import { syncFixture } from './helpers.js';
 
 const FIXTURES =
   process.env.CALSYNC_REAL_FIXTURES ?? resolve(process.cwd(), '../shared/fixtures/google-real');
 
 /** A CalendarApi that serves scripted pages: the recorded deltas, one per sync. */
-function scriptedApi(script: EventsPage[][], timeZone = 'America/Chicago'): CalendarApi {
-  let sync = -1;
-  let page = 0;
-  const fail = () => Promise.reject(new Error('not used'));
-  return {
-    listEvents(params) {
-      if (!params.pageToken) {
-        sync++;
-        page = 0;
-      }
-      const pages = script[sync];
-      if (!pages) throw new Error(`no scripted sync #${sync}`);
-      return Promise.resolve(pages[page++]!);
-    },
-    getCalendar: (id) => Promise.resolve({ id, summary: 'replay', timeZone }),
-    watchEvents: fail,
-    stopChannel: () => Promise.resolve(),
-    listCalendarList: fail,
-    watchCalendarList: fail,
-  };
-}
+const replayApi = (script: EventsPage[][]) => scriptedApi(script, 'America/Chicago', 'replay');
 const lastPage = (items: GoogleEvent[], token: string, timeZone?: string): EventsPage => ({
   items,
   nextPageToken: undefined,
@@ -126,7 +107,7 @@ describe.skipIf(emulatorsMissing() !== '')('recurring events', () => {
       { etag: '"12"' },
     );
     const other: GoogleEvent = { ...master, id: 'other', recurrence: undefined };
-    const api = scriptedApi([
+    const api = replayApi([
       // The full sync lists the exceptions on a page before their master (order is unspecified).
       [
         {
@@ -178,7 +159,7 @@ describe.skipIf(emulatorsMissing() !== '')('recurring events', () => {
           return { file, ...body };
         })
         .sort((a, b) => a.updated.localeCompare(b.updated) || a.file.localeCompare(b.file));
-      const api = scriptedApi([
+      const api = replayApi([
         [lastPage([], 'T0', 'America/Chicago')],
         ...deltas.map((x, i) => [lastPage(x.items, `${x.nextSyncToken}#${i}`, x.timeZone)]),
       ]);
