@@ -279,34 +279,36 @@ class SyncSession {
   }
 
   /**
-   * Google can notify before the change is listable: a listing that answers more notifications
-   * than it found changes (nothing at all, or one change for two notifications) has not covered
-   * them all. One more delta follows after a short pause.
+   * Google can notify before the change is listable (visibility lag, compass-calendar#1190), and
+   * nothing in a delta says which notification an item answers: a listing that answers
+   * notifications is followed by one more delta, `CALSYNC_RECHECK_MS` after it began, before the
+   * commit. Every notification it covers was received before it began, so a change listable within
+   * that delay of its notification is never missed (decision 007).
    */
   private async listWithRecheck(
     ctx: RunContext,
     input: RunInput,
     notified: number,
   ): Promise<RunOutput> {
+    const listStart = this.lastListStart;
     const run = await syncOnce(ctx, input);
     const recheckMs = this.deps.config.recheckMs ?? 2_000;
-    // Items Google listed, whatever they did to the mirror: a change created and cancelled before
-    // the listing comes back as one cancelled item that writes nothing, yet answers its notification.
-    const found = run.totals.items;
     const answered = Math.max(notified, this.opts.notification && this.runs === 1 ? 1 : 0);
-    if (answered === 0 || run.full || found >= answered || recheckMs === 0) return run;
-    await this.pause(Math.max(recheckMs, this.deps.config.minSyncIntervalMs ?? 0));
+    if (answered === 0 || recheckMs === 0) return run;
+    const interval = Math.max(recheckMs, this.deps.config.minSyncIntervalMs ?? 0);
+    await this.pause(Math.max(0, listStart + interval - this.now()));
     const again = await syncOnce(ctx, {
       ...input,
       full: false,
       syncToken: run.syncToken,
       timeZone: run.timeZone ?? input.timeZone,
     });
+    const foundFirst = run.totals.items;
     addTotals(again.totals, run.totals);
     this.logger.info('re-checked the delta', {
       notified: answered,
-      foundFirst: found,
-      found: again.totals.items,
+      foundFirst,
+      foundAfter: again.totals.items - foundFirst,
     });
     return again;
   }
