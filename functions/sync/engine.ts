@@ -340,9 +340,11 @@ class SyncSession {
    */
   private async waitBeforeListing(): Promise<void> {
     const { config } = this.deps;
+    // From the receipt, but never from a time after now: a webhook clock running ahead of this
+    // worker's must not stretch the window.
     const settle =
       this.runs === 1 && this.opts.receivedAt !== undefined
-        ? this.opts.receivedAt + (config.settleMs ?? 300)
+        ? Math.min(this.opts.receivedAt, this.now()) + (config.settleMs ?? 300)
         : 0;
     const until = Math.max(settle, this.lastListStart + (config.minSyncIntervalMs ?? 1_000));
     for (let wait = until - this.now(); wait > 0; wait = until - this.now()) {

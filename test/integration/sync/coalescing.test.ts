@@ -235,4 +235,14 @@ describe.skipIf(emulatorsMissing() !== '')('coalescing', () => {
     expect(rerun.sync!.runs).toBe(2);
     await f.sameAsGoogle();
   });
+
+  it("a webhook clock running ahead of the worker's does not stretch the settle window", async () => {
+    await runSync(f.deps(), f.seeded.subscriptionId);
+    const t = fakeTime();
+    const d = f.deps({ clock: t.now, config: { settleMs: 3_000 }, sleep: t.sleep() });
+    const ahead = new Date(t.now() + 60_000).toISOString(); // received "a minute from now"
+    const res = await handleSyncMessage(d, f.notification({ receivedAt: ahead }));
+    expect(res.outcome).toBe('synced');
+    expect(t.pauses.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(3_000);
+  });
 });
