@@ -8,6 +8,7 @@ import { clearOutbox, collectOutbox, Outbox } from '../changes/outbox.js';
 import { loadRefreshToken } from '../credentials/store.js';
 import type { Logger } from '../log.js';
 import { readCalendarDoc } from '../store/calendars.js';
+import { addStats } from '../occurrences/store.js';
 import { countEvents, type CalendarRef } from '../store/events.js';
 import {
   acquireLease,
@@ -305,12 +306,20 @@ class SyncSession {
     });
     const foundFirst = run.totals.items;
     addTotals(again.totals, run.totals);
+    addStats(again.pass.occurrences, run.pass.occurrences);
     this.logger.info('re-checked the delta', {
       notified: answered,
       foundFirst,
       foundAfter: again.totals.items - foundFirst,
     });
-    return again;
+    // One sync of two listings: a full first listing (a 410 on the way) keeps it a full sync.
+    return {
+      ...again,
+      full: run.full || again.full,
+      timeMin: again.full ? again.timeMin : run.timeMin,
+      timeZone: again.timeZone ?? run.timeZone,
+      summary: again.summary ?? run.summary,
+    };
   }
 
   private async commit(run: RunOutput, keepLease: boolean) {

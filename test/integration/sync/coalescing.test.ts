@@ -245,4 +245,20 @@ describe.skipIf(emulatorsMissing() !== '')('coalescing', () => {
     expect(res.outcome).toBe('synced');
     expect(t.pauses.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(3_000);
   });
+
+  it('a notified listing that had to go full (410) stays a full sync through its re-check', async () => {
+    await runSync(f.deps(), f.seeded.subscriptionId);
+    const before = (await f.readSub()).stats?.fullSyncs ?? 0;
+    await f.ctl.expireSyncTokens(f.seeded.calendarId);
+    await change('after the 410', 22);
+    const t = fakeTime();
+    const d = f.deps({ clock: t.now, config: { recheckMs: 1_500 }, sleep: t.sleep() });
+    const res = await handleSyncMessage(d, f.notification());
+    expect(res.outcome).toBe('synced');
+    expect(t.pauses).toHaveLength(1); // re-checked
+    expect(res.sync!.full).toBe(true);
+    expect(d.lines.some((l) => l.message === 'sync' && l.full === true)).toBe(true);
+    expect((await f.readSub()).stats?.fullSyncs).toBe(before + 1);
+    await f.sameAsGoogle();
+  });
 });
