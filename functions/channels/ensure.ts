@@ -1,8 +1,10 @@
 // One subscription's channel, end to end: claim it, rotate (new before old), and act on what Google answered.
 import type { DocumentSnapshot, Timestamp } from '@google-cloud/firestore';
-import { classifyGoogleError, type GoogleErrorInfo } from '../calendar/errors.js';
+import { classifyGoogleError, isPermanent, type GoogleErrorInfo } from '../calendar/errors.js';
 import type { Logger } from '../log.js';
 import { paths, type ChannelRecord, type SubscriptionDoc } from '../store/schema.js';
+import { recordFailure } from '../store/subscriptions.js';
+import { retryPolicyOf } from '../sync/failure.js';
 import { markCalendarRemoved } from '../sync/remove.js';
 import { claimDocument, releaseClaim } from './claim.js';
 import { channelNeed, type ChannelNeed } from './decide.js';
@@ -185,11 +187,23 @@ async function actOnRefusal(
     await markCalendarRemoved(syncDepsOf(deps), c.subscriptionId, sub, chDeps.api, error.message);
     return { kind: 'removed', message: error.message };
   }
+  const failed = { kind: 'failed', reason: `${error.kind}: ${error.message}` } as const;
+  if (isPermanent(error.kind)) {
+    // Google will answer the same (403 forbidden, a 400): the calendar says so, and the scheduled
+    // run retries it on the error backoff — as a sync's permanent failure does (decision 008).
+    await recordFailure(deps.db, c.subscriptionId, {
+      now: deps.now(),
+      error: { code: error.kind, reason: error.message },
+      permanent: true,
+      policy: retryPolicyOf(deps.config),
+    });
+    return failed;
+  }
   await recordChannelError(deps.db, c.path, deps.now(), {
     code: error.kind,
     reason: error.message,
   });
-  return { kind: 'failed', reason: `${error.kind}: ${error.message}` };
+  return failed;
 }
 
 /** A person must act (no token, revoked, unreadable): needs_reauth, the claim goes with it. */

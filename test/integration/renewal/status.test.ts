@@ -2,6 +2,7 @@
 import { Timestamp } from '@google-cloud/firestore';
 import { describe, expect, it } from 'vitest';
 import { renewChannelsCore } from '../../../functions/renewal/core.js';
+import { paths } from '../../../functions/store/schema.js';
 import { emulatorsMissing } from '../../harness/env.js';
 import { connectedUser, renewAndPull, worldFixture } from '../channels/world.js';
 
@@ -45,6 +46,32 @@ describe.skipIf(emulatorsMissing() !== '')(
       const after = await due.read();
       expect(after.channel!.id).not.toBe(channelBefore); // renewed although in error
       expect(after.status).toBe('error'); // only a successful sync clears it
+    });
+
+    it('a channel renewal Google refuses for good (403 forbidden) puts the calendar in error with its reason and next retry', async () => {
+      const fay = await connected('fay');
+      const now = Date.now() + w.offset.ms;
+      await fay.ref.update({
+        'channel.expiration': Timestamp.fromMillis(now + HOUR),
+        channelExpiresAt: Timestamp.fromMillis(now + HOUR),
+      });
+      await w.simc.addFault({
+        method: 'POST',
+        path: '/\\/events\\/watch$/',
+        status: 403,
+        reason: 'forbidden',
+        message: 'The administrator blocked the app',
+        count: 1,
+      });
+      const { summary } = await renewAndPull(w);
+      expect(summary.failed.map((f) => f.subscriptionId)).toContain(fay.id);
+      const sub = await fay.read();
+      expect(sub.status).toBe('error');
+      expect(sub.lastError).toMatchObject({ code: 'forbidden' });
+      expect(sub.nextRetryAt!.toMillis()).toBeGreaterThan(now);
+      const cal = (await w.db.doc(paths.calendar(sub.uid, sub.calendarId)).get()).data();
+      expect(cal?.sync).toMatchObject({ status: 'error', lastError: { code: 'forbidden' } });
+      expect(cal?.sync?.nextRetryAt).not.toBeNull();
     });
 
     it("a dead worker's lease and a pending mark with no lease are re-enqueued, not left to redelivery alone", async () => {
