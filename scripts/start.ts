@@ -32,7 +32,13 @@ function narrate(target: Target, line: string): void {
   try {
     entry = JSON.parse(line) as Record<string, unknown>;
   } catch {
-    if (line.trim() && !/Serving function|Function:|Signature type|URL:/.test(line)) {
+    // A thrown error's stack frames: its first line says enough here.
+    if (/^\s+at /.test(line)) return;
+    if (/RedeliverLaterError/.test(line)) {
+      // The worker's nack of a message that found the calendar busy (functions-framework prints it
+      // as an error): expected — the message comes back and is covered by the running sync.
+      say(dim(`${target}: a message found the calendar busy; Pub/Sub redelivers it later`));
+    } else if (line.trim() && !/Serving function|Function:|Signature type|URL:/.test(line)) {
       say(dim(`${target}: ${line}`));
     }
     return;
