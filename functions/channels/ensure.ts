@@ -3,8 +3,7 @@ import type { DocumentSnapshot, Timestamp } from '@google-cloud/firestore';
 import { classifyGoogleError, isPermanent, type GoogleErrorInfo } from '../calendar/errors.js';
 import type { Logger } from '../log.js';
 import { paths, type ChannelRecord, type SubscriptionDoc } from '../store/schema.js';
-import { recordFailure } from '../store/subscriptions.js';
-import { retryPolicyOf } from '../sync/failure.js';
+import { recordCalendarFailure } from '../sync/failure.js';
 import { markCalendarRemoved } from '../sync/remove.js';
 import { claimDocument, releaseClaim } from './claim.js';
 import { channelNeed, type ChannelNeed } from './decide.js';
@@ -191,12 +190,8 @@ async function actOnRefusal(
   if (isPermanent(error.kind)) {
     // Google will answer the same (403 forbidden, a 400): the calendar says so, and the scheduled
     // run retries it on the error backoff — as a sync's permanent failure does (decision 008).
-    await recordFailure(deps.db, c.subscriptionId, {
-      now: deps.now(),
-      error: { code: error.kind, reason: error.message },
-      permanent: true,
-      policy: retryPolicyOf(deps.config),
-    });
+    const failure = { code: error.kind, reason: error.message };
+    await recordCalendarFailure(syncDepsOf(deps), c.subscriptionId, c.log, failure, true);
     return failed;
   }
   await recordChannelError(deps.db, c.path, deps.now(), {

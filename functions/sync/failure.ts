@@ -98,20 +98,29 @@ export async function settleFailure(f: FailureContext, err: unknown): Promise<Fa
   }
 }
 
-async function failed(
-  f: FailureContext,
+function failed(f: FailureContext, error: { code: string; reason: string }, permanent: boolean) {
+  return recordCalendarFailure(f.deps, f.subscriptionId, f.logger, error, permanent);
+}
+
+/**
+ * Records a failure of the calendar (a sync's, or its channel's): status `error` with the next
+ * automatic retry when permanent or after a streak (store/subscriptions.ts recordFailure), logged.
+ */
+export async function recordCalendarFailure(
+  deps: Pick<SyncDeps, 'db' | 'clock' | 'config'>,
+  subscriptionId: string,
+  logger: Logger,
   error: { code: string; reason: string },
   permanent: boolean,
-) {
-  const { deps } = f;
-  const recorded = await recordFailure(deps.db, f.subscriptionId, {
+): Promise<void> {
+  const recorded = await recordFailure(deps.db, subscriptionId, {
     now: (deps.clock ?? Date.now)(),
     error,
     permanent,
     policy: retryPolicyOf(deps.config),
   });
   if (recorded?.status === 'error') {
-    f.logger.warn('calendar in error; next automatic retry scheduled', {
+    logger.warn('calendar in error; next automatic retry scheduled', {
       event: 'sync_error',
       failures: recorded.failures,
       nextRetryAt: recorded.nextRetryAt === null ? null : new Date(recorded.nextRetryAt),
