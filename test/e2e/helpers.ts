@@ -12,7 +12,7 @@ import {
 } from '../stack/local-stack.js';
 import { useEmulators } from '../harness/env.js';
 import { slot } from '../harness/fixtures.js';
-import { mirrorDocuments, truthOf } from '../harness/google-truth.js';
+import { allPages, mirrorDocuments, truthOf } from '../harness/google-truth.js';
 import { GOOGLE, maxLag } from '../simulator/realism.js';
 
 export interface StackFixture {
@@ -314,17 +314,9 @@ export async function instancesWhenListable(
   for (;;) {
     try {
       // Every page: under realism a page (the first too) can be empty with more to come.
-      const items: calendar_v3.Schema$Event[] = [];
-      let pageToken: string | undefined;
-      do {
-        const { data } = await cal.events.instances({
-          calendarId,
-          eventId,
-          ...(pageToken ? { pageToken } : {}),
-        });
-        items.push(...(data.items ?? []));
-        pageToken = data.nextPageToken ?? undefined;
-      } while (pageToken);
+      const items = await allPages((pageToken) =>
+        cal.events.instances({ calendarId, eventId, ...(pageToken ? { pageToken } : {}) }),
+      );
       if (items.length > 0) return items;
       last = 'no instances';
     } catch (err) {

@@ -3,25 +3,37 @@ import type { DocumentData, Firestore } from '@google-cloud/firestore';
 import type { calendar_v3 } from '@googleapis/calendar';
 import { paths } from '../../functions/store/schema.js';
 
+/** Every item of a paged Google list: `page` is called with each next page token (none first). */
+export async function allPages<T>(
+  page: (
+    pageToken: string | undefined,
+  ) => Promise<{ data: { items?: T[]; nextPageToken?: string | null } }>,
+): Promise<T[]> {
+  const out: T[] = [];
+  let pageToken: string | undefined;
+  do {
+    const { data } = await page(pageToken);
+    out.push(...(data.items ?? []));
+    pageToken = data.nextPageToken ?? undefined;
+  } while (pageToken);
+  return out;
+}
+
 /** id → event of a full list (singleEvents=false, showDeleted=false: cancelled exceptions of live series included). */
 export async function googleEvents(
   cal: calendar_v3.Calendar,
   calendarId: string,
 ): Promise<Map<string, calendar_v3.Schema$Event>> {
-  const out = new Map<string, calendar_v3.Schema$Event>();
-  let pageToken: string | undefined;
-  for (;;) {
-    const { data } = await cal.events.list({
+  const items = await allPages((pageToken) =>
+    cal.events.list({
       calendarId,
       singleEvents: false,
       showDeleted: false,
       maxResults: 2500,
       ...(pageToken ? { pageToken } : {}),
-    });
-    for (const item of data.items ?? []) out.set(item.id!, item);
-    if (!data.nextPageToken) return out;
-    pageToken = data.nextPageToken;
-  }
+    }),
+  );
+  return new Map(items.map((item) => [item.id!, item]));
 }
 
 /** id → etag of the same list. */
