@@ -88,6 +88,8 @@ export interface CheckInput {
   feed: FeedEntry[];
   /** The mirror right after connect (the change feed's starting point). */
   baseline: Map<string, Map<string, MirrorEvent>>;
+  /** Calendars whose permanent error Google really answered calsync with (its log check hit). */
+  refused: ReadonlySet<string>;
 }
 
 export async function checkHistory(
@@ -115,7 +117,15 @@ export async function checkHistory(
     }
     checkFeed(input.baseline.get(c.id) ?? new Map(), feedOf(input.feed, c.id), mirror, found);
     if (c.permanent?.lift === 'never') {
-      checkStalled(sub, calDoc, input.now, c.permanent.kind, found);
+      // calsync learns of a refusal only by asking: a calendar nothing called since Google began
+      // refusing it (nothing changed on it, no renewal due) stays as it was — the safety net asks
+      // within its period (seed 6287 of the soak expected `error` there).
+      if (input.refused.has(c.id)) checkStalled(sub, calDoc, input.now, c.permanent.kind, found);
+      else if (sub.status !== 'active')
+        found(
+          'status',
+          `refused but never asked since: subscription ${String(sub.status)} (want active)`,
+        );
       continue;
     }
     events += await checkServed(input, c, sub, calDoc, mirror, found);

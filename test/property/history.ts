@@ -68,8 +68,12 @@ export type Fault =
   | { fault: 'stall'; cal: number; at: StallPoint; during: CalendarOp[] }
   /** Renewal opens a new channel; a notification on it is handled before the channel is stored. */
   | { fault: 'notifyBeforeStore'; cal: number }
-  /** Time passes: leases expire. */
-  | { fault: 'leaseExpiry' }
+  /**
+   * Time passes: leases expire. With `cal`, when no lease is live, a worker first dies holding that
+   * calendar's lease (killed at its first events.list), so the jump always expires a dead holder's
+   * lease with its message still queued; without `cal` (pinned histories), the clock only moves.
+   */
+  | { fault: 'leaseExpiry'; cal?: number }
   /** The clock moves near (or past) channel expiry and the scheduled renewChannels runs. */
   | { fault: 'renewal'; pastExpiry: boolean; stragglers: boolean }
   /** Changes become listable only this long after they are made (0: back to realism's lags). */
@@ -291,7 +295,7 @@ export const fault: fc.Arbitrary<Fault> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ fault: fc.constant('notifyBeforeStore' as const), cal }) },
-  { weight: 1, arbitrary: fc.record({ fault: fc.constant('leaseExpiry' as const) }) },
+  { weight: 1, arbitrary: fc.record({ fault: fc.constant('leaseExpiry' as const), cal }) },
   {
     weight: 1,
     arbitrary: fc.record({

@@ -562,7 +562,7 @@ export class HistoryRun {
       case 'notifyBeforeStore':
         return this.notifyBeforeStore(f.cal);
       case 'leaseExpiry':
-        return this.leaseExpiry();
+        return this.leaseExpiry(f.cal);
       case 'renewal':
         return this.renewal(f.pastExpiry, f.stragglers);
       case 'visibilityLag':
@@ -753,16 +753,37 @@ export class HistoryRun {
     for (const x of keep) await this.simc.addFault(x);
   }
 
-  private async leaseExpiry(): Promise<void> {
+  private async leaseExpiry(cal: number | undefined): Promise<void> {
     this.effects.draw('leaseExpiry');
+    if (cal !== undefined && !(await this.liveLease())) await this.dieHoldingLease(cal);
+    if (await this.liveLease()) this.effects.hit('leaseExpiry');
+    await this.clock.advance(this.config.leaseMs + 1000);
+  }
+
+  /** Some subscription of this history has a lease that has not expired on the world clock. */
+  private async liveLease(): Promise<boolean> {
     const now = this.clock.now();
     const subs = await this.world.db.collection(SUBSCRIPTIONS).where('uid', '==', this.uid).get();
-    const live = subs.docs.some((d) => {
+    return subs.docs.some((d) => {
       const until = (d.get('lease') as { expiresAt?: { toMillis(): number } } | null)?.expiresAt;
       return until !== undefined && until.toMillis() > now;
     });
-    if (live) this.effects.hit('leaseExpiry');
-    await this.clock.advance(this.config.leaseMs + 1000);
+  }
+
+  /**
+   * A worker dies holding a calendar's lease: an edit, and its message delivered to a worker killed
+   * at its first events.list (the message goes back to the queue, as Pub/Sub redelivers it after
+   * the ack deadline). A kill the history armed itself stays armed for the next worker.
+   */
+  private async dieHoldingLease(index: number): Promise<void> {
+    const c = this.served(index);
+    if (!c) return;
+    this.trace(`  leaseExpiry: a worker dies holding ${c.id}'s lease`);
+    await this.apply({ op: 'insert', cal: index, day: 4, hour: 11 });
+    const armed = this.armed.killAt;
+    this.armed.killAt = 0;
+    await this.deliver(this.messageFor(c));
+    this.armed.killAt = armed;
   }
 
   private renewalDeps(holder: string, intercept?: Interceptor) {
@@ -1062,11 +1083,12 @@ export class HistoryRun {
 
   private async check(): Promise<void> {
     const log = await this.simc.requests();
-    for (const chk of this.logChecks) {
-      const hit = log.some(
+    const hit = (chk: LogCheck) =>
+      log.some(
         (e) => e.at >= chk.from && (chk.until === undefined || e.at <= chk.until) && chk.match(e),
       );
-      if (hit) {
+    for (const chk of this.logChecks) {
+      if (hit(chk)) {
         this.effects.hit(chk.cls);
         if (chk.also) this.effects.hit(chk.also);
       }
@@ -1088,6 +1110,7 @@ export class HistoryRun {
       channels: await this.simc.channels(),
       feed: this.feed,
       baseline: this.baseline,
+      refused: new Set([...this.permanentChecks].filter(([, chk]) => hit(chk)).map(([c]) => c.id)),
     });
     this.result.divergences = divergences;
     this.result.events = events;
