@@ -55,8 +55,9 @@ export class CalendarOps {
 
   /** The calendar an op addresses, or undefined when it is gone. */
   target(index: number): HistoryCalendar | undefined {
-    const c = this.calendars[index % this.calendars.length]!;
-    return c.gone ? undefined : c;
+    // -1: a caller's findIndex found no calendar (soak seed 7142: every calendar gone or refused).
+    const c = index < 0 ? undefined : this.calendars[index % this.calendars.length];
+    return c && !c.gone ? c : undefined;
   }
 
   private pick<T>(list: readonly T[], i: number): T | undefined {
