@@ -63,12 +63,16 @@ export async function rollOccurrenceWindow(
     daysBack: options.daysBack ?? DEFAULT_WINDOW.daysBack,
     daysAhead: options.daysAhead ?? DEFAULT_WINDOW.daysAhead,
   });
-  const expired = await dropExpired(db, cal, window);
   const from = options.rolledThrough ?? null;
   if (from !== null && from > window.start && from <= window.end) {
-    const entering = from < window.end ? await rollEntering(db, cal, window, from, options) : null;
-    return { ...(entering ?? emptyStats()), expired, window, incremental: true };
+    // The two ends move independently: dropped and added at once (round trips, not documents).
+    const [expired, entering] = await Promise.all([
+      dropExpired(db, cal, window),
+      from < window.end ? rollEntering(db, cal, window, from, options) : emptyStats(),
+    ]);
+    return { ...entering, expired, window, incremental: true };
   }
+  const expired = await dropExpired(db, cal, window);
   const refreshed = await recomputeAll(db, cal, window, options);
   return { ...refreshed, expired, window, incremental: false };
 }
@@ -122,22 +126,16 @@ async function rollEntering(
   from: number,
   options: RollOptions,
 ): Promise<RefreshStats> {
-  const occurrences = db.collection(paths.occurrences(cal.uid, cal.calendarId));
-  const storedInSlice = new Map<string, string[]>();
-  for await (const docs of pages(
-    occurrences.where('startAt', '>=', Timestamp.fromMillis(from)).select('eventId'),
-  )) {
-    for (const doc of docs) {
-      const eventId = str(doc.get('eventId'));
-      if (eventId) storedInSlice.set(eventId, [...(storedInSlice.get(eventId) ?? []), doc.id]);
-    }
-  }
-  // An event's stored startAt reads all-day dates in the zone it was stored with: a day's margin.
-  const roots = await rootsStarting(db, cal, from - 2 * DAY_MS, window.end + DAY_MS);
-  for (const id of await seriesIds(db, cal)) roots.add(id);
-  for (const id of storedInSlice.keys()) roots.add(id);
-  const calendarTimeZone =
-    options.calendarTimeZone ?? (await readCalendarDoc(db, cal.uid, cal.calendarId))?.timeZone;
+  // Independent reads, at once: what is stored in the slice, the roots that may produce there.
+  const [storedInSlice, starting, series, calendarTimeZone] = await Promise.all([
+    storedFrom(db, cal, from),
+    // An event's stored startAt reads all-day dates in the zone it was stored with: a day's margin.
+    rootsStarting(db, cal, from - 2 * DAY_MS, window.end + DAY_MS),
+    seriesIds(db, cal),
+    options.calendarTimeZone ??
+      readCalendarDoc(db, cal.uid, cal.calendarId).then((doc) => doc?.timeZone ?? undefined),
+  ]);
+  const roots = new Set([...starting, ...series, ...storedInSlice.keys()]);
   const logger = options.logger ?? log;
   const { truncated, ...stats } = await writeEnteringSlice(db, cal, roots, {
     window,
@@ -157,6 +155,21 @@ async function rollEntering(
     addStats(stats, await refreshOccurrences(db, cal, truncated, opts));
   }
   return stats;
+}
+
+/** Occurrence doc ids starting at or after `from`, by eventId. */
+async function storedFrom(db: Firestore, cal: CalendarRef, from: number) {
+  const occurrences = db.collection(paths.occurrences(cal.uid, cal.calendarId));
+  const out = new Map<string, string[]>();
+  for await (const docs of pages(
+    occurrences.where('startAt', '>=', Timestamp.fromMillis(from)).select('eventId'),
+  )) {
+    for (const doc of docs) {
+      const eventId = str(doc.get('eventId'));
+      if (eventId) out.set(eventId, [...(out.get(eventId) ?? []), doc.id]);
+    }
+  }
+  return out;
 }
 
 /** Ids of every stored series master. */
