@@ -68,17 +68,17 @@ export type Op =
   | { type: 'set'; ref: DocumentReference; data: Record<string, unknown> }
   | { type: 'delete'; ref: DocumentReference };
 
-interface Reader {
+export interface Reader {
   getAll(refs: DocumentReference[]): Promise<DocumentSnapshot[]>;
   query(q: Query): Promise<QuerySnapshot>;
 }
 
-const plainReader = (db: Firestore): Reader => ({
+export const plainReader = (db: Firestore): Reader => ({
   getAll: async (refs) => (refs.length === 0 ? [] : db.getAll(...refs)),
   query: (q) => q.get(),
 });
 
-const txReader = (tx: Transaction): Reader => ({
+export const txReader = (tx: Transaction): Reader => ({
   getAll: async (refs) => (refs.length === 0 ? [] : tx.getAll(...refs)),
   query: (q) => tx.get(q),
 });
@@ -243,20 +243,44 @@ async function readChunk(
   cal: CalendarRef,
   rootIds: readonly string[],
   reader: Reader,
-): Promise<{
+): Promise<
+  Sources & {
+    stored: Map<string, DocumentSnapshot>;
+    /** Documents read, as billed (a query that finds nothing costs one). */
+    reads: number;
+  }
+> {
+  const occurrences = db.collection(paths.occurrences(cal.uid, cal.calendarId));
+  const [sources, existing] = await Promise.all([
+    readSources(db, cal, rootIds, reader),
+    reader.query(occurrences.where('eventId', 'in', [...rootIds])),
+  ]);
+  const stored = new Map<string, DocumentSnapshot>();
+  for (const doc of existing.docs) stored.set(doc.id, doc);
+  return { ...sources, stored, reads: sources.reads + Math.max(1, existing.size) };
+}
+
+/** What root ids' occurrences are computed from: the roots, and their exceptions by series. */
+export interface Sources {
   rootById: Map<string, GoogleEvent>;
+  /** Series ids reached through an id that names a stored exception. */
   redirects: string[];
   childrenOf: Map<string, GoogleEvent[]>;
-  stored: Map<string, DocumentSnapshot>;
   /** Documents read, as billed (a query that finds nothing costs one). */
   reads: number;
-}> {
+}
+
+/** Reads the stored events the occurrences of `rootIds` are computed from (through `reader`). */
+export async function readSources(
+  db: Firestore,
+  cal: CalendarRef,
+  rootIds: readonly string[],
+  reader: Reader,
+): Promise<Sources> {
   const events = db.collection(paths.events(cal.uid, cal.calendarId));
-  const occurrences = db.collection(paths.occurrences(cal.uid, cal.calendarId));
-  const [roots, children, existing] = await Promise.all([
+  const [roots, children] = await Promise.all([
     reader.getAll(rootIds.map((id) => events.doc(encodeDocId(id)))),
     reader.query(events.where('recurringEventId', 'in', [...rootIds])),
-    reader.query(occurrences.where('eventId', 'in', [...rootIds])),
   ]);
   const rootById = new Map<string, GoogleEvent>();
   const redirects: string[] = [];
@@ -273,11 +297,8 @@ async function readChunk(
     const parent = event.recurringEventId ?? '';
     childrenOf.set(parent, [...(childrenOf.get(parent) ?? []), event]);
   }
-  const stored = new Map<string, DocumentSnapshot>();
-  for (const doc of existing.docs) stored.set(doc.id, doc);
-  const billed = (n: number) => Math.max(1, n);
-  const reads = roots.length + billed(children.size) + billed(existing.size);
-  return { rootById, redirects, childrenOf, stored, reads };
+  const reads = roots.length + Math.max(1, children.size);
+  return { rootById, redirects, childrenOf, reads };
 }
 
 /** Writes ops in batches; with a fence, each batch carries its guard (see store/fence.ts). */

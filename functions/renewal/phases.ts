@@ -196,11 +196,16 @@ const rollOccurrenceWindows: Phase = {
     if (sub.status === 'removed') return;
     const { config, db } = run.deps;
     try {
-      await rollOccurrenceWindow(db, sub.uid, sub.calendarId, run.deps.now(), {
+      const rolled = await rollOccurrenceWindow(db, sub.uid, sub.calendarId, run.deps.now(), {
         daysBack: config.occurrenceDaysBack,
         daysAhead: config.occurrenceDaysAhead,
+        rolledThrough: sub.occurrencesRolledThrough?.toMillis() ?? null,
+        logger: run.deps.logger,
       });
-      await d.ref.update({ occurrencesRolledAt: Timestamp.fromMillis(run.deps.now()) });
+      await d.ref.update({
+        occurrencesRolledAt: Timestamp.fromMillis(run.deps.now()),
+        occurrencesRolledThrough: Timestamp.fromMillis(rolled.window.end),
+      });
       run.summary.occurrenceWindowsRolled++;
     } catch (err) {
       run.fail(d.id, `occurrence window: ${err instanceof Error ? err.message : String(err)}`);

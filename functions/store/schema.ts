@@ -138,6 +138,8 @@ export interface SubscriptionDoc {
   nextRetryAt?: Timestamp | null;
   /** When renewChannels last rolled this calendar's occurrence window (daily); null = never. */
   occurrencesRolledAt?: Timestamp | null;
+  /** The end of the window that roll left (the next roll computes only what starts after it). */
+  occurrencesRolledThrough?: Timestamp | null;
   stats: {
     syncs: number;
     fullSyncs: number;

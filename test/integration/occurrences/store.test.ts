@@ -11,6 +11,7 @@ import { refreshOccurrences } from '../../../functions/occurrences/store.js';
 import { paths } from '../../../functions/store/schema.js';
 import { cancelledInstance, editedInstance } from '../../fixtures/events.js';
 import { emulatorsMissing } from '../../harness/env.js';
+import { countFirestore } from '../../harness/firestore-counter.js';
 import { firestoreFixture } from '../../harness/fixtures.js';
 import {
   changedBetween,
@@ -273,6 +274,56 @@ describe.skipIf(emulatorsMissing() !== '')('occurrence writer', () => {
       calendarTimeZone: 'America/New_York',
     });
     expect(again).toMatchObject({ writes: 0, deletes: 0, expired: 0 });
+  });
+
+  it('a one-day roll reads and writes only what the day moved: series with nothing entering cost no occurrence reads', async () => {
+    // Ten Monday series (nothing enters on Wednesday 2027-06-16, nothing leaves on Saturday
+    // 2026-05-16), a daily series (one instance enters, one leaves), an instance of a weekly series
+    // moved onto the entering day, and a single on it.
+    const series = Array.from({ length: 10 }, (_, i) => weekly(`w${i}`, { summary: `W${i}` }));
+    for (const e of series) await putEvent(fs.db, cal, e);
+    await putEvent(fs.db, cal, weekly('daily', { recurrence: ['RRULE:FREQ=DAILY'] }));
+    await moveInstance('w0', '2027-06-07T10:00:00-04:00', 'Moved in', [
+      '2027-06-16T09:00:00-04:00',
+      '2027-06-16T09:30:00-04:00',
+    ]);
+    await putEvent(fs.db, cal, {
+      id: 'entering',
+      status: 'confirmed',
+      start: { dateTime: '2027-06-16T15:00:00Z' },
+      end: { dateTime: '2027-06-16T16:00:00Z' },
+    });
+    const opts = { calendarTimeZone: 'America/New_York' };
+    await rollOccurrenceWindow(fs.db, cal.uid, cal.calendarId, NOW, opts);
+    const before = await updateTimes(fs.db, cal);
+
+    const tomorrow = NOW + 24 * 3600 * 1000;
+    const counter = countFirestore();
+    let rolled;
+    try {
+      rolled = await rollOccurrenceWindow(fs.db, cal.uid, cal.calendarId, tomorrow, {
+        ...opts,
+        rolledThrough: WINDOW.end,
+      });
+    } finally {
+      counter.stop();
+    }
+    const changed = changedBetween(before, await updateTimes(fs.db, cal));
+    expect(changed).toEqual({
+      created: ['daily_20270616T140000Z', 'entering', 'w0_20270607T140000Z'],
+      updated: [],
+      deleted: ['daily_20260516T140000Z'],
+    });
+    expect(rolled.expired).toBe(1);
+    // Writes: exactly the three entering occurrences and the one leaving.
+    expect(counter.writes).toBe(4);
+    // Reads: the series (found, then read in their transaction), their exceptions, the entering
+    // day's documents and a few empty queries — not the 10 × 57 + 396 stored occurrences.
+    expect(counter.reads).toBeLessThanOrEqual(2 * 11 + 12);
+
+    // The same as recomputing every series in tomorrow's window.
+    const full = await rollOccurrenceWindow(fs.db, cal.uid, cal.calendarId, tomorrow, opts);
+    expect(full).toMatchObject({ writes: 0, deletes: 0, expired: 0 });
   });
 
   it("a week's startAt range query updates live as instances move and are cancelled", async () => {

@@ -3,6 +3,7 @@ import { Timestamp } from '@google-cloud/firestore';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../functions/log.js';
 import { LOG_EVENTS } from '../../../functions/log-events.js';
+import { occurrenceWindow } from '../../../functions/occurrences/model.js';
 import { renewChannelsCore } from '../../../functions/renewal/core.js';
 import { createRenewChannels } from '../../../functions/renewal/function.js';
 import { paths } from '../../../functions/store/schema.js';
@@ -152,6 +153,14 @@ describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
     const first = await renewChannelsCore(w.deps());
     expect(first.occurrenceWindowsRolled).toBeGreaterThanOrEqual(1);
     const rolledAt = (await ivan.read()).occurrencesRolledAt!.toMillis();
+    // The window's end is kept: the next day's roll computes only what starts after it.
+    const through = (await ivan.read()).occurrencesRolledThrough!.toMillis();
+    expect(through).toBe(
+      occurrenceWindow(rolledAt, {
+        daysBack: w.config.occurrenceDaysBack,
+        daysAhead: w.config.occurrenceDaysAhead,
+      }).end,
+    );
     const second = await renewChannelsCore(w.deps());
     expect(second.occurrenceWindowsRolled).toBe(0);
     expect((await ivan.read()).occurrencesRolledAt!.toMillis()).toBe(rolledAt);
