@@ -73,8 +73,23 @@ export function deletedEntries(docIds: readonly string[]): ChangeEntry[] {
   }));
 }
 
+export interface ChangeSetOptions {
+  /**
+   * Keep every entry for the change feed (default). Without a feed nothing is announced: only the
+   * live and tombstone counts are kept, so memory does not grow with the calendar.
+   */
+  retain?: boolean;
+}
+
 export class ChangeSet {
   private entries = new Map<string, ChangeEntry>();
+  private readonly retain: boolean;
+  /** Count-only mode: what the recorded entries changed, and whether that is exact. */
+  private readonly counted = { live: 0, tombstones: 0, exact: true };
+
+  constructor(options: ChangeSetOptions = {}) {
+    this.retain = options.retain ?? true;
+  }
 
   /** A page's planned ops, with the stored states read before planning it and the page's items. */
   recordPage(
@@ -88,11 +103,17 @@ export class ChangeSet {
 
   /** Documents deleted without an item of their own (a deleted series' exceptions, the full sync's sweep). */
   recordDeleted(docIds: readonly string[]): void {
+    // Their entries assume a live document before; a tombstone among them would skew the counts.
+    if (!this.retain && docIds.length > 0) this.counted.exact = false;
     this.record(deletedEntries(docIds));
   }
 
   /** Entries in the order they happened: an event seen again keeps its first `before`, takes the last `now`. */
   record(entries: readonly ChangeEntry[]): void {
+    if (!this.retain) {
+      for (const e of entries) this.count(e);
+      return;
+    }
     for (const e of entries) {
       const entry = this.entries.get(e.docId);
       if (entry) {
@@ -104,6 +125,13 @@ export class ChangeSet {
     }
   }
 
+  /** Count-only mode: each entry moves the counts from its `before` to its `now`. */
+  private count(e: ChangeEntry): void {
+    const c = this.counted;
+    c.live += (e.now === 'live' ? 1 : 0) - (e.beforeLive ? 1 : 0);
+    c.tombstones += (e.now === 'tombstone' ? 1 : 0) - (e.beforeExists && !e.beforeLive ? 1 : 0);
+  }
+
   /** Entries that happened before everything recorded so far (a crashed run's outbox). */
   prepend(entries: readonly ChangeEntry[]): void {
     if (entries.length === 0) return;
@@ -113,12 +141,20 @@ export class ChangeSet {
     this.record(later);
   }
 
+  /** Events recorded (0 in count-only mode: nothing to announce). */
   get size(): number {
     return this.entries.size;
   }
 
-  /** Documents this run left live and as tombstones (a first sync's counts: nothing was there before). */
-  tally(): { live: number; tombstones: number } {
+  /**
+   * How many documents this run left live and as tombstones, net of what they were before (a first
+   * sync's counts: nothing was there before). Undefined when count-only mode cannot tell exactly.
+   */
+  tally(): { live: number; tombstones: number } | undefined {
+    if (!this.retain) {
+      const { live, tombstones, exact } = this.counted;
+      return exact ? { live, tombstones } : undefined;
+    }
     let live = 0;
     let tombstones = 0;
     for (const e of this.entries.values()) {

@@ -136,8 +136,8 @@ export class SyncPass {
     quarantined: number,
   ): { events: number; tombstones: number; quarantined: number } | undefined {
     if (!this.pipelined) return undefined;
-    const { live, tombstones } = this.changes.tally();
-    return { events: live, tombstones, quarantined };
+    const tally = this.changes.tally();
+    return tally && { events: tally.live, tombstones: tally.tombstones, quarantined };
   }
 
   /** A first full sync reads nothing before planning a page: its writes need not land page by page. */

@@ -191,7 +191,7 @@ class SyncSession {
       full: this.opts.full === true || this.sub.fullSyncRequested === true || !this.sub.syncToken,
       syncToken: this.sub.syncToken,
       timeZone: stored?.timeZone ?? undefined,
-      changes: new ChangeSet(),
+      changes: this.changeSet(),
     };
     for (;;) {
       this.runs++;
@@ -202,7 +202,7 @@ class SyncSession {
         full: again.full,
         syncToken: run.syncToken,
         timeZone: run.timeZone ?? input.timeZone,
-        changes: new ChangeSet(),
+        changes: this.changeSet(),
       };
       if (this.runs >= MAX_RUNS) {
         this.released = true;
@@ -215,6 +215,11 @@ class SyncSession {
         );
       }
     }
+  }
+
+  /** A run's change set: without a change feed only its counts are kept (flat memory). */
+  private changeSet(): ChangeSet {
+    return new ChangeSet({ retain: this.deps.changes !== undefined });
   }
 
   /** Waits for the settle window and the minimum interval, lists, applies, commits. */

@@ -28,6 +28,31 @@ export function estimatedBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
 }
 
+/**
+ * An upper bound of `estimatedBytes(value)` without serializing (a JSON string escapes a UTF-16
+ * unit to at most 6 bytes): the walk stops once it passes `limit`. Most events are a few KiB, so
+ * checking them against the 1 MiB limit costs no string per event.
+ */
+function sizeBoundWithin(value: unknown, limit: number): boolean {
+  let budget = limit;
+  const walk = (v: unknown): boolean => {
+    if (typeof v === 'string') budget -= v.length * 6 + 2;
+    else if (v === null || typeof v !== 'object') budget -= 24;
+    else if (Array.isArray(v)) {
+      budget -= 2;
+      for (const x of v) if (!walk(x)) return false;
+    } else {
+      budget -= 2;
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        budget -= k.length * 6 + 4;
+        if (!walk(x)) return false;
+      }
+    }
+    return budget >= 0;
+  };
+  return walk(value);
+}
+
 /** The stub stored for a refused event: kept fields, the reason and what was dropped. */
 export function quarantineStub(op: SetOp, reason: string, now: number): SetOp {
   const source = op.event as Record<string, unknown>;
@@ -55,7 +80,8 @@ export interface QuarantineContext {
 /** Trims, before writing, events that are certainly over Firestore's document size. */
 export function pretrim(ops: readonly EventOp[], ctx: QuarantineContext): EventOp[] {
   return ops.map((op) => {
-    if (op.type !== 'set' || estimatedBytes(op.event) <= TRIM_ABOVE_BYTES) return op;
+    if (op.type !== 'set' || sizeBoundWithin(op.event, TRIM_ABOVE_BYTES)) return op;
+    if (estimatedBytes(op.event) <= TRIM_ABOVE_BYTES) return op;
     logQuarantine(ctx, op, 'document over 1 MiB');
     return quarantineStub(op, 'document over 1 MiB', ctx.now());
   });

@@ -24,6 +24,8 @@ export interface SyncTotals {
   deletes: number;
   skipped: number;
   quarantined: number;
+  /** ms the run waited for an events.list page (Google's side; the next page is prefetched). */
+  listWaitMs: number;
 }
 
 export const emptyTotals = (): SyncTotals => ({
@@ -33,6 +35,7 @@ export const emptyTotals = (): SyncTotals => ({
   deletes: 0,
   skipped: 0,
   quarantined: 0,
+  listWaitMs: 0,
 });
 
 export function addTotals(into: SyncTotals, from: SyncTotals): void {
@@ -98,11 +101,11 @@ interface Listing {
 }
 
 async function listAndApply(ctx: RunContext, input: RunInput): Promise<RunOutput> {
-  const listing = await openListing(ctx, input);
+  const { listing, pages } = await openListing(ctx, input);
   let last: EventsPage | undefined;
   try {
     let pageIndex = 0;
-    for await (const page of listPages(ctx, listing)) {
+    for await (const page of pages) {
       await applyPage(ctx, listing, page);
       await ctx.deps.hooks?.afterPage?.(pageIndex++);
       last = page;
@@ -126,32 +129,47 @@ async function listAndApply(ctx: RunContext, input: RunInput): Promise<RunOutput
   };
 }
 
-async function openListing(ctx: RunContext, input: RunInput): Promise<Listing> {
+/**
+ * Starts the listing: page 1 is requested at once, while the calendar's details and (a full sync)
+ * whether anything is stored are fetched beside it.
+ */
+async function openListing(
+  ctx: RunContext,
+  input: RunInput,
+): Promise<{ listing: Listing; pages: AsyncGenerator<EventsPage> }> {
   const { deps, cal } = ctx;
   const now = (deps.clock ?? Date.now)();
-  // The calendar's details and (a full sync) whether anything is stored, at once.
-  const [info, storedBefore] = await Promise.all([
-    input.full
-      ? ctx.keeper.forCall(ctx.signal).then((s) => ctx.api.getCalendar(cal.calendarId, s))
-      : undefined,
-    // A first full sync (nothing stored yet) needs neither version reads nor the sweep.
-    !input.full || hasStoredEvents(deps.db, cal),
-  ]);
-  const timeZone = info?.timeZone;
-  const summary = info?.summary;
   const daysBack = deps.config.fullSyncDaysBack;
+  const timeMin =
+    input.full && daysBack !== undefined
+      ? new Date(now - daysBack * durations.DAY).toISOString()
+      : undefined;
   const totals = emptyTotals();
-  return {
+  const listed = listPages(ctx, { input, timeMin, totals });
+  const first = listed.next();
+  first.catch(() => undefined); // observed below, or by the caller's first iteration
+  let info: { timeZone?: string; summary?: string } | undefined;
+  let storedBefore: boolean;
+  try {
+    [info, storedBefore] = await Promise.all([
+      input.full
+        ? ctx.keeper.forCall(ctx.signal).then((s) => ctx.api.getCalendar(cal.calendarId, s))
+        : undefined,
+      // A first full sync (nothing stored yet) needs neither version reads nor the sweep.
+      !input.full || hasStoredEvents(deps.db, cal),
+    ]);
+  } catch (err) {
+    void listed.return(undefined).catch(() => undefined); // aborts any prefetch
+    throw err;
+  }
+  const listing: Listing = {
     input,
     storedBefore,
     seen: input.full ? new Set<string>() : undefined,
     cancelledMasters: new Set<string>(),
-    timeZone,
-    summary,
-    timeMin:
-      input.full && daysBack !== undefined
-        ? new Date(now - daysBack * durations.DAY).toISOString()
-        : undefined,
+    timeZone: info?.timeZone,
+    summary: info?.summary,
+    timeMin,
     totals,
     pass: new SyncPass(deps.db, cal, windowFor(now, deps.config), ctx.logger, {
       full: input.full,
@@ -162,6 +180,22 @@ async function openListing(ctx: RunContext, input: RunInput): Promise<Listing> {
       onRefused: repairRefused(quarantineContext(ctx), () => totals.quarantined++),
     }),
   };
+  return { listing, pages: primed(first, listed) };
+}
+
+/** The listing's pages: the one already requested, then the rest of the same generator. */
+async function* primed(
+  first: Promise<IteratorResult<EventsPage>>,
+  rest: AsyncGenerator<EventsPage>,
+): AsyncGenerator<EventsPage> {
+  try {
+    const one = await first;
+    if (one.done) return;
+    yield one.value;
+    yield* rest;
+  } finally {
+    await rest.return(undefined);
+  }
 }
 
 function quarantineContext(ctx: RunContext) {
@@ -173,7 +207,10 @@ function quarantineContext(ctx: RunContext) {
  * The listing's pages in order. While the caller applies one page, the next is already being
  * fetched (each fetch bounded by the lease); an abandoned listing aborts its prefetch.
  */
-async function* listPages(ctx: RunContext, l: Listing): AsyncGenerator<EventsPage> {
+async function* listPages(
+  ctx: RunContext,
+  l: Pick<Listing, 'input' | 'timeMin' | 'totals'>,
+): AsyncGenerator<EventsPage> {
   const abort = new AbortController();
   const outer = ctx.signal ? AbortSignal.any([ctx.signal, abort.signal]) : abort.signal;
   const fetch = async (pageToken: string | undefined) =>
@@ -196,7 +233,9 @@ async function* listPages(ctx: RunContext, l: Listing): AsyncGenerator<EventsPag
   let next: Promise<EventsPage> | undefined = fetch(undefined);
   try {
     while (next) {
+      const waitStart = performance.now();
       const page: EventsPage = await next;
+      l.totals.listWaitMs += Math.round(performance.now() - waitStart);
       next = page.nextPageToken ? fetch(page.nextPageToken) : undefined;
       next?.catch(() => undefined); // observed when awaited; never an unhandled rejection
       yield page;

@@ -48,12 +48,18 @@ const variants: [string, (path: string) => Promise<void>][] = [
   ['WriteBatch 250 × 16', (p) => batched(p, 250, 16)],
   ['BulkWriter', (p) => bulk(p)],
 ];
-const results: { variant: string; docsPerS: number }[] = [];
+const results: { variant: string; docsPerS: number; cpuSeconds: number }[] = [];
 for (const [i, [variant, run]] of variants.entries()) {
   if (input.quick && i !== 2 && i !== 3) continue;
   const t = performance.now();
+  const cpu = process.cpuUsage();
   await run(`bench-raw/v${i}/docs`);
-  results.push({ variant, docsPerS: docs.length / ((performance.now() - t) / 1000) });
+  const used = process.cpuUsage(cpu);
+  results.push({
+    variant,
+    docsPerS: docs.length / ((performance.now() - t) / 1000),
+    cpuSeconds: (used.user + used.system) / 1e6,
+  });
 }
 await db.terminate();
 console.log(

@@ -9,6 +9,7 @@ import { startLocalStack, type LocalStack } from '../stack/local-stack.js';
 import {
   BENCH_DIR,
   childPidOf,
+  cpuSecondsOf,
   deliver,
   lastJsonLine,
   memoryOf,
@@ -108,6 +109,7 @@ async function warmEmulator(world: BenchWorld, docs: number): Promise<void> {
 async function firstSync(stack: LocalStack, world: BenchWorld, c: Connected, messageId: string) {
   const pid = workerPid(stack);
   const before = memoryOf(pid);
+  const cpu0 = cpuSecondsOf(pid);
   const t0 = performance.now();
   const status = await deliver(
     stack.urls.syncWorker,
@@ -117,17 +119,18 @@ async function firstSync(stack: LocalStack, world: BenchWorld, c: Connected, mes
   );
   const seconds = (performance.now() - t0) / 1000;
   const after = memoryOf(pid);
+  const cpuSeconds = cpuSecondsOf(pid) - cpu0;
   if (status >= 300) throw new Error(`worker answered ${status} to the first sync`);
   const count = async (path: string) =>
     (await world.db.collection(path).count().get()).data().count;
   const events = await count(paths.events(c.uid, c.email));
   const occurrences = await count(paths.occurrences(c.uid, c.email));
-  return { seconds, events, occurrences, idleMb: before.rssMb, peakMb: after.peakMb };
+  return { seconds, cpuSeconds, events, occurrences, idleMb: before.rssMb, peakMb: after.peakMb };
 }
 
 interface RawWrite {
   docs: number;
-  results: { variant: string; docsPerS: number }[];
+  results: { variant: string; docsPerS: number; cpuSeconds: number }[];
   maxRssMb: number;
 }
 
@@ -182,11 +185,11 @@ export async function benchSync(ctx: BenchContext): Promise<BenchResult> {
     ).length;
     const syncLine = workerLines.find((l) => l.message === 'sync');
     notes.push(
-      `worker's sync log: ${JSON.stringify(syncLine ? Object.fromEntries(Object.entries(syncLine).filter(([k]) => /writes|deletes|pages|items|durationMs|occurrence/i.test(k))) : null)}`,
+      `worker's sync log: ${JSON.stringify(syncLine ? Object.fromEntries(Object.entries(syncLine).filter(([k]) => /writes|deletes|pages|items|durationMs|listWaitMs|occurrence/i.test(k))) : null)}`,
     );
     const docs = first.events + first.occurrences;
     notes.push(
-      `first sync: ${round(first.seconds, 2)} s for ${first.events} events + ${first.occurrences} occurrences, ${lists} events.list pages; worker RSS ${round(first.idleMb, 0)} MiB idle → peak ${round(first.peakMb, 0)} MiB`,
+      `first sync: ${round(first.seconds, 2)} s for ${first.events} events + ${first.occurrences} occurrences, ${lists} events.list pages (waited for: listWaitMs above); worker CPU ${round(first.cpuSeconds, 2)} s (${round((first.cpuSeconds * 1000) / docs, 3)} ms per document); worker RSS ${round(first.idleMb, 0)} MiB idle → peak ${round(first.peakMb, 0)} MiB`,
     );
 
     ctx.log(`full_sync: raw batched-write baseline of ${docs} documents (child process)`);
@@ -207,7 +210,7 @@ export async function benchSync(ctx: BenchContext): Promise<BenchResult> {
     );
     const fastest = raw.results.reduce((a, b) => (b.docsPerS > a.docsPerS ? b : a));
     notes.push(
-      `raw write of the same ${raw.docs} docs: ${raw.results.map((r) => `${r.variant} ${round(r.docsPerS, 0)}/s`).join(', ')} → fastest ${fastest.variant}`,
+      `raw write of the same ${raw.docs} docs: ${raw.results.map((r) => `${r.variant} ${round(r.docsPerS, 0)}/s (CPU ${round((r.cpuSeconds * 1000) / raw.docs, 3)} ms/doc)`).join(', ')} → fastest ${fastest.variant}`,
     );
 
     const r410 = await resync410(ctx, stack, world, c, workerLines, changed);
@@ -325,6 +328,6 @@ async function bigRun(ctx: BenchContext, stack: LocalStack, world: BenchWorld, e
   const peakMb = round(run.peakMb, 0);
   return {
     peakMb,
-    note: `big: ${events} events seeded in ${round(c.seedSeconds, 0)} s; first sync ${round(run.seconds, 1)} s (${round((run.events + run.occurrences) / run.seconds, 0)} docs/s, ${run.events} events + ${run.occurrences} occurrences); fresh worker RSS ${round(run.idleMb, 0)} MiB idle → peak ${peakMb} MiB`,
+    note: `big: ${events} events seeded in ${round(c.seedSeconds, 0)} s; first sync ${round(run.seconds, 1)} s, worker CPU ${round(run.cpuSeconds, 1)} s (${round((run.events + run.occurrences) / run.seconds, 0)} docs/s, ${run.events} events + ${run.occurrences} occurrences); fresh worker RSS ${round(run.idleMb, 0)} MiB idle → peak ${peakMb} MiB`,
   };
 }

@@ -158,3 +158,48 @@ describe('announceChanges', () => {
     expect(lines.join('\n')).toContain('change feed publish failed');
   });
 });
+
+describe('ChangeSet without a change feed (count-only)', () => {
+  /** A first sync's pages: an event listed twice, one cancelled instance, one created then deleted. */
+  function firstSync(c: ChangeSet): void {
+    const tomb = ev('s_20260101', {
+      status: 'cancelled',
+      recurringEventId: 's',
+      originalStartTime: { dateTime: '2026-01-01T00:00:00Z' },
+    });
+    c.recordPage(
+      [ev('a'), ev('b'), tomb],
+      [set(ev('a')), set(ev('b')), set(tomb)],
+      new Map(),
+      encodeDocId,
+    );
+    // Page 2 lists `a` again (read back: this run wrote it) and deletes `b` (this run wrote it).
+    c.recordPage(
+      [ev('a'), ev('b', { status: 'cancelled' }), ev('c')],
+      [set(ev('a')), del('b'), set(ev('c'))],
+      new Map([
+        ['a', state()],
+        ['b', state()],
+      ]),
+      encodeDocId,
+    );
+  }
+
+  it('keeps no entries, and tallies what the retained set tallies', () => {
+    const retained = new ChangeSet();
+    const counted = new ChangeSet({ retain: false });
+    firstSync(retained);
+    firstSync(counted);
+    expect(counted.size).toBe(0);
+    expect(counted.messages('u1', 'c', 1)).toEqual([]);
+    expect(retained.tally()).toEqual({ live: 2, tombstones: 1 });
+    expect(counted.tally()).toEqual(retained.tally());
+  });
+
+  it('cannot tell the counts after a deletion without an item (cascade): undefined', () => {
+    const counted = new ChangeSet({ retain: false });
+    firstSync(counted);
+    counted.recordDeleted(['s_20260101']);
+    expect(counted.tally()).toBeUndefined();
+  });
+});
