@@ -272,6 +272,7 @@ export async function commitSync(
         status,
         stats: nextStats(sub, c),
         pending: false,
+        allDayZoneDirty: FieldValue.delete(),
         ...coverage(sub),
         lease: keep ? { ...sub.lease, expiresAt: Timestamp.fromMillis(c.now + c.leaseMs) } : null,
         // Fields of the publish-time watermark this replaced (decision 007): gone at first commit.

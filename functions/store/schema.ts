@@ -138,6 +138,12 @@ export interface SubscriptionDoc {
   nextRetryAt?: Timestamp | null;
   /** When renewChannels last rolled this calendar's occurrence window (daily); null = never. */
   occurrencesRolledAt?: Timestamp | null;
+  /**
+   * A recompute of all-day times for a zone change began and was not committed yet (a worker that
+   * dies midway leaves times of a zone the calendar document does not name): the next incremental
+   * run recomputes them whatever the zones say. Cleared by the commit.
+   */
+  allDayZoneDirty?: boolean;
   /** The end of the window that roll left (the next roll computes only what starts after it). */
   occurrencesRolledThrough?: Timestamp | null;
   stats: {

@@ -191,6 +191,7 @@ class SyncSession {
       full: this.opts.full === true || this.sub.fullSyncRequested === true || !this.sub.syncToken,
       syncToken: this.sub.syncToken,
       timeZone: stored?.timeZone ?? undefined,
+      zoneDirty: this.sub.allDayZoneDirty === true,
       changes: this.changeSet(),
     };
     for (;;) {
@@ -305,6 +306,7 @@ class SyncSession {
     await this.pause(Math.max(0, listStart + interval - this.now()));
     const again = await syncOnce(ctx, {
       ...input,
+      zoneDirty: false, // the first listing recomputed (or was full)
       full: false,
       syncToken: run.syncToken,
       timeZone: run.timeZone ?? input.timeZone,

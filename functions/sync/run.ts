@@ -11,7 +11,7 @@ import {
   sweepUnseen,
   type EventOp,
 } from '../store/events.js';
-import { encodeDocId } from '../store/schema.js';
+import { encodeDocId, paths } from '../store/schema.js';
 import { planPage } from './apply.js';
 import type { RunContext } from './context.js';
 import { queueQuarantining, quarantineStub, repairRefused } from './quarantine.js';
@@ -47,6 +47,8 @@ export interface RunInput {
   syncToken: string | null;
   /** The zone the mirror was written with (calendar document); a change triggers a recompute. */
   timeZone: string | undefined;
+  /** An earlier worker's zone recompute was not committed (`allDayZoneDirty`): recompute anyway. */
+  zoneDirty?: boolean;
   /** The change feed's set, shared by an incremental attempt and the full sync replacing it. */
   changes: ChangeSet;
 }
@@ -309,9 +311,21 @@ async function finishListing(ctx: RunContext, l: Listing): Promise<void> {
   }
   await l.pass.finish(timeZone);
   const before = l.input.timeZone;
-  if (!l.input.full && before && l.timeZone && before !== l.timeZone) {
-    // A time-zone change comes with no event delta, but all-day times depend on the zone.
-    const recomputed = await recomputeForZone(ctx, l.timeZone, before);
+  const changed = before !== undefined && l.timeZone !== undefined && before !== l.timeZone;
+  if (!l.input.full && l.timeZone && (changed || l.input.zoneDirty === true)) {
+    // A time-zone change comes with no event delta, but all-day times depend on the zone. Marked
+    // first: a worker dying midway leaves times of a zone no document names (soak seed 7365).
+    await markZoneDirty(ctx);
+    const recomputed = await recomputeForZone(ctx, l.timeZone, before ?? 'unknown');
     l.totals.writes += recomputed.writes;
   }
+}
+
+/** Notes (fenced, on the subscription) that all-day times are being recomputed until the commit. */
+async function markZoneDirty(ctx: RunContext): Promise<void> {
+  const batch = ctx.keeper.fence.batch();
+  batch.update(ctx.deps.db.doc(paths.subscription(ctx.keeper.lease.subscriptionId)), {
+    allDayZoneDirty: true,
+  });
+  await batch.commit();
 }

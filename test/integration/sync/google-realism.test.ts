@@ -58,6 +58,76 @@ describe.skipIf(emulatorsMissing() !== '')('Google as it really is', () => {
     expect((await f.calendarDoc())!.timeZone).toBe('America/New_York');
   });
 
+  it('a time-zone change found by a full sync (a 410 first) moves the unchanged all-day events too', async () => {
+    // Soak seeds 7171 and 7365: a full listing skips events whose etag it already holds, so their
+    // startAt/endAt kept the old zone's midnight while the calendar document took the new zone.
+    const date = dayFromNow(8);
+    const allDay = await f.insert({
+      summary: 'trip',
+      start: { date },
+      end: { date: dayFromNow(9) },
+    });
+    const d = f.deps();
+    await runSync(d, f.seeded.subscriptionId);
+    await f.cal.calendars.patch({
+      calendarId: f.seeded.calendarId,
+      requestBody: { timeZone: 'Asia/Kolkata' },
+    });
+    await f.ctl.expireSyncTokens(f.seeded.calendarId);
+    const res = await handleSyncMessage(d, f.notification());
+    expect(res).toMatchObject({ outcome: 'synced', sync: { full: true } });
+    const kolkataMidnight = Date.parse(`${date}T00:00:00+05:30`);
+    const after = (await f.mirror()).get(allDay.id!)!;
+    expect((after.startAt as Timestamp).toMillis()).toBe(kolkataMidnight);
+    expect((after.endAt as Timestamp).toMillis()).toBe(kolkataMidnight + DAY);
+    const occ = (await occurrences()).get(allDay.id!)!;
+    expect((occ.startAt as Timestamp).toMillis()).toBe(kolkataMidnight);
+    expect((await f.calendarDoc())!.timeZone).toBe('Asia/Kolkata');
+  });
+
+  it('a worker that dies after recomputing all-day times for a zone change, before its commit, leaves nothing wrong', async () => {
+    // Soak seed 7365: the zone went Kolkata → UTC → Kolkata; a worker recomputed the all-day
+    // events for UTC and crashed in its re-check, so the calendar document still said Kolkata; the
+    // next run saw no change of zone and the unchanged all-day events kept UTC midnights for good.
+    const date = dayFromNow(10);
+    const allDay = await f.insert({
+      summary: 'fair',
+      start: { date },
+      end: { date: dayFromNow(11) },
+    });
+    const d = f.deps();
+    await runSync(d, f.seeded.subscriptionId);
+    const zone = async (timeZone: string) =>
+      f.cal.calendars.patch({ calendarId: f.seeded.calendarId, requestBody: { timeZone } });
+    expect((await f.calendarDoc())!.timeZone).toBe('Europe/Berlin');
+    await zone('America/Los_Angeles');
+    // The worker dies at its second events.list (the re-check), after finishing its first listing.
+    const dying = {
+      ...d,
+      config: { ...d.config, recheckMs: 1 },
+      calendarApi: (token: string, o: Parameters<typeof d.calendarApi>[1]) => {
+        const api = d.calendarApi(token, o);
+        let lists = 0;
+        return {
+          ...api,
+          listEvents: (...a: Parameters<typeof api.listEvents>) => {
+            if (++lists === 2) return Promise.reject(new Error('worker died'));
+            return api.listEvents(...a);
+          },
+        };
+      },
+    };
+    await expect(handleSyncMessage(dying, f.notification())).rejects.toThrow();
+    await zone('Europe/Berlin');
+    const res = await handleSyncMessage(d, f.notification());
+    expect(res.outcome).toBe('synced');
+    const berlinMidnight = Date.parse(`${date}T00:00:00+01:00`);
+    const after = (await f.mirror()).get(allDay.id!)!;
+    expect((after.startAt as Timestamp).toMillis()).toBe(berlinMidnight);
+    const occ = (await occurrences()).get(allDay.id!)!;
+    expect((occ.startAt as Timestamp).toMillis()).toBe(berlinMidnight);
+  });
+
   it("the UI's 'this and following' split (`_R` master): editing and deleting its instances update that series' occurrences", async () => {
     const start = new Date(Date.now() + 2 * DAY);
     start.setUTCHours(9, 0, 0, 0);
