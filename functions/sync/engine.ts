@@ -247,7 +247,7 @@ class SyncSession {
         ? await finishCommit(this.deps.db, this.keeper.lease, this.now(), leaseMs, this.recheckMs)
         : commit;
     this.released = settled.kind !== 'again';
-    this.logRun(run, started, announced);
+    this.logRun(run, started, announced, begun.recheck);
     return settled.kind === 'again' ? { run, again: { full: settled.full } } : { run };
   }
 
@@ -364,12 +364,14 @@ class SyncSession {
     await this.keeper.ensure();
   }
 
-  private logRun(run: RunOutput, started: number, announced: number): void {
+  private logRun(run: RunOutput, started: number, announced: number, recheck: boolean): void {
     this.logger.info('sync', {
       event: 'sync',
       outcome: 'synced',
       trigger: this.opts.trigger,
       run: this.runs,
+      // A run that only re-checks the previous one's delta for Google's visibility lag.
+      recheck,
       full: run.full,
       ...run.totals,
       occurrenceWrites: run.pass.occurrences.writes,
