@@ -72,10 +72,16 @@ export async function benchQuota(ctx: BenchContext): Promise<BenchResult> {
         appendFileSync(process.env.CALSYNC_BENCH_TRACE, `${line}\n`);
       if (target !== 'syncWorker' || !line.includes('"message":"sync"')) return;
       try {
-        const entry = JSON.parse(line) as { trigger?: string; message?: string; recheck?: boolean };
-        // A sync is a run that answers a trigger; its visibility-lag re-check (a run of its own
-        // since issue 14.3) is counted with it, as before, in the calls but not as a sync.
-        if (entry.recheck === true) return;
+        const entry = JSON.parse(line) as {
+          trigger?: string;
+          message?: string;
+          recheck?: boolean;
+          run?: number;
+        };
+        // A sync is a lease's work for a trigger; the visibility-lag re-check of an earlier run of
+        // the same lease (a run of its own since issue 14.3) is counted with it, as before, in the
+        // calls but not as a sync. A lease's first run always counts.
+        if (entry.recheck === true && (entry.run ?? 1) > 1) return;
         const key = String(entry.trigger);
         triggers.set(key, (triggers.get(key) ?? 0) + 1);
       } catch {
