@@ -53,13 +53,29 @@ const maxOf = (a: number | undefined, b: number) => (a === undefined || b > a ? 
 const ms = (t: Timestamp | null | undefined) => (t ? t.toMillis() : undefined);
 
 /**
+ * A notification the webhook received before the latest listing began but that reaches a worker
+ * only now (Pub/Sub paces push deliveries). Decides when the next listing happens, never whether.
+ */
+function isStraggler(sub: SubscriptionDoc, t: Trigger): boolean {
+  const listed = ms(sub.lastListStartedAt);
+  return (
+    t.kind === 'notification' &&
+    t.receivedAt !== undefined &&
+    listed !== undefined &&
+    t.receivedAt < listed
+  );
+}
+
+/**
  * When a notification was surely received, on the worker's clock: when this worker first sees it,
  * or the webhook's receipt plus the clock margin if that is earlier (decision 007, visibility lag).
+ * A straggler counts at the later bound: the re-check it is due for then begins late enough to
+ * cover, by receive time, the rest of its burst still on the way.
  */
-function receiptOf(t: Trigger, o: AcquireOptions): number {
-  return t.kind === 'notification' && t.receivedAt !== undefined
-    ? Math.min(o.now, t.receivedAt + o.clockSkewMs)
-    : o.now;
+function receiptOf(sub: SubscriptionDoc, t: Trigger, o: AcquireOptions): number {
+  if (t.kind !== 'notification' || t.receivedAt === undefined) return o.now;
+  const bound = t.receivedAt + o.clockSkewMs;
+  return isStraggler(sub, t) ? bound : Math.min(o.now, bound);
 }
 
 /** Whether a completed run answered the trigger: listed after it, and late enough for its lag. */
@@ -74,9 +90,9 @@ function coveredByCommit(sub: SubscriptionDoc, t: Trigger, o: AcquireOptions): b
   const upTo = sub.coveredMessages?.[t.channelId];
   if (upTo !== undefined && t.messageNumber <= upTo) return true;
   // Also: received (by more than the margin) at least the re-check delay before a listing began.
-  return t.receivedAt !== undefined && started !== undefined
-    ? t.receivedAt + o.clockSkewMs + o.recheckMs < started
-    : false;
+  if (t.receivedAt === undefined || started === undefined) return false;
+  const bound = t.receivedAt + o.clockSkewMs;
+  return bound < started && bound + o.recheckMs <= started;
 }
 
 /**
@@ -107,7 +123,7 @@ function noted(sub: SubscriptionDoc, t: Trigger, o: AcquireOptions): Record<stri
     // A lower number than one seen was sent before it: its receipt is bounded by that one's.
     if (seen === undefined || t.messageNumber > seen) {
       out.notifiedSinceListing = FieldValue.increment(1);
-      const newest = maxOf(ms(sub.newestReceiptAt), receiptOf(t, o));
+      const newest = maxOf(ms(sub.newestReceiptAt), receiptOf(sub, t, o));
       out.newestReceiptAt = Timestamp.fromMillis(newest);
     }
   } else if (t.full) {
@@ -122,14 +138,8 @@ function noted(sub: SubscriptionDoc, t: Trigger, o: AcquireOptions): Record<stri
  * Scheduling only — coverage never depends on it.
  */
 function urgency(sub: SubscriptionDoc, t: Trigger, o: AcquireOptions): Record<string, unknown> {
-  if (sub.urgentAt) return {};
-  const listed = ms(sub.lastListStartedAt);
-  const straggler =
-    t.kind === 'notification' &&
-    t.receivedAt !== undefined &&
-    listed !== undefined &&
-    t.receivedAt < listed;
-  return straggler ? {} : { urgentAt: Timestamp.fromMillis(receiptOf(t, o)) };
+  if (sub.urgentAt || isStraggler(sub, t)) return {};
+  return { urgentAt: Timestamp.fromMillis(receiptOf(sub, t, o)) };
 }
 
 /** What a message that finds the lease busy writes (null: nothing, the running run answers it). */
