@@ -41,6 +41,8 @@ export interface AcquireOptions {
    * against a listing's start (worker).
    */
   clockSkewMs: number;
+  /** CALSYNC_RECHECK_MS: a notification counts as answered by a listing that began this long after it was surely received (visibility lag). */
+  recheckMs: number;
   trigger: Trigger;
 }
 
@@ -48,38 +50,121 @@ export interface AcquireOptions {
 export const INACTIVE: ReadonlySet<SyncStatus> = new Set(['removed', 'needs_reauth']);
 
 const maxOf = (a: number | undefined, b: number) => (a === undefined || b > a ? b : a);
+const ms = (t: Timestamp | null | undefined) => (t ? t.toMillis() : undefined);
 
-/** Whether a completed run (or, for `running`, the run in progress) covers the trigger. */
-function covers(sub: SubscriptionDoc, t: Trigger, o: AcquireOptions, running: boolean): boolean {
-  const started = running ? sub.lastListStartedAt : sub.lastSyncStartedAt;
-  // A listing that started (by its clock) more than the skew margin after `at` started after it.
-  const startedAfter = (at: number | undefined) =>
-    at !== undefined && started !== null && started !== undefined
-      ? at < started.toMillis() - o.clockSkewMs
-      : false;
-  if (t.kind === 'notification') {
-    const upTo = running ? sub.runCovers?.[t.channelId] : sub.coveredMessages?.[t.channelId];
-    // Exact: the message number. Also: received before the listing began (decision 007) — a
-    // burst whose deliveries reach the worker after the listing started is still covered by it.
-    return (upTo !== undefined && t.messageNumber <= upTo) || startedAfter(t.receivedAt);
-  }
-  return !t.full && startedAfter(t.publishedAt);
+/**
+ * A notification the webhook received before the latest listing began but that reaches a worker
+ * only now (Pub/Sub paces push deliveries). Decides when the next listing happens, never whether.
+ */
+function isStraggler(sub: SubscriptionDoc, t: Trigger): boolean {
+  const listed = ms(sub.lastListStartedAt);
+  return (
+    t.kind === 'notification' &&
+    t.receivedAt !== undefined &&
+    listed !== undefined &&
+    t.receivedAt < listed
+  );
 }
 
-/** The fields a trigger records whoever handles it: the message number seen, a full request. */
-function noted(sub: SubscriptionDoc, t: Trigger): Record<string, unknown> {
+/**
+ * When a notification was surely received, on the worker's clock: when this worker first sees it,
+ * or the webhook's receipt plus the clock margin if that is earlier (decision 007, visibility lag).
+ * A straggler counts at the later bound: the re-check it is due for then begins late enough to
+ * cover, by receive time, the rest of its burst still on the way.
+ */
+function receiptOf(sub: SubscriptionDoc, t: Trigger, o: AcquireOptions): number {
+  if (t.kind !== 'notification' || t.receivedAt === undefined) return o.now;
+  const bound = t.receivedAt + o.clockSkewMs;
+  return isStraggler(sub, t) ? bound : Math.min(o.now, bound);
+}
+
+/** Whether a completed run answered the trigger: listed after it, and late enough for its lag. */
+function coveredByCommit(sub: SubscriptionDoc, t: Trigger, o: AcquireOptions): boolean {
+  const started = ms(sub.lastSyncStartedAt);
+  if (t.kind === 'resync') {
+    return !t.full && t.publishedAt !== undefined && started !== undefined
+      ? t.publishedAt < started - o.clockSkewMs
+      : false;
+  }
+  // Exact: the message number (folded only once its lag was re-checked, see commitSync).
+  const upTo = sub.coveredMessages?.[t.channelId];
+  if (upTo !== undefined && t.messageNumber <= upTo) return true;
+  // Also: received (by more than the margin) at least the re-check delay before a listing began.
+  if (t.receivedAt === undefined || started === undefined) return false;
+  const bound = t.receivedAt + o.clockSkewMs;
+  return bound < started && bound + o.recheckMs <= started;
+}
+
+/**
+ * How the running listing (the latest begun under the live lease) stands to a notification:
+ * `number` — received before it began (runCovers); `done` — received by receive time before it
+ * began, early enough for the lag; `listed` — before it began, but the lag is still owed; `no`.
+ */
+function runningCover(
+  sub: SubscriptionDoc,
+  t: Extract<Trigger, { kind: 'notification' }>,
+  o: AcquireOptions,
+): 'number' | 'done' | 'listed' | 'no' {
+  const upTo = sub.runCovers?.[t.channelId];
+  if (upTo !== undefined && t.messageNumber <= upTo) return 'number';
+  const listed = ms(sub.lastListStartedAt);
+  if (t.receivedAt === undefined || listed === undefined) return 'no';
+  if (t.receivedAt + o.clockSkewMs >= listed) return 'no';
+  return t.receivedAt + o.clockSkewMs + o.recheckMs <= listed ? 'done' : 'listed';
+}
+
+/** The fields a trigger records whoever handles it: the message number and receipt seen, a full request. */
+function noted(sub: SubscriptionDoc, t: Trigger, o: AcquireOptions): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (t.kind === 'notification') {
     const seen = sub.seenMessages?.[t.channelId];
     out[`seenMessages.${t.channelId}`] = maxOf(seen, t.messageNumber);
     // How many notifications the next listing answers (a redelivery or duplicate is not counted).
+    // A lower number than one seen was sent before it: its receipt is bounded by that one's.
     if (seen === undefined || t.messageNumber > seen) {
       out.notifiedSinceListing = FieldValue.increment(1);
+      const newest = maxOf(ms(sub.newestReceiptAt), receiptOf(sub, t, o));
+      out.newestReceiptAt = Timestamp.fromMillis(newest);
     }
   } else if (t.full) {
     out.fullSyncRequested = true;
   }
   return out;
+}
+
+/**
+ * The first trigger since the last listing that is not a straggler of it (a notification the
+ * webhook received before that listing began, delivered late): the next listing settles from it.
+ * Scheduling only — coverage never depends on it.
+ */
+function urgency(sub: SubscriptionDoc, t: Trigger, o: AcquireOptions): Record<string, unknown> {
+  if (sub.urgentAt || isStraggler(sub, t)) return {};
+  return { urgentAt: Timestamp.fromMillis(receiptOf(sub, t, o)) };
+}
+
+/** What a message that finds the lease busy writes (null: nothing, the running run answers it). */
+function busyUpdate(
+  sub: SubscriptionDoc,
+  t: Trigger,
+  o: AcquireOptions,
+): Record<string, unknown> | null {
+  if (t.kind === 'resync') {
+    const listed = ms(sub.lastListStartedAt);
+    const covered =
+      !t.full && t.publishedAt !== undefined && listed !== undefined
+        ? t.publishedAt < listed - o.clockSkewMs
+        : false;
+    return covered ? null : { ...noted(sub, t, o), pending: true, ...urgency(sub, t, o) };
+  }
+  const cover = runningCover(sub, t, o);
+  if (cover === 'number' || cover === 'done') return null;
+  const seen = sub.seenMessages?.[t.channelId];
+  const isNew = seen === undefined || t.messageNumber > seen;
+  // Listed by the running listing, the lag still owed: the holder re-checks by newestReceiptAt.
+  if (cover === 'listed') return isNew ? noted(sub, t, o) : null;
+  // Not covered: the holder lists once more. A redelivery finds `pending` already set.
+  if (!isNew && sub.pending === true) return null;
+  return { ...noted(sub, t, o), pending: true, ...urgency(sub, t, o) };
 }
 
 /**
@@ -98,20 +183,20 @@ export async function acquireLease(
     if (!snap.exists) return { kind: 'missing' } as const;
     const sub = snap.data() as SubscriptionDoc;
     if (INACTIVE.has(sub.status)) return { kind: 'inactive', status: sub.status } as const;
-    if (covers(sub, o.trigger, o, false)) return { kind: 'covered' } as const;
+    if (coveredByCommit(sub, o.trigger, o)) return { kind: 'covered' } as const;
     const stamp = { updatedAt: Timestamp.fromMillis(o.now) };
     const lease = sub.lease;
     if (lease && lease.holder !== o.holder && lease.expiresAt.toMillis() > o.now) {
-      if (!covers(sub, o.trigger, o, true)) {
-        write({ update: { ...noted(sub, o.trigger), pending: true, ...stamp } });
-      }
+      const update = busyUpdate(sub, o.trigger, o);
+      if (update) write({ update: { ...update, ...stamp } });
       return { kind: 'busy' } as const;
     }
     // Fences only grow (lastFence survives releases); holders are unique per acquisition.
     const fence = Math.max(sub.lastFence ?? 0, lease?.fence ?? 0) + 1;
     const held = { holder: o.holder, expiresAt: Timestamp.fromMillis(o.now + o.leaseMs), fence };
     const update = {
-      ...noted(sub, o.trigger),
+      ...noted(sub, o.trigger, o),
+      ...(o.trigger.kind === 'notification' ? urgency(sub, o.trigger, o) : {}),
       lease: held,
       lastFence: fence,
       runCovers: null,
@@ -165,25 +250,35 @@ export type BeginResult =
       expiresAt: number;
       /** Notifications received since the previous listing began (this listing answers them). */
       notified: number;
+      /** The document as it was just before this listing began. */
       sub: SubscriptionDoc;
     }
+  /** Not yet: `until` (the caller's `due` on the current document) is still ahead. */
+  | { kind: 'wait'; until: number }
   | { kind: 'lost' };
 
 /**
- * Marks the start of a listing: everything received so far (message numbers, `pending`) is
- * covered by it, and `lastListStartedAt` spaces listings. Also extends the lease.
+ * Marks the start of a listing: everything received so far (message numbers, `pending`, the
+ * newest receipt) is covered by it, and `lastListStartedAt` spaces listings. Also extends the
+ * lease. With `due`, the listing begins only once `due(document)` has come (settle window,
+ * minimum interval, re-check delay — decided on the document as it is now, atomically).
  */
 export async function beginListing(
   db: Firestore,
   lease: HeldLease,
   now: number,
   leaseMs: number,
+  due?: (sub: SubscriptionDoc) => number,
 ): Promise<BeginResult> {
   return whileHeld(db, lease, LOST, (sub, write) => {
+    const until = due?.(sub) ?? now;
+    if (until > now) return { kind: 'wait', until } as const;
     const expiresAt = now + leaseMs;
     const update = {
       runCovers: { ...(sub.seenMessages ?? {}) },
+      runReceiptAt: sub.newestReceiptAt ?? null,
       pending: false,
+      urgentAt: null,
       notifiedSinceListing: 0,
       lastListStartedAt: Timestamp.fromMillis(now),
       'lease.expiresAt': Timestamp.fromMillis(expiresAt),
@@ -198,6 +293,20 @@ export async function beginListing(
       sub,
     } as const;
   });
+}
+
+/**
+ * Whether the latest listing began too early for the lag of a notification received at `at`
+ * (decision 007): then one more listing is owed before the lease is given up.
+ */
+function lagOwed(sub: SubscriptionDoc, at: Timestamp | null | undefined, recheckMs: number) {
+  const listed = ms(sub.lastListStartedAt);
+  return recheckMs > 0 && at && listed !== undefined ? at.toMillis() + recheckMs > listed : false;
+}
+
+/** Whether the holder lists once more: something arrived meanwhile, or a re-check is owed. */
+function runsAgain(sub: SubscriptionDoc, recheckMs: number): boolean {
+  return sub.pending === true || lagOwed(sub, sub.newestReceiptAt, recheckMs);
 }
 
 /** Extends the lease; the new expiry, or false when it is no longer ours. */
@@ -220,6 +329,8 @@ export interface CommitInput {
   now: number;
   leaseMs: number;
   stats: { pages: number; items: number; writes: number };
+  /** CALSYNC_RECHECK_MS: whether the listing answered its notifications' lag, or one more is owed. */
+  recheckMs: number;
   /** Keep the lease after the commit (the change feed is published under it, then `finishCommit`). */
   keepLease?: boolean;
   /** Merged into users/{uid}/calendars/{calendarId} in the same atomic commit. */
@@ -254,7 +365,7 @@ export async function commitSync(
   c: CommitInput,
 ): Promise<CommitResult> {
   return whileHeld(db, lease, LOST, (sub, write) => {
-    const again = sub.pending === true;
+    const again = runsAgain(sub, c.recheckMs);
     const keep = again || c.keepLease === true;
     const fullRequestedMeanwhile = c.full ? false : sub.fullSyncRequested === true;
     const status: SyncStatus = INACTIVE.has(sub.status) ? sub.status : 'active';
@@ -273,7 +384,7 @@ export async function commitSync(
         stats: nextStats(sub, c),
         pending: false,
         allDayZoneDirty: FieldValue.delete(),
-        ...coverage(sub),
+        ...coverage(sub, !lagOwed(sub, sub.runReceiptAt, c.recheckMs), again),
         lease: keep ? { ...sub.lease, expiresAt: Timestamp.fromMillis(c.now + c.leaseMs) } : null,
         // Fields of the publish-time watermark this replaced (decision 007): gone at first commit.
         pendingPublishedAt: FieldValue.delete(),
@@ -298,9 +409,10 @@ export async function finishCommit(
   lease: HeldLease,
   now: number,
   leaseMs: number,
+  recheckMs: number,
 ): Promise<Exclude<CommitResult, { kind: 'kept' }>> {
   return whileHeld(db, lease, LOST, (sub, write) => {
-    if (sub.pending === true) {
+    if (runsAgain(sub, recheckMs)) {
       write({ update: { 'lease.expiresAt': Timestamp.fromMillis(now + leaseMs) } });
       return { kind: 'again', full: sub.fullSyncRequested === true } as const;
     }
@@ -320,18 +432,27 @@ function nextStats(sub: SubscriptionDoc, c: CommitInput): SubscriptionDoc['stats
   };
 }
 
-/** Covered message numbers after the run: what it captured, for the channels still known. */
-function coverage(sub: SubscriptionDoc): Record<string, unknown> {
+/**
+ * Covered message numbers after the run: what its listing captured, for the channels still known —
+ * folded only when that listing also began late enough for their lag (`lagDone`); otherwise the
+ * holder lists once more and `runCovers` stays until that listing begins.
+ */
+function coverage(sub: SubscriptionDoc, lagDone: boolean, again: boolean): Record<string, unknown> {
   const known = new Set([sub.channel?.id, sub.previousChannel?.id].filter((id) => !!id));
   const covered: Record<string, number> = {};
   const seen: Record<string, number> = {};
   for (const id of known) {
-    const c = Math.max(sub.coveredMessages?.[id!] ?? -1, sub.runCovers?.[id!] ?? -1);
+    const run = lagDone ? (sub.runCovers?.[id!] ?? -1) : -1;
+    const c = Math.max(sub.coveredMessages?.[id!] ?? -1, run);
     if (c >= 0) covered[id!] = c;
     const s = sub.seenMessages?.[id!];
     if (s !== undefined) seen[id!] = s;
   }
-  return { coveredMessages: covered, seenMessages: seen, runCovers: null };
+  return {
+    coveredMessages: covered,
+    seenMessages: seen,
+    runCovers: again ? (sub.runCovers ?? null) : null,
+  };
 }
 
 function calendarStatusWrite(

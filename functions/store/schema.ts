@@ -118,6 +118,16 @@ export interface SubscriptionDoc {
   lastListStartedAt?: Timestamp | null;
   /** Notifications received (new message numbers) since the last listing began. */
   notifiedSinceListing?: number;
+  /**
+   * Visibility lag (decision 007): the latest time by which a noted notification was surely
+   * received — min(worker's first sight, webhook receipt + clock margin). A listing that starts
+   * CALSYNC_RECHECK_MS after it lists every change that became listable within that delay;
+   * `runReceiptAt` is its value when the current listing began.
+   */
+  newestReceiptAt?: Timestamp | null;
+  runReceiptAt?: Timestamp | null;
+  /** The first notification since the last listing that is not a straggler of it: the next listing settles from it. */
+  urgentAt?: Timestamp | null;
   /** A full sync was requested (CLI `resync --full`), done by the next worker run. */
   fullSyncRequested: boolean;
   /** Start time of the last sync that completed (token committed). */

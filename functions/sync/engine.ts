@@ -8,7 +8,6 @@ import { clearOutbox, collectOutbox, Outbox } from '../changes/outbox.js';
 import { loadRefreshToken } from '../credentials/store.js';
 import type { Logger } from '../log.js';
 import { readCalendarDoc } from '../store/calendars.js';
-import { addStats } from '../occurrences/store.js';
 import { countEvents, type CalendarRef } from '../store/events.js';
 import {
   acquireLease,
@@ -62,8 +61,10 @@ export interface SyncResult extends SyncTotals {
   full: boolean;
 }
 
-/** Runs under one lease at most this many times before handing over via redelivery. */
-const MAX_RUNS = 10;
+/** Runs (listings, re-checks included) under one lease at most this many times before handing over via redelivery. */
+const MAX_RUNS = 20;
+
+const recheckMsOf = (deps: SyncDeps) => deps.config.recheckMs ?? 2_000;
 
 function triggerOf(opts: RunSyncOptions): Trigger {
   return opts.notification
@@ -97,6 +98,7 @@ export async function runSync(
     now: now(),
     leaseMs: deps.config.leaseMs,
     clockSkewMs: deps.config.clockSkewMs,
+    recheckMs: recheckMsOf(deps),
     trigger: triggerOf(opts),
   });
   if (acquired.kind !== 'acquired') {
@@ -121,8 +123,8 @@ class SyncSession {
   private runs = 0;
   private anyFull = false;
   private released = false;
-  /** When the previous listing started (the minimum interval is kept from it). */
-  private lastListStart: number;
+  /** Notifications the previous listing answered (logged with its re-check). */
+  private answered = 0;
 
   constructor(
     private readonly deps: SyncDeps,
@@ -142,7 +144,6 @@ class SyncSession {
       this.now,
       deps.config.leaseMs,
     );
-    this.lastListStart = this.sub.lastListStartedAt?.toMillis() ?? 0;
   }
 
   private result(outcome: SyncOutcome): SyncResult {
@@ -223,15 +224,20 @@ class SyncSession {
     return new ChangeSet({ retain: this.deps.changes !== undefined });
   }
 
-  /** Waits for the settle window and the minimum interval, lists, applies, commits. */
+  /** Waits until the listing is due (settle, interval, re-check), lists, applies, commits. */
   private async oneRun(input: RunInput): Promise<{ run: RunOutput; again?: { full: boolean } }> {
-    await this.waitBeforeListing();
-    const begun = await this.keeper.begin();
-    this.lastListStart = this.now();
+    const begun = await this.beginWhenDue();
     const started = this.now();
     const ctx = this.context();
     const full = input.full || begun.fullRequested;
-    const run = await this.listWithRecheck(ctx, { ...input, full }, begun.notified);
+    const run = await syncOnce(ctx, { ...input, full });
+    if (begun.recheck) {
+      this.logger.info('re-checked the delta', {
+        notified: this.answered,
+        found: run.totals.items,
+      });
+    }
+    this.answered = begun.notified;
     this.anyFull ||= run.full;
     addTotals(this.totals, run.totals);
     // With a change feed the lease is kept through the publish: a later run (of any worker) cannot
@@ -241,12 +247,13 @@ class SyncSession {
     if (commit.kind === 'lost') throw new LeaseLostError(this.subscriptionId);
     // The change feed: only now that the token (and so every page before it) is committed.
     const announced = feed ? await this.announce(run) : 0;
+    const { leaseMs } = this.deps.config;
     const settled =
       commit.kind === 'kept'
-        ? await finishCommit(this.deps.db, this.keeper.lease, this.now(), this.deps.config.leaseMs)
+        ? await finishCommit(this.deps.db, this.keeper.lease, this.now(), leaseMs, this.recheckMs)
         : commit;
     this.released = settled.kind !== 'again';
-    this.logRun(run, started, announced);
+    this.logRun(run, started, announced, begun.recheck);
     return settled.kind === 'again' ? { run, again: { full: settled.full } } : { run };
   }
 
@@ -285,50 +292,6 @@ class SyncSession {
     };
   }
 
-  /**
-   * Google can notify before the change is listable (visibility lag, compass-calendar#1190), and
-   * nothing in a delta says which notification an item answers: a listing that answers
-   * notifications is followed by one more delta, `CALSYNC_RECHECK_MS` after it began, before the
-   * commit. Every notification it covers was received before it began, so a change listable within
-   * that delay of its notification is never missed (decision 007).
-   */
-  private async listWithRecheck(
-    ctx: RunContext,
-    input: RunInput,
-    notified: number,
-  ): Promise<RunOutput> {
-    const listStart = this.lastListStart;
-    const run = await syncOnce(ctx, input);
-    const recheckMs = this.deps.config.recheckMs ?? 2_000;
-    const answered = Math.max(notified, this.opts.notification && this.runs === 1 ? 1 : 0);
-    if (answered === 0 || recheckMs === 0) return run;
-    const interval = Math.max(recheckMs, this.deps.config.minSyncIntervalMs ?? 0);
-    await this.pause(Math.max(0, listStart + interval - this.now()));
-    const again = await syncOnce(ctx, {
-      ...input,
-      zoneDirty: false, // the first listing recomputed (or was full)
-      full: false,
-      syncToken: run.syncToken,
-      timeZone: run.timeZone ?? input.timeZone,
-    });
-    const foundFirst = run.totals.items;
-    addTotals(again.totals, run.totals);
-    addStats(again.pass.occurrences, run.pass.occurrences);
-    this.logger.info('re-checked the delta', {
-      notified: answered,
-      foundFirst,
-      foundAfter: again.totals.items - foundFirst,
-    });
-    // One sync of two listings: a full first listing (a 410 on the way) keeps it a full sync.
-    return {
-      ...again,
-      full: run.full || again.full,
-      timeMin: again.full ? again.timeMin : run.timeMin,
-      timeZone: again.timeZone ?? run.timeZone,
-      summary: again.summary ?? run.summary,
-    };
-  }
-
   private async commit(run: RunOutput, keepLease: boolean) {
     // A first sync knows its counts (it wrote all there is); otherwise aggregation queries.
     const counts =
@@ -340,6 +303,7 @@ class SyncSession {
       full: run.full,
       now: this.now(),
       leaseMs: this.deps.config.leaseMs,
+      recheckMs: this.recheckMs,
       stats: { pages: run.totals.pages, items: run.totals.items, writes: run.totals.writes },
       calendar: {
         counts: { events: counts.events, tombstones: counts.tombstones },
@@ -350,22 +314,55 @@ class SyncSession {
     });
   }
 
+  private get recheckMs(): number {
+    return recheckMsOf(this.deps);
+  }
+
   /**
-   * Settle window (first run of a notification) and minimum interval since the last listing. The
-   * lease is renewed between pauses, so a long interval never outlives it.
+   * Begins the listing once it is due, as decided on the subscription at that moment (a message
+   * arriving meanwhile can move it): pauses renew the lease, so a long wait never outlives it.
    */
-  private async waitBeforeListing(): Promise<void> {
-    const { config } = this.deps;
-    // From the receipt, but never from a time after now: a webhook clock running ahead of this
-    // worker's must not stretch the window.
-    const settle =
-      this.runs === 1 && this.opts.receivedAt !== undefined
-        ? Math.min(this.opts.receivedAt, this.now()) + (config.settleMs ?? 300)
-        : 0;
-    const until = Math.max(settle, this.lastListStart + (config.minSyncIntervalMs ?? 1_000));
-    for (let wait = until - this.now(); wait > 0; wait = until - this.now()) {
-      await this.pause(Math.min(wait, config.leaseMs / 3));
+  private async beginWhenDue(): Promise<{
+    fullRequested: boolean;
+    notified: number;
+    recheck: boolean;
+  }> {
+    let recheck = false;
+    const due = (sub: SubscriptionDoc) => {
+      const d = this.due(sub);
+      recheck = d.recheck;
+      return d.at;
+    };
+    for (;;) {
+      const begun = await this.keeper.begin(due);
+      if (begun.kind === 'begun') return { ...begun, recheck };
+      const wait = Math.min(begun.until - this.now(), this.deps.config.leaseMs / 3);
+      if (wait > 0) await this.pause(wait);
     }
+  }
+
+  /**
+   * When the next listing may begin (decision 007): at least the minimum interval after the
+   * previous one; for new notifications (`urgentAt`), the settle window from the newest one, at
+   * most twice the window after the first; otherwise, if a notification's visibility lag is still
+   * owed, the re-check, CALSYNC_RECHECK_MS after the newest receipt (stragglers of the previous
+   * listing move it until they stop; their receipt is bounded by the webhook's plus the margin).
+   */
+  private due(sub: SubscriptionDoc): { at: number; recheck: boolean } {
+    const { config } = this.deps;
+    const settle = config.settleMs ?? 300;
+    const last = sub.lastListStartedAt?.toMillis() ?? 0;
+    const spaced = last + (config.minSyncIntervalMs ?? 1_000);
+    const urgent = sub.urgentAt?.toMillis();
+    const newest = sub.newestReceiptAt?.toMillis();
+    if (urgent !== undefined) {
+      const settled = Math.min(Math.max(newest ?? urgent, urgent) + settle, urgent + 2 * settle);
+      return { at: Math.max(spaced, settled), recheck: false };
+    }
+    if (newest !== undefined && this.recheckMs > 0 && newest + this.recheckMs > last) {
+      return { at: Math.max(spaced, newest + this.recheckMs), recheck: true };
+    }
+    return { at: spaced, recheck: false };
   }
 
   private async pause(ms: number): Promise<void> {
@@ -373,12 +370,14 @@ class SyncSession {
     await this.keeper.ensure();
   }
 
-  private logRun(run: RunOutput, started: number, announced: number): void {
+  private logRun(run: RunOutput, started: number, announced: number, recheck: boolean): void {
     this.logger.info('sync', {
       event: 'sync',
       outcome: 'synced',
       trigger: this.opts.trigger,
       run: this.runs,
+      // A run that only re-checks the previous one's delta for Google's visibility lag.
+      recheck,
       full: run.full,
       ...run.totals,
       occurrenceWrites: run.pass.occurrences.writes,

@@ -2,6 +2,7 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { leaseFence, type WriteFence } from '../store/fence.js';
 import { beginListing, renewLease, type HeldLease } from '../store/lease.js';
+import type { SubscriptionDoc } from '../store/schema.js';
 
 /** The fence moved under us: another worker took over (or the calendar was removed); nothing committed. */
 export class LeaseLostError extends Error {
@@ -45,12 +46,22 @@ export class LeaseKeeper {
     this.expiresAt = next;
   }
 
-  /** Starts a listing (see beginListing): whether a full sync was requested, how many notifications it answers. */
-  async begin(): Promise<{ fullRequested: boolean; notified: number }> {
-    const begun = await beginListing(this.db, this.lease, this.now(), this.leaseMs);
+  /**
+   * Starts a listing once `due(document)` has come (see beginListing): `wait` with the time to
+   * wait for, or whether a full sync was requested, how many notifications it answers and the
+   * document as it was.
+   */
+  async begin(
+    due?: (sub: SubscriptionDoc) => number,
+  ): Promise<
+    | { kind: 'wait'; until: number }
+    | { kind: 'begun'; fullRequested: boolean; notified: number; sub: SubscriptionDoc }
+  > {
+    const begun = await beginListing(this.db, this.lease, this.now(), this.leaseMs, due);
     if (begun.kind === 'lost') throw new LeaseLostError(this.lease.subscriptionId);
+    if (begun.kind === 'wait') return begun;
     this.expiresAt = begun.expiresAt;
-    return { fullRequested: begun.full, notified: begun.notified };
+    return { kind: 'begun', fullRequested: begun.full, notified: begun.notified, sub: begun.sub };
   }
 
   /** Aborts when the lease is about to run out (combined with the caller's signal, if any). */

@@ -1,5 +1,6 @@
 // e2e.* (calendar change → Firestore listener through webhook, Pub/Sub push and syncWorker) and coalescing.* (100 concurrent notifications, one change).
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { PubSub } from '@google-cloud/pubsub';
 import type { NotificationMessage } from '../../functions/messages.js';
 import { paths, type SubscriptionDoc } from '../../functions/store/schema.js';
@@ -160,6 +161,9 @@ export async function benchPipeline(ctx: BenchContext): Promise<BenchResult> {
   const stack = await startLocalStack({
     onLine: (target, line) => {
       if (target !== 'syncWorker') return;
+      // CALSYNC_BENCH_TRACE=file: every worker line, to trace which messages cost a listing.
+      if (process.env.CALSYNC_BENCH_TRACE)
+        appendFileSync(process.env.CALSYNC_BENCH_TRACE, `${line}\n`);
       workerLines.count++;
       if (/redeliver/i.test(line)) workerLines.redelivered++;
     },

@@ -34,6 +34,7 @@ describe.skipIf(emulatorsMissing() !== '')('crash window of the lease', () => {
       now: Date.now() + offset.ms,
       leaseMs: d.config.leaseMs,
       clockSkewMs: d.config.clockSkewMs,
+      recheckMs: d.config.recheckMs ?? 0,
       trigger: { kind: 'notification', channelId: CHANNEL.id, messageNumber: 7 },
     });
 

@@ -95,15 +95,16 @@ describe.skipIf(emulatorsMissing() !== '')('coalescing', () => {
     });
     const res = await handleSyncMessage(d, f.notification());
     expect(res.outcome).toBe('synced');
-    // One pause, until 1.5 s after the listing began (the listing itself took a little of it).
+    // One pause, until 1.5 s after the notification was received (the first listing took a little
+    // of it): the re-check is the last listing, and it began that long after the receipt.
     expect(t.pauses).toHaveLength(1);
-    expect(t.pauses[0]).toBeGreaterThan(1_000);
     expect(t.pauses[0]).toBeLessThanOrEqual(1_500);
+    const sub = await f.readSub();
+    const lag = sub.lastListStartedAt!.toMillis() - sub.newestReceiptAt!.toMillis();
+    expect(lag).toBeGreaterThanOrEqual(1_500);
     expect(await listStarts()).toHaveLength(2);
     expect((await f.mirror()).has(late)).toBe(true);
-    expect(d.lines.some((l) => l.message === 're-checked the delta' && l.foundAfter === 1)).toBe(
-      true,
-    );
+    expect(d.lines.some((l) => l.message === 're-checked the delta' && l.found === 1)).toBe(true);
     // A resync (not a notification) that finds nothing is not re-checked.
     await f.ctl.clearRequests();
     await handleSyncMessage(f.deps({ config: { recheckMs: 1500 } }), {
@@ -133,7 +134,8 @@ describe.skipIf(emulatorsMissing() !== '')('coalescing', () => {
         if (t.pauses.length === 1) {
           // Inside the settle window: X's notification arrives, X itself is not listable yet.
           expect((await handleSyncMessage(other, f.notification())).outcome).toBe('busy');
-        } else {
+        } else if (!x && (await listStarts()).length > 0) {
+          // After the first listing (which found Y only), before the re-check: X becomes listable.
           x = (await change('X, listable late', 21)).data.id!;
         }
       }),
@@ -143,13 +145,43 @@ describe.skipIf(emulatorsMissing() !== '')('coalescing', () => {
       f.notification({ receivedAt: new Date(t.now()).toISOString() }),
     );
     expect(res.outcome).toBe('synced');
-    expect(t.pauses).toHaveLength(2); // the settle window, then the re-check
+    expect(t.pauses.length).toBeGreaterThanOrEqual(2); // the settle window, then the re-check
+    expect(await listStarts()).toHaveLength(2);
     const m = await f.mirror();
     expect(m.has(y)).toBe(true);
     expect(m.has(x)).toBe(true);
     expect(d.lines.some((l) => l.message === 're-checked the delta' && l.notified === 2)).toBe(
       true,
     );
+  });
+
+  it('a listing that began the re-check delay after the newest notification needs no re-check (settle window ≥ re-check)', async () => {
+    await runSync(f.deps(), f.seeded.subscriptionId);
+    await f.ctl.clearRequests();
+    const t = fakeTime();
+    const config = { settleMs: 1_000, recheckMs: 1_000 };
+    const other = f.deps({ clock: t.now, config });
+    const a = (await change('a', 24)).data.id!;
+    let b = '';
+    const d = f.deps({
+      clock: t.now,
+      config,
+      // A second change inside the settle window: the window moves to its receipt.
+      sleep: t.sleep(async () => {
+        if (t.pauses.length !== 1) return;
+        b = (await change('b', 25)).data.id!;
+        expect((await handleSyncMessage(other, f.notification())).outcome).toBe('busy');
+      }),
+    });
+    const res = await handleSyncMessage(d, f.notification());
+    expect(res.sync!.runs).toBe(1);
+    expect(await listStarts()).toHaveLength(1);
+    expect(d.lines.some((l) => l.message === 're-checked the delta')).toBe(false);
+    const sub = await f.readSub();
+    const lag = sub.lastListStartedAt!.toMillis() - sub.newestReceiptAt!.toMillis();
+    expect(lag).toBeGreaterThanOrEqual(1_000);
+    const m = await f.sameAsGoogle();
+    expect(m.has(a) && m.has(b)).toBe(true);
   });
 
   it('a flood of valid notifications costs at most one list per interval, across workers (lease logic)', async () => {
@@ -233,6 +265,55 @@ describe.skipIf(emulatorsMissing() !== '')('coalescing', () => {
     const rerun = await deliverDuring(new Date(Date.now() + 60_000).toISOString());
     expect(outcomes).toEqual(['busy']);
     expect(rerun.sync!.runs).toBe(2);
+    await f.sameAsGoogle();
+  });
+
+  it('a burst whose deliveries straggle in for seconds after the listing began costs one listing and one re-check (issue 14.3)', async () => {
+    await runSync(f.deps(), f.seeded.subscriptionId);
+    const id = (await change('one change, a hundred notifications', 23)).data.id!;
+    await f.ctl.clearRequests();
+    const t = fakeTime();
+    // Default margins: the webhook received all 40 before the listing began (one receivedAt), but
+    // Pub/Sub hands them to the worker ten per pause, over several seconds (the bench's 100
+    // notifications reach the worker over ~10 s; each busy answer is redelivered as well).
+    const config = {
+      settleMs: 300,
+      recheckMs: 1_500,
+      minSyncIntervalMs: 1_000,
+      clockSkewMs: 5_000,
+    };
+    const receivedAt = new Date(t.now()).toISOString();
+    const burst = Array.from({ length: 40 }, (_, i) =>
+      f.notification({ messageNumber: 500 + i, receivedAt }),
+    );
+    const other = f.deps({ clock: t.now, config });
+    const outcomes: string[] = [];
+    let next = 1;
+    const d = f.deps({
+      clock: t.now,
+      config,
+      sleep: t.sleep(async () => {
+        const batch = burst.slice(next, next + 10);
+        next += batch.length;
+        // The new ones, then a redelivery of the first (still unacknowledged) one.
+        for (const m of [...batch, burst[1]!]) {
+          outcomes.push((await handleSyncMessage(other, m)).outcome);
+        }
+      }),
+    });
+    const res = await handleSyncMessage(d, burst[0]!);
+    expect(res.outcome).toBe('synced');
+    // Stragglers arrived while the lease was held; the rest come below, after it was given up.
+    expect(next).toBeGreaterThan(11);
+    // None of them took a lease of its own (a redelivery may be covered by then).
+    expect(outcomes.filter((o) => o !== 'busy' && o !== 'covered')).toEqual([]);
+    // Each redelivered afterwards: covered, no call.
+    const after = await Promise.all(burst.map((m) => handleSyncMessage(other, m)));
+    expect(after.map((r) => r.outcome)).toEqual(burst.map(() => 'covered'));
+    const starts = await listStarts();
+    console.log(`[measure] 40 straggling notifications → ${starts.length} events.list sequence(s)`);
+    expect(starts.length).toBeLessThanOrEqual(2);
+    expect((await f.mirror()).has(id)).toBe(true);
     await f.sameAsGoogle();
   });
 
