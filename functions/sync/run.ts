@@ -11,6 +11,7 @@ import {
   sweepUnseen,
   type EventOp,
 } from '../store/events.js';
+import { commitFenced } from '../store/fence.js';
 import { encodeDocId, paths } from '../store/schema.js';
 import { planPage } from './apply.js';
 import type { RunContext } from './context.js';
@@ -327,5 +328,5 @@ async function markZoneDirty(ctx: RunContext): Promise<void> {
   batch.update(ctx.deps.db.doc(paths.subscription(ctx.keeper.lease.subscriptionId)), {
     allDayZoneDirty: true,
   });
-  await batch.commit();
+  await commitFenced(ctx.keeper.fence, batch); // a revoked lease: FenceRevokedError, as every write
 }
