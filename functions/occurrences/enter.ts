@@ -2,25 +2,23 @@
 import type { DocumentSnapshot, Firestore } from '@google-cloud/firestore';
 import type { GoogleEvent } from '../calendar/api.js';
 import type { Logger } from '../log.js';
-import { runLimited } from '../run-limited.js';
 import type { CalendarRef } from '../store/events.js';
 import { encodeDocId, paths } from '../store/schema.js';
 import { occurrenceDocument, sameDocument } from './document.js';
 import { MAX_INSTANCES_PER_SERIES, occurrencesOf } from './expand.js';
 import type { OccurrenceWindow } from './model.js';
 import {
+  addPlanned,
   commitOps,
   emptyStats,
+  inRounds,
+  planInTransaction,
   readSources,
-  txReader,
-  type Op,
+  type Planned,
+  type Reader,
   type RefreshStats,
   type Sources,
 } from './store.js';
-
-const CHUNK = 30;
-const MAX_TX_WRITES = 500;
-const CONCURRENCY = 8;
 
 export interface EnteringOptions {
   window: OccurrenceWindow;
@@ -51,47 +49,21 @@ export async function writeEnteringSlice(
   o: EnteringOptions,
 ): Promise<EnteringStats> {
   const stats: EnteringStats = { ...emptyStats(), truncated: [] };
-  const done = new Set<string>();
-  let round = [...new Set(roots)];
-  while (round.length > 0) {
-    const fresh = round.filter((id) => !done.has(id));
-    for (const id of fresh) done.add(id);
-    const chunks: string[][] = [];
-    for (let i = 0; i < fresh.length; i += CHUNK) chunks.push(fresh.slice(i, i + CHUNK));
-    const next: string[] = [];
-    await runLimited(chunks, CONCURRENCY, async (chunk) => {
-      const planned = await db.runTransaction(async (tx) => {
-        const p = await planEntering(db, cal, chunk, txReader(tx), o);
-        if (p.ops.length > MAX_TX_WRITES) return p; // too large for one commit: written below
-        for (const op of p.ops) {
-          if (op.type === 'set') tx.set(op.ref, op.data);
-          else tx.delete(op.ref);
-        }
-        return { ...p, ops: [] };
-      });
-      await commitOps(db, planned.ops);
-      stats.roots += chunk.length;
-      stats.writes += planned.writes;
-      stats.deletes += planned.deletes;
-      stats.unchanged += planned.unchanged;
-      stats.reads += planned.reads;
-      stats.queries += 1;
-      stats.truncated.push(...planned.truncated);
-      next.push(...planned.redirects);
-    });
-    round = [...new Set(next)];
-  }
+  await inRounds([...roots], async (chunk) => {
+    const planned = await planInTransaction(db, (reader) =>
+      planEntering(db, cal, chunk, reader, o),
+    );
+    await commitOps(db, planned.ops);
+    addPlanned(stats, chunk.length, planned, 1);
+    stats.truncated.push(...planned.truncated);
+    return planned.redirects;
+  });
   return stats;
 }
 
-interface PlannedSlice {
-  ops: Op[];
-  redirects: string[];
+interface PlannedSlice extends Planned {
+  /** Roots whose expansion reached the per-series limit. */
   truncated: string[];
-  writes: number;
-  deletes: number;
-  unchanged: number;
-  reads: number;
 }
 
 /** One chunk: read its sources and the slice's documents by id, and plan the differences. */
@@ -99,7 +71,7 @@ async function planEntering(
   db: Firestore,
   cal: CalendarRef,
   chunk: readonly string[],
-  reader: ReturnType<typeof txReader>,
+  reader: Reader,
   o: EnteringOptions,
 ): Promise<PlannedSlice> {
   const sources = await readSources(db, cal, chunk, reader);

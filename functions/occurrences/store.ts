@@ -127,37 +127,29 @@ export async function refreshOccurrences(
     options.calendarTimeZone ??
     (await readCalendarDoc(db, cal.uid, cal.calendarId))?.timeZone ??
     'UTC';
-  const done = new Set<string>();
-  const runChunk = async (chunk: string[]): Promise<string[]> => {
+  await inRounds(queue, async (chunk) => {
     const plan = async (reader: Reader) =>
       planChunk(db, cal, chunk, reader, options.window, timeZone, options.logger ?? log);
-    let planned: Planned;
-    if (options.transactional) {
-      planned = await db.runTransaction(async (tx) => {
-        const p = await plan(txReader(tx));
-        if (p.ops.length <= MAX_BATCH) {
-          for (const op of p.ops) {
-            if (op.type === 'set') tx.set(op.ref, op.data);
-            else tx.delete(op.ref);
-          }
-          return { ...p, ops: [] };
-        }
-        return p; // too large for one commit: written below, in batches
-      });
-    } else {
-      planned = await plan(plainReader(db));
-    }
+    const planned = options.transactional
+      ? await planInTransaction(db, plan)
+      : await plan(plainReader(db));
     await commitOps(db, planned.ops, options.fence);
-    stats.roots += chunk.length;
-    stats.writes += planned.writes;
-    stats.deletes += planned.deletes;
-    stats.unchanged += planned.unchanged;
-    stats.reads += planned.reads;
-    stats.queries += 2;
+    addPlanned(stats, chunk.length, planned, 2);
     return planned.redirects;
-  };
-  // Rounds: the ids asked for, then the series reached through ids that named exceptions.
-  let round = queue;
+  });
+  return stats;
+}
+
+/**
+ * Rounds: the ids asked for, then the series reached through ids that named exceptions (what
+ * `perChunk` returns); each id once, in chunks of CHUNK, CONCURRENCY chunks at once.
+ */
+export async function inRounds(
+  ids: readonly string[],
+  perChunk: (chunk: string[]) => Promise<string[]>,
+): Promise<void> {
+  const done = new Set<string>();
+  let round = [...new Set(ids)];
   while (round.length > 0) {
     const fresh = round.filter((id) => !done.has(id));
     for (const id of fresh) done.add(id);
@@ -165,14 +157,48 @@ export async function refreshOccurrences(
     for (let i = 0; i < fresh.length; i += CHUNK) chunks.push(fresh.slice(i, i + CHUNK));
     const next: string[] = [];
     await runLimited(chunks, CONCURRENCY, async (chunk) => {
-      next.push(...(await runChunk(chunk)));
+      next.push(...(await perChunk(chunk)));
     });
     round = [...new Set(next)];
   }
-  return stats;
 }
 
-interface Planned {
+/**
+ * Plans inside a transaction and writes the plan there when it fits one commit, so a concurrent
+ * sync's newer writes are never overwritten with older state; a larger plan comes back with its
+ * ops for `commitOps` (written in batches), any smaller one with none.
+ */
+export async function planInTransaction<P extends { ops: Op[] }>(
+  db: Firestore,
+  plan: (reader: Reader) => Promise<P>,
+): Promise<P> {
+  return db.runTransaction(async (tx) => {
+    const p = await plan(txReader(tx));
+    if (p.ops.length > MAX_BATCH) return p;
+    for (const op of p.ops) {
+      if (op.type === 'set') tx.set(op.ref, op.data);
+      else tx.delete(op.ref);
+    }
+    return { ...p, ops: [] };
+  });
+}
+
+/** Adds one chunk's counts (`queries`: the queries its plan issued). */
+export function addPlanned(
+  stats: RefreshStats,
+  roots: number,
+  planned: Planned,
+  queries: number,
+): void {
+  stats.roots += roots;
+  stats.writes += planned.writes;
+  stats.deletes += planned.deletes;
+  stats.unchanged += planned.unchanged;
+  stats.reads += planned.reads;
+  stats.queries += queries;
+}
+
+export interface Planned {
   ops: Op[];
   /** Series ids reached through an id that turned out to be a stored exception. */
   redirects: string[];
