@@ -159,6 +159,7 @@ class SyncSession {
         subscriptionId: this.subscriptionId,
         sub: this.sub,
         api: this.api,
+        flushOutbox: () => this.flushOutbox(),
       };
       return this.result(await settleFailure({ ...f, logger: this.logger }, err));
     } finally {
@@ -246,7 +247,7 @@ class SyncSession {
     const commit = await this.commit(run, feed);
     if (commit.kind === 'lost') throw new LeaseLostError(this.subscriptionId);
     // The change feed: only now that the token (and so every page before it) is committed.
-    const announced = feed ? await this.announce(run) : 0;
+    const announced = feed ? await this.announce(run.pass.changes) : 0;
     const { leaseMs } = this.deps.config;
     const settled =
       commit.kind === 'kept'
@@ -261,12 +262,12 @@ class SyncSession {
    * Publishes the run's changes with whatever a crashed run left in the outbox (merged per event),
    * then clears the outbox. A publish failure is logged, and the outbox kept for the next run.
    */
-  private async announce(run: RunOutput): Promise<number> {
+  private async announce(changes: ChangeSet): Promise<number> {
     const { db } = this.deps;
-    const waiting = await collectOutbox(db, this.subscriptionId, run.pass.changes);
+    const waiting = await collectOutbox(db, this.cal, this.subscriptionId, changes);
     const announced = await announceChanges(
       this.deps.changes,
-      run.pass.changes,
+      changes,
       { ...this.cal, fence: this.keeper.lease.fence },
       this.logger,
     );
@@ -276,6 +277,26 @@ class SyncSession {
       );
     }
     return announced.count;
+  }
+
+  /**
+   * On a failure no run will commit after soon (a permanent refusal, a re-authorisation): what
+   * crashed runs left in the outbox is announced now, as the mirror holds it, under this lease
+   * (checked first). Best effort: what fails stays in the outbox for the next commit.
+   */
+  private async flushOutbox(): Promise<void> {
+    if (!this.deps.changes) return;
+    try {
+      await this.keeper.ensure();
+      const count = await this.announce(this.changeSet());
+      if (count > 0) {
+        this.logger.info('announced the changes a crashed run left in the outbox', {
+          changesAnnounced: count,
+        });
+      }
+    } catch (err) {
+      this.logger.warn('outbox not announced; the next commit will', { error: err });
+    }
   }
 
   private context(): RunContext {

@@ -17,6 +17,12 @@ export interface FailureContext {
   sub: SubscriptionDoc;
   api: CalendarApi | undefined;
   logger: Logger;
+  /**
+   * Announces what crashed runs left in the change feed's outbox, as the mirror holds it, while the
+   * lease is still held: called before a failure no commit will follow soon is recorded (never
+   * throws).
+   */
+  flushOutbox?: () => Promise<void>;
 }
 
 /** Outcomes a failure resolves to; anything else is rethrown so Pub/Sub redelivers. */
@@ -98,8 +104,14 @@ export async function settleFailure(f: FailureContext, err: unknown): Promise<Fa
   }
 }
 
-function failed(f: FailureContext, error: { code: string; reason: string }, permanent: boolean) {
-  return recordCalendarFailure(f.deps, f.subscriptionId, f.logger, error, permanent);
+async function failed(
+  f: FailureContext,
+  error: { code: string; reason: string },
+  permanent: boolean,
+): Promise<void> {
+  // A permanent refusal: no run commits (and so announces the outbox) until it is lifted.
+  if (permanent) await f.flushOutbox?.();
+  await recordCalendarFailure(f.deps, f.subscriptionId, f.logger, error, permanent);
 }
 
 /**
@@ -138,6 +150,8 @@ export function retryPolicyOf(config: SyncDeps['config']) {
 }
 
 async function needsReauth(f: FailureContext, code: string, reason: string, revoke: boolean) {
+  // Before the terminal status revokes the lease: nothing commits until the user reconnects.
+  await f.flushOutbox?.();
   const now = (f.deps.clock ?? Date.now)();
   if (revoke) await markRevoked(f.deps.db, { uid: f.sub.uid, accountId: f.sub.accountId ?? null });
   await setTerminalStatus(f.deps.db, f.subscriptionId, 'needs_reauth', now, { code, reason });
