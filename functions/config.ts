@@ -52,6 +52,8 @@ export interface BaseConfig {
   readonly channelTtlSeconds: number;
   readonly renewWindowMs: number;
   readonly renewConcurrency: number;
+  /** Channel renewals (and calendar-list reconciles) started per second: the Calendar API's project quota. */
+  readonly renewPerSecond: number;
   readonly renewTimeBudgetMs: number;
   readonly silentChannelMs: number;
   readonly safetyNetMs: number;
@@ -380,7 +382,8 @@ function readSyncAndRenewalKnobs(r: Reader) {
     channelTtlSeconds: r.int('CALSYNC_CHANNEL_TTL_SECONDS', 7 * 24 * 3600, 60, 30 * 24 * 3600),
     renewWindowMs:
       r.int('CALSYNC_RENEW_WINDOW_SECONDS', 24 * 3600, 2 * 3600 + 1, 30 * 24 * 3600) * SECOND,
-    renewConcurrency: r.int('CALSYNC_RENEW_CONCURRENCY', 20, 1, 500),
+    renewConcurrency: r.int('CALSYNC_RENEW_CONCURRENCY', 60, 1, 500),
+    renewPerSecond: r.int('CALSYNC_RENEW_PER_SECOND', 40, 1, 1000),
     renewTimeBudgetMs: r.int('CALSYNC_RENEW_TIME_BUDGET_SECONDS', 480, 5, 3600) * SECOND,
     silentChannelMs:
       r.int('CALSYNC_SILENT_CHANNEL_SECONDS', 3 * 24 * 3600, 60, 365 * 24 * 3600) * SECOND,

@@ -255,7 +255,7 @@ resource "google_monitoring_alert_policy" "renewal_budget" {
   }
   notification_channels = var.alert_notification_channels
   documentation {
-    content   = "Raise CALSYNC_RENEW_CONCURRENCY or the budget, or look at `remaining` on the dashboard: channels left over are renewed by the next run, inside the 24 h window."
+    content   = "Raise CALSYNC_RENEW_PER_SECOND (within the Calendar API project quota: two calls per renewal), CALSYNC_RENEW_CONCURRENCY or the budget, or look at `remaining` on the dashboard: channels left over are renewed by the next run, inside the 24 h window."
     mime_type = "text/markdown"
   }
   depends_on = [google_logging_metric.renewal_budget_used]

@@ -27,6 +27,8 @@ export interface EnsureOptions {
   /** Which needs to act on (decided again on fresh data inside the claim). Default: any but 'none'. */
   wanted?: (need: ChannelNeed) => boolean;
   signal?: AbortSignal;
+  /** Awaited once the claim is ours, before any call to Google (the renewal run's quota pacing). */
+  pace?: () => Promise<void>;
 }
 
 export type ChannelOutcome =
@@ -70,6 +72,7 @@ export async function ensureSubscriptionChannel(
   };
   const claim = await claimDocument(db, path, o.holder, now, o.claimMs, stillNeeded, seen);
   if (claim.kind !== 'claimed') return { kind: 'skipped', why: claim.kind };
+  await o.pace?.();
   const sub = claim.doc;
   const c: Claimed = {
     deps,

@@ -42,7 +42,7 @@ async function ensureChannel(run: RenewalRun, d: QueryDocumentSnapshot<Subscript
   const outcome = await ensureSubscriptionChannel(
     run.deps,
     d.id,
-    { holder: run.holder, claimMs: run.claimMs, apis: run.apis },
+    { holder: run.holder, claimMs: run.claimMs, apis: run.apis, pace: run.pace },
     d,
   );
   const s = run.summary;
@@ -160,6 +160,7 @@ const calendarLists: Phase = {
     // Each Google account's list is its own (issue 15.1): the watch's account, not just the user.
     const owner = { uid: w.uid, accountId: w.accountId ?? null };
     const o = { holder: run.holder, claimMs: run.claimMs, apis: run.apis };
+    await run.pace();
     const watch = await ensureCalendarListWatch(run.deps, owner, o);
     if (watch.kind === 'needs_reauth' || watch.kind === 'failed') {
       run.fail(d.id, `calendar list watch: ${watch.reason}`);

@@ -6,6 +6,8 @@ import { UserApis, type LifecycleDeps } from '../channels/deps.js';
 import { countAfter, pagesOf } from '../store/subscriptions-query.js';
 import type { Enqueuer } from './enqueue.js';
 import { resyncMessage } from './enqueue.js';
+import { sleep as realSleep } from '../calendar/backoff.js';
+import { startPacer, type Pacer } from './pace.js';
 import { runBounded } from './pool.js';
 
 export interface RenewalDeps extends LifecycleDeps {
@@ -14,6 +16,8 @@ export interface RenewalDeps extends LifecycleDeps {
   holderId?: string;
   /** Documents read per query page (default: max(100, 5 × concurrency)). */
   pageSize?: number;
+  /** How the pacer waits (tests: a fake clock). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface RenewalSummary {
@@ -72,6 +76,8 @@ export class RenewalRun {
   /** A claim must outlive one watch + store + stop, retries included; the store step re-checks it. */
   readonly claimMs: number;
   readonly apis: UserApis;
+  /** Awaited before each step that calls Google (CALSYNC_RENEW_PER_SECOND, renewal/pace.ts). */
+  readonly pace: Pacer;
   private readonly deadline: number;
   private readonly pageSize: number;
   private readonly enqueued = new Set<string>();
@@ -84,6 +90,7 @@ export class RenewalRun {
     this.pageSize = deps.pageSize ?? Math.max(100, config.renewConcurrency * 5);
     this.claimMs = 2 * config.googleTimeoutMs + config.retryBudgetMs + 60_000;
     this.apis = new UserApis(deps);
+    this.pace = startPacer(config.renewPerSecond, deps.now, deps.sleep ?? ((ms) => realSleep(ms)));
   }
 
   readonly expired = (): boolean => this.deps.now() >= this.deadline;

@@ -74,8 +74,9 @@ const TARGETS: [Key, (v: Record<string, number>) => boolean, string][] = [
   ],
   [
     'renewal.seconds',
-    (v) => v['renewal.seconds']! <= 60 && v['renewal.lapsed'] === 0,
-    '≤ 60 s, lapsed = 0',
+    // Issue 14.6: the subscriptions due in one hourly run inside its 480 s budget (CALSYNC_RENEW_TIME_BUDGET_SECONDS).
+    (v) => v['renewal.seconds']! <= 480 && v['renewal.lapsed'] === 0,
+    '≤ 480 s (one run), lapsed = 0',
   ],
   ['cold_start.webhook_ms', (v) => v['cold_start.webhook_ms']! <= 150, '≤ 150'],
   ['webhook.ratio_vs_hello', (v) => v['webhook.ratio_vs_hello']! >= 0.5, '≥ 0.5 (issue 14)'],

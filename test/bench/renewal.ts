@@ -153,7 +153,7 @@ export async function benchRenewal(ctx: BenchContext): Promise<BenchResult> {
         'renewal.lapsed': lapsed,
       },
       notes: [
-        `summary: renewed ${summary.renewed}, recovered ${summary.recovered}, failed ${summary.failed.length}, remaining ${summary.remaining}, enqueued ${summary.enqueued}; concurrency ${world.config.renewConcurrency}; ${round(n / seconds, 0)} subscriptions/s`,
+        `summary: renewed ${summary.renewed}, recovered ${summary.recovered}, failed ${summary.failed.length}, remaining ${summary.remaining}, enqueued ${summary.enqueued}; concurrency ${world.config.renewConcurrency}, paced at ${world.config.renewPerSecond}/s; ${round(n / seconds, 0)} subscriptions/s`,
         `API calls in the run: ${[...calls].map(([k, v]) => `${k} ${v}`).join(', ')}`,
         ...roll.notes,
       ],

@@ -74,6 +74,32 @@ describe.skipIf(emulatorsMissing() !== '')(
       expect(cal?.sync?.nextRetryAt).not.toBeNull();
     });
 
+    it('renewals that call Google are paced at CALSYNC_RENEW_PER_SECOND (Calendar API project quota)', async () => {
+      const subs = [await connected('pia'), await connected('quirin'), await connected('rosa')];
+      const now = Date.now() + w.offset.ms;
+      for (const s of subs) {
+        await s.ref.update({
+          'channel.expiration': Timestamp.fromMillis(now + HOUR),
+          channelExpiresAt: Timestamp.fromMillis(now + HOUR),
+        });
+      }
+      const waits: number[] = [];
+      const base = w.deps();
+      const summary = await renewChannelsCore({
+        ...base,
+        config: { ...base.config, renewPerSecond: 1 },
+        sleep: async (ms) => void waits.push(ms),
+      });
+      expect(summary.renewed).toBeGreaterThanOrEqual(3);
+      // The first renewal starts at once; each further one waited for its slot, 1 s apart (the fake
+      // sleep returns at once, so the slots stack up).
+      expect(waits.length).toBe(summary.renewed - 1);
+      for (const [i, ms] of waits.entries()) {
+        expect(ms).toBeGreaterThan(0);
+        expect(ms).toBeLessThanOrEqual(1000 * (i + 1));
+      }
+    });
+
     it("a dead worker's lease and a pending mark with no lease are re-enqueued, not left to redelivery alone", async () => {
       const dead = await connected('fritz');
       const orphan = await connected('gerda');
