@@ -25,6 +25,7 @@ import {
 } from './lib.js';
 import type { BenchContext, BenchResult } from './lib.js';
 import { benchWorld, eventBody, seedEvents, type BenchWorld } from './world.js';
+import { WORKER_NODE_OPTIONS } from './worker-flags.js';
 
 /** The worker's process id (under its watchdog shell). */
 function workerPid(stack: LocalStack): number {
@@ -156,7 +157,12 @@ export async function benchSync(ctx: BenchContext): Promise<BenchResult> {
     targets: ['syncWorker'],
     build: false,
     simulator: { rateLimitPerMinute: 10_000_000 },
-    env: { CALSYNC_MAX_RESULTS: String(pageSize) },
+    env: {
+      CALSYNC_MAX_RESULTS: String(pageSize),
+      // The worker's V8 flags as deployed, after any the bench itself passes (--cpu-prof).
+      NODE_OPTIONS:
+        `${process.env.NODE_OPTIONS ?? ''} ${process.env.CALSYNC_BENCH_WORKER_NODE_OPTIONS ?? WORKER_NODE_OPTIONS}`.trim(),
+    },
     onLine: (_t, line) => {
       if (!line.startsWith('{')) return;
       try {

@@ -18,6 +18,7 @@ import {
   str,
   variableDefault,
 } from './load.js';
+import { WORKER_NODE_OPTIONS } from '../../bench/worker-flags.js';
 import { REQUIRED_ENV } from '../../fixtures/env.js';
 
 /** Function key in infra => functions-framework target and parseConfig role. */
@@ -70,6 +71,7 @@ function sampleValue(name: string): string {
   if (name.startsWith('CALSYNC_TOKEN_KEY')) return randomBytes(32).toString('base64');
   if (name.startsWith('CALSYNC_CHANNEL_SECRET')) return randomBytes(48).toString('base64url');
   if (name === 'GOOGLE_OAUTH_CLIENT_SECRET') return 'GOCSPX-not-a-real-secret';
+  if (name === 'NODE_OPTIONS') return WORKER_NODE_OPTIONS; // read by Node, not by parseConfig
   throw new Error(`no sample value for ${name}: add one (and check config.ts reads it)`);
 }
 
@@ -159,6 +161,8 @@ describe('environment and secrets', () => {
       ...Object.values(secrets).flat(),
       ...secretIds,
     ]);
+    // NODE_OPTIONS is Node's own (the worker's heap cap), checked on its own below.
+    used.delete('NODE_OPTIONS');
     for (const name of used) expect(known, `${name} is not read by parseConfig`).toContain(name);
   });
 
@@ -207,6 +211,18 @@ describe('environment and secrets', () => {
     // Only the webhook code verifies channel tokens, the one use of the previous channel secret.
     const verifiers = sourcesContaining(/(?<!function )\bverifyChannelToken\(/);
     expect(verifiers).toEqual(['functions/webhook/handler.ts']);
+  });
+
+  it('runs the worker with the V8 heap cap the memory benchmark measured (full_sync.big_peak_rss_mb)', async () => {
+    const files = await loadTerraform();
+    const env = stringMap(locals(files).function_env, 'local.function_env');
+    const worker = stringMap(env.sync_worker, 'local.function_env.sync_worker');
+    expect(worker.NODE_OPTIONS).toBe(WORKER_NODE_OPTIONS);
+    // The cap must leave the 512 MiB instance room for two syncs' young generation and buffers.
+    const cap = Number(/--max-old-space-size=(\d+)/.exec(WORKER_NODE_OPTIONS)?.[1]);
+    const memory = Number(/^(\d+)Mi$/.exec(functionSettings(files).sync_worker!.memory)?.[1]);
+    expect(cap).toBeGreaterThan(0);
+    expect(cap).toBeLessThanOrEqual(memory / 2);
   });
 
   for (const key of KEYS) {
