@@ -1,17 +1,18 @@
 // The roll's entering slice: the occurrences of given roots that start in [from, window end), written where they differ — the rest of each series is left alone.
-import type { DocumentSnapshot, Firestore } from '@google-cloud/firestore';
-import type { GoogleEvent } from '../calendar/api.js';
+import type { Firestore } from '@google-cloud/firestore';
 import type { Logger } from '../log.js';
 import type { CalendarRef } from '../store/events.js';
 import { encodeDocId, paths } from '../store/schema.js';
-import { occurrenceDocument, sameDocument } from './document.js';
-import { MAX_INSTANCES_PER_SERIES, occurrencesOf } from './expand.js';
+import { occurrenceDocument } from './document.js';
+import { MAX_INSTANCES_PER_SERIES } from './expand.js';
 import type { OccurrenceWindow } from './model.js';
 import {
   addPlanned,
   commitOps,
   emptyStats,
+  expandRoot,
   inRounds,
+  planDifferences,
   planInTransaction,
   readSources,
   type Planned,
@@ -83,7 +84,6 @@ async function planEntering(
     for (const docId of o.storedInSlice.get(id) ?? []) ids.add(docId);
   }
   const snaps = await reader.getAll([...ids].map((id) => occurrences.doc(id)));
-  const have = new Map<string, DocumentSnapshot>(snaps.map((s) => [s.id, s]));
   const out: PlannedSlice = {
     ops: [],
     redirects: sources.redirects,
@@ -93,19 +93,8 @@ async function planEntering(
     unchanged: 0,
     reads: sources.reads + snaps.length,
   };
-  for (const [docId, data] of wanted) {
-    if (sameDocument(have.get(docId)?.data(), data)) out.unchanged++;
-    else {
-      out.ops.push({ type: 'set', ref: occurrences.doc(docId), data });
-      out.writes++;
-    }
-  }
-  for (const [docId, snap] of have) {
-    if (wanted.has(docId) || !snap.exists) continue;
-    // Stored in the slice for one of these roots and no longer produced.
-    out.ops.push({ type: 'delete', ref: snap.ref });
-    out.deletes++;
-  }
+  // Stored in the slice for one of these roots and no longer produced: deleted.
+  planDifferences(occurrences, wanted, snaps, out);
   return out;
 }
 
@@ -125,18 +114,12 @@ function enteringOf(
   const truncated: string[] = [];
   const skipped = new Set<string>();
   for (const id of chunk) {
-    let all;
-    try {
-      all = occurrencesOf(sources.rootById.get(id), childrenOf(sources, id), o.window, {
-        calendarTimeZone: o.calendarTimeZone,
-      });
-    } catch (err) {
-      // As the sync does: a series calsync cannot expand keeps its occurrences as they are.
-      o.logger.warn('occurrences not recomputed: the series cannot be expanded', {
-        calendarId: cal.calendarId,
-        eventId: id,
-        error: err,
-      });
+    const all = expandRoot(cal, id, sources, {
+      window: o.window,
+      timeZone: o.calendarTimeZone,
+      logger: o.logger,
+    });
+    if (!all) {
       skipped.add(id);
       continue;
     }
@@ -151,5 +134,3 @@ function enteringOf(
   }
   return { wanted, truncated, skipped };
 }
-
-const childrenOf = (s: Sources, id: string): GoogleEvent[] => s.childrenOf.get(id) ?? [];

@@ -1,5 +1,6 @@
 // Occurrence writer: recompute the occurrences of given events from the stored mirror and write only what differs.
 import {
+  type CollectionReference,
   type DocumentReference,
   type DocumentSnapshot,
   type Firestore,
@@ -16,7 +17,7 @@ import { commitFenced, MAX_FENCED_BATCH, type WriteFence } from '../store/fence.
 import { encodeDocId, paths } from '../store/schema.js';
 import { occurrenceDocument, sameDocument } from './document.js';
 import { occurrencesOf } from './expand.js';
-import type { OccurrenceWindow } from './model.js';
+import type { Occurrence, OccurrenceWindow } from './model.js';
 
 /** `in` queries take at most 30 values: one chunk of root ids shares three reads. */
 const CHUNK = 30;
@@ -225,42 +226,73 @@ async function planChunk(
     rootIds,
     reader,
   );
-  const out: Planned = { ops: [], redirects, writes: 0, deletes: 0, unchanged: 0, reads };
+  const sources = { rootById, childrenOf };
+  const wanted = new Map<string, Record<string, unknown>>();
   for (const id of rootIds) {
-    let wanted;
-    try {
-      wanted = occurrencesOf(rootById.get(id), childrenOf.get(id) ?? [], window, {
-        calendarTimeZone: timeZone,
-      });
-    } catch (err) {
-      // A recurrence calsync cannot expand must not block the sync: its occurrences stay as they are.
-      logger.warn('occurrences not recomputed: the series cannot be expanded', {
-        calendarId: cal.calendarId,
-        eventId: id,
-        error: err,
-      });
+    const all = expandRoot(cal, id, sources, { window, timeZone, logger });
+    if (!all) {
+      // Its stored occurrences stay as they are: out of the comparison.
       for (const [docId, doc] of stored) if (doc.get('eventId') === id) stored.delete(docId);
       continue;
     }
-    for (const o of wanted) {
-      const docId = encodeDocId(o.occurrenceId);
-      const data = occurrenceDocument(o);
-      const have = stored.get(docId);
-      stored.delete(docId);
-      if (have && sameDocument(have.data(), data)) {
-        out.unchanged++;
-        continue;
-      }
+    for (const o of all) wanted.set(encodeDocId(o.occurrenceId), occurrenceDocument(o));
+  }
+  // What is stored and not wanted was produced before and is not any more.
+  const out: Planned = { ops: [], redirects, writes: 0, deletes: 0, unchanged: 0, reads };
+  planDifferences(occurrences, wanted, stored.values(), out);
+  return out;
+}
+
+/**
+ * A root's occurrences in the window, or undefined (logged) when its recurrence cannot be
+ * expanded: a series calsync cannot expand must not block a sync or a roll, and keeps its stored
+ * occurrences as they are.
+ */
+export function expandRoot(
+  cal: CalendarRef,
+  id: string,
+  sources: Pick<Sources, 'rootById' | 'childrenOf'>,
+  o: { window: OccurrenceWindow; timeZone: string; logger: Logger },
+): Occurrence[] | undefined {
+  try {
+    return occurrencesOf(sources.rootById.get(id), sources.childrenOf.get(id) ?? [], o.window, {
+      calendarTimeZone: o.timeZone,
+    });
+  } catch (err) {
+    o.logger.warn('occurrences not recomputed: the series cannot be expanded', {
+      calendarId: cal.calendarId,
+      eventId: id,
+      error: err,
+    });
+    return undefined;
+  }
+}
+
+/**
+ * Adds to `out` the writes and deletes that bring the stored documents `have` in line with
+ * `wanted` (by doc id): a wanted document stored with the same content is left alone, a stored
+ * one no longer wanted is deleted (snapshots of absent documents are skipped).
+ */
+export function planDifferences(
+  occurrences: CollectionReference,
+  wanted: ReadonlyMap<string, Record<string, unknown>>,
+  have: Iterable<DocumentSnapshot>,
+  out: Planned,
+): void {
+  const haveById = new Map<string, DocumentSnapshot>();
+  for (const snap of have) haveById.set(snap.id, snap);
+  for (const [docId, data] of wanted) {
+    if (sameDocument(haveById.get(docId)?.data(), data)) out.unchanged++;
+    else {
       out.ops.push({ type: 'set', ref: occurrences.doc(docId), data });
       out.writes++;
     }
   }
-  // What is left was produced before and is not any more (or belongs to none of these ids).
-  for (const doc of stored.values()) {
-    out.ops.push({ type: 'delete', ref: doc.ref });
+  for (const [docId, snap] of haveById) {
+    if (wanted.has(docId) || !snap.exists) continue;
+    out.ops.push({ type: 'delete', ref: snap.ref });
     out.deletes++;
   }
-  return out;
 }
 
 /** A chunk's stored state: its roots, their exceptions, and the occurrence docs they produced. */
