@@ -1,6 +1,6 @@
 // Change feed delivery: one calendar's order kept across workers (a run publishes under its lease), and nothing lost when a run crashes between pages (the outbox).
 import { describe, expect, it } from 'vitest';
-import type { ChangeMessage } from '../../../functions/changes/collect.js';
+import type { ChangeEntry, ChangeMessage } from '../../../functions/changes/collect.js';
 import type { ChangePublisher } from '../../../functions/changes/publisher.js';
 import { runSync } from '../../../functions/sync/engine.js';
 import { handleSyncMessage } from '../../../functions/sync/handle.js';
@@ -11,6 +11,37 @@ const CHANNEL = { id: 'ch-order', resourceId: 'res-order' };
 
 describe.skipIf(emulatorsMissing() !== '')('change feed delivery', () => {
   const f = syncFixture({ name: 'order', simulator: { seed: 5 }, channel: CHANNEL });
+
+  /** A change feed that keeps what it is given. */
+  function recordingFeed(): { published: ChangeMessage[]; feed: ChangePublisher } {
+    const published: ChangeMessage[] = [];
+    return { published, feed: { publish: async (m) => void published.push(...m) } };
+  }
+
+  /**
+   * `events` synced events, each then changed to `v2`; a notified run over pages of `perPage`
+   * killed after page `page` (its pages' writes and outbox entries stored, nothing committed).
+   */
+  async function killedMidSync(events: number, perPage: number, page: number) {
+    const ids = await insertMany(f.cal, f.seeded.calendarId, events);
+    await runSync(f.deps(), f.seeded.subscriptionId);
+    for (const id of ids) await f.patch(id, { summary: 'v2' });
+    const { published, feed } = recordingFeed();
+    const message = f.notification();
+    const crashing = f.deps({
+      changes: feed,
+      config: { maxResults: perPage },
+      hooks: crashAfterPage(page, `killed after page ${page}`),
+    });
+    await expect(handleSyncMessage(crashing, message)).rejects.toThrow(`killed after page ${page}`);
+    return { ids, published, feed, message };
+  }
+
+  const outbox = () => f.db.collection(`subscriptions/${f.seeded.subscriptionId}/outbox`);
+
+  /** Entries as a crashed run stored them, before the writes they announce. */
+  const storeCrashedEntries = (entries: ChangeEntry[]) =>
+    outbox().doc('000000000000000-0-0_000001').set({ entries, at: new Date().toISOString() });
 
   it('A commits and is slow to publish; B, notified of a newer version meanwhile, announces after A', async () => {
     const ev = await f.insert({
@@ -53,20 +84,7 @@ describe.skipIf(emulatorsMissing() !== '')('change feed delivery', () => {
   });
 
   it('a run that wrote pages and crashed before its commit: the retry announces those changes (once)', async () => {
-    const ids = await insertMany(f.cal, f.seeded.calendarId, 12);
-    await runSync(f.deps(), f.seeded.subscriptionId);
-    for (const id of ids) {
-      await f.patch(id, { summary: 'v2' });
-    }
-    const published: ChangeMessage[] = [];
-    const feed: ChangePublisher = { publish: async (m) => void published.push(...m) };
-    const crashing = f.deps({
-      changes: feed,
-      config: { maxResults: 4 },
-      hooks: crashAfterPage(1, 'killed after page 1'),
-    });
-    const message = f.notification();
-    await expect(handleSyncMessage(crashing, message)).rejects.toThrow('killed after page 1');
+    const { ids, published, feed, message } = await killedMidSync(12, 4, 1);
     expect(published).toHaveLength(0); // nothing announced before a commit
     // Pages 0 and 1 are in the mirror; the redelivered message finds them unchanged.
     const retry = await handleSyncMessage(
@@ -77,8 +95,7 @@ describe.skipIf(emulatorsMissing() !== '')('change feed delivery', () => {
     const updated = published.filter((m) => m.change === 'updated').map((m) => m.eventId);
     expect(updated.sort()).toEqual([...ids].sort()); // all twelve, each once
     expect(new Set(updated).size).toBe(updated.length);
-    const outbox = await f.db.collection(`subscriptions/${f.seeded.subscriptionId}/outbox`).get();
-    expect(outbox.size).toBe(0);
+    expect((await outbox().get()).size).toBe(0);
   });
 
   it('an outbox entry whose write never landed is not announced by the run that commits', async () => {
@@ -91,32 +108,25 @@ describe.skipIf(emulatorsMissing() !== '')('change feed delivery', () => {
     await f.patch(ev.id!, { summary: 'real v2' });
     // A crashed run stored these and died before its batch: a created event the mirror never got,
     // and a newer version of a live one.
-    await f.db
-      .collection(`subscriptions/${f.seeded.subscriptionId}/outbox`)
-      .doc('000000000000000-0-0_000001')
-      .set({
-        entries: [
-          {
-            docId: 'ghost',
-            eventId: 'ghost',
-            beforeLive: false,
-            beforeExists: false,
-            now: 'live',
-            updated: '2026-08-01T00:00:00.000Z',
-          },
-          {
-            docId: ev.id!,
-            eventId: ev.id!,
-            beforeLive: true,
-            beforeExists: true,
-            now: 'gone',
-            updated: null,
-          },
-        ],
-        at: new Date().toISOString(),
-      });
-    const published: ChangeMessage[] = [];
-    const feed: ChangePublisher = { publish: async (m) => void published.push(...m) };
+    await storeCrashedEntries([
+      {
+        docId: 'ghost',
+        eventId: 'ghost',
+        beforeLive: false,
+        beforeExists: false,
+        now: 'live',
+        updated: '2026-08-01T00:00:00.000Z',
+      },
+      {
+        docId: ev.id!,
+        eventId: ev.id!,
+        beforeLive: true,
+        beforeExists: true,
+        now: 'gone',
+        updated: null,
+      },
+    ]);
+    const { published, feed } = recordingFeed();
     const res = await handleSyncMessage(f.deps({ changes: feed }), f.notification());
     expect(res.outcome).toBe('synced');
     const mirror = await f.mirror();
@@ -131,37 +141,18 @@ describe.skipIf(emulatorsMissing() !== '')('change feed delivery', () => {
   // entry as the mirror holds it now, since entries are stored before their writes and a batch that
   // never landed must not be announced.
   it('a run died after writing pages, then Google refuses the calendar for good: the failing run announces what the mirror holds, nothing else', async () => {
-    const ids = await insertMany(f.cal, f.seeded.calendarId, 12);
-    await runSync(f.deps(), f.seeded.subscriptionId);
-    for (const id of ids) await f.patch(id, { summary: 'v2' });
-    const published: ChangeMessage[] = [];
-    const feed: ChangePublisher = { publish: async (m) => void published.push(...m) };
-    const message = f.notification();
-    await expect(
-      handleSyncMessage(
-        f.deps({
-          changes: feed,
-          config: { maxResults: 4 },
-          hooks: crashAfterPage(1, 'killed after page 1'),
-        }),
-        message,
-      ),
-    ).rejects.toThrow('killed after page 1');
+    const { ids, published, feed, message } = await killedMidSync(12, 4, 1);
     // An entry whose batch never landed (entries are stored before their writes): a phantom.
-    const outboxCol = f.db.collection(`subscriptions/${f.seeded.subscriptionId}/outbox`);
-    await outboxCol.doc('000000000000000-0-0_000001').set({
-      entries: [
-        {
-          docId: 'phantom',
-          eventId: 'phantom',
-          beforeLive: false,
-          beforeExists: false,
-          now: 'live',
-          updated: '2026-08-01T00:00:00.000Z',
-        },
-      ],
-      at: new Date().toISOString(),
-    });
+    await storeCrashedEntries([
+      {
+        docId: 'phantom',
+        eventId: 'phantom',
+        beforeLive: false,
+        beforeExists: false,
+        now: 'live',
+        updated: '2026-08-01T00:00:00.000Z',
+      },
+    ]);
     await f.ctl.addFault({
       method: 'GET',
       path: '/\\/events$/',
@@ -181,25 +172,11 @@ describe.skipIf(emulatorsMissing() !== '')('change feed delivery', () => {
       expect(m.change).toBe('updated');
       expect(m.updated).toBe(mirror.get(m.eventId)!.updated); // the version the mirror holds
     }
-    expect((await outboxCol.get()).size).toBe(0);
+    expect((await outbox().get()).size).toBe(0);
   });
+
   it('a run died after writing pages, then the user revokes access: the run that finds out announces those writes before syncing stops', async () => {
-    const ids = await insertMany(f.cal, f.seeded.calendarId, 6);
-    await runSync(f.deps(), f.seeded.subscriptionId);
-    for (const id of ids) await f.patch(id, { summary: 'v2' });
-    const published: ChangeMessage[] = [];
-    const feed: ChangePublisher = { publish: async (m) => void published.push(...m) };
-    const message = f.notification();
-    await expect(
-      handleSyncMessage(
-        f.deps({
-          changes: feed,
-          config: { maxResults: 3 },
-          hooks: crashAfterPage(0, 'killed after page 0'),
-        }),
-        message,
-      ),
-    ).rejects.toThrow('killed after page 0');
+    const { ids, published, feed, message } = await killedMidSync(6, 3, 0);
     await f.ctl.revoke(f.seeded.calendarId);
     const res = await handleSyncMessage(f.deps({ changes: feed }), message);
     expect(res.outcome).toBe('needs_reauth');
@@ -207,8 +184,6 @@ describe.skipIf(emulatorsMissing() !== '')('change feed delivery', () => {
     const written = ids.filter((id) => mirror.get(id)!.summary === 'v2');
     expect(written).toHaveLength(3);
     expect(published.map((m) => m.eventId).sort()).toEqual([...written].sort());
-    expect(
-      (await f.db.collection(`subscriptions/${f.seeded.subscriptionId}/outbox`).get()).size,
-    ).toBe(0);
+    expect((await outbox().get()).size).toBe(0);
   });
 });
