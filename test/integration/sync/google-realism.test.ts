@@ -30,59 +30,54 @@ describe.skipIf(emulatorsMissing() !== '')('Google as it really is', () => {
       ),
     );
 
-  it("a calendar's time-zone change (no event delta) moves all-day startAt/endAt and all-day occurrences", async () => {
-    const date = dayFromNow(5);
+  /** An all-day event `days` from now, synced once; its date and the deps used. */
+  async function syncedAllDay(summary: string, days: number) {
+    const date = dayFromNow(days);
     const allDay = await f.insert({
-      summary: 'holiday',
+      summary,
       start: { date },
-      end: { date: dayFromNow(6) },
+      end: { date: dayFromNow(days + 1) },
     });
     const d = f.deps();
     await runSync(d, f.seeded.subscriptionId);
+    return { id: allDay.id!, date, d };
+  }
+
+  /** The owner moves the calendar to another zone: Google announces it, but no event changes. */
+  const moveCalendarTo = (timeZone: string) =>
+    f.cal.calendars.patch({ calendarId: f.seeded.calendarId, requestBody: { timeZone } });
+
+  /** The mirror and the occurrence view hold the all-day event from `midnight` (and a day long). */
+  async function expectAllDayFrom(id: string, midnight: number, o: { endToo: boolean }) {
+    const mirrored = (await f.mirror()).get(id)!;
+    expect((mirrored.startAt as Timestamp).toMillis()).toBe(midnight);
+    if (o.endToo) expect((mirrored.endAt as Timestamp).toMillis()).toBe(midnight + DAY);
+    const occ = (await occurrences()).get(id)!;
+    expect((occ.startAt as Timestamp).toMillis()).toBe(midnight);
+  }
+
+  it("a calendar's time-zone change (no event delta) moves all-day startAt/endAt and all-day occurrences", async () => {
+    const { id, date, d } = await syncedAllDay('holiday', 5);
     const berlinMidnight = Date.parse(`${date}T00:00:00+01:00`);
-    const before = (await f.mirror()).get(allDay.id!)!;
+    const before = (await f.mirror()).get(id)!;
     expect((before.startAt as Timestamp).toMillis()).toBe(berlinMidnight);
 
-    // The owner moves the calendar to New York: Google announces it, but no event changes.
-    await f.cal.calendars.patch({
-      calendarId: f.seeded.calendarId,
-      requestBody: { timeZone: 'America/New_York' },
-    });
+    await moveCalendarTo('America/New_York');
     const res = await handleSyncMessage(d, f.notification());
     expect(res.outcome).toBe('synced');
-    const nyMidnight = Date.parse(`${date}T00:00:00-05:00`);
-    const after = (await f.mirror()).get(allDay.id!)!;
-    expect((after.startAt as Timestamp).toMillis()).toBe(nyMidnight);
-    expect((after.endAt as Timestamp).toMillis()).toBe(nyMidnight + DAY);
-    const occ = (await occurrences()).get(allDay.id!)!;
-    expect((occ.startAt as Timestamp).toMillis()).toBe(nyMidnight);
+    await expectAllDayFrom(id, Date.parse(`${date}T00:00:00-05:00`), { endToo: true });
     expect((await f.calendarDoc())!.timeZone).toBe('America/New_York');
   });
 
   it('a time-zone change found by a full sync (a 410 first) moves the unchanged all-day events too', async () => {
     // Soak seeds 7171 and 7365: a full listing skips events whose etag it already holds, so their
     // startAt/endAt kept the old zone's midnight while the calendar document took the new zone.
-    const date = dayFromNow(8);
-    const allDay = await f.insert({
-      summary: 'trip',
-      start: { date },
-      end: { date: dayFromNow(9) },
-    });
-    const d = f.deps();
-    await runSync(d, f.seeded.subscriptionId);
-    await f.cal.calendars.patch({
-      calendarId: f.seeded.calendarId,
-      requestBody: { timeZone: 'Asia/Kolkata' },
-    });
+    const { id, date, d } = await syncedAllDay('trip', 8);
+    await moveCalendarTo('Asia/Kolkata');
     await f.ctl.expireSyncTokens(f.seeded.calendarId);
     const res = await handleSyncMessage(d, f.notification());
     expect(res).toMatchObject({ outcome: 'synced', sync: { full: true } });
-    const kolkataMidnight = Date.parse(`${date}T00:00:00+05:30`);
-    const after = (await f.mirror()).get(allDay.id!)!;
-    expect((after.startAt as Timestamp).toMillis()).toBe(kolkataMidnight);
-    expect((after.endAt as Timestamp).toMillis()).toBe(kolkataMidnight + DAY);
-    const occ = (await occurrences()).get(allDay.id!)!;
-    expect((occ.startAt as Timestamp).toMillis()).toBe(kolkataMidnight);
+    await expectAllDayFrom(id, Date.parse(`${date}T00:00:00+05:30`), { endToo: true });
     expect((await f.calendarDoc())!.timeZone).toBe('Asia/Kolkata');
   });
 
@@ -90,18 +85,9 @@ describe.skipIf(emulatorsMissing() !== '')('Google as it really is', () => {
     // Soak seed 7365: the zone went Kolkata → UTC → Kolkata; a worker recomputed the all-day
     // events for UTC and died before its commit, so the calendar document still said Kolkata; the
     // next run saw no change of zone and the unchanged all-day events kept UTC midnights for good.
-    const date = dayFromNow(10);
-    const allDay = await f.insert({
-      summary: 'fair',
-      start: { date },
-      end: { date: dayFromNow(11) },
-    });
-    const d = f.deps();
-    await runSync(d, f.seeded.subscriptionId);
-    const zone = async (timeZone: string) =>
-      f.cal.calendars.patch({ calendarId: f.seeded.calendarId, requestBody: { timeZone } });
+    const { id, date, d } = await syncedAllDay('fair', 10);
     expect((await f.calendarDoc())!.timeZone).toBe('Europe/Berlin');
-    await zone('America/Los_Angeles');
+    await moveCalendarTo('America/Los_Angeles');
     // The worker dies right after its recompute's writes, before its commit.
     const dying = {
       ...d,
@@ -113,14 +99,10 @@ describe.skipIf(emulatorsMissing() !== '')('Google as it really is', () => {
       }),
     };
     await expect(handleSyncMessage(dying, f.notification())).rejects.toThrow();
-    await zone('Europe/Berlin');
+    await moveCalendarTo('Europe/Berlin');
     const res = await handleSyncMessage(d, f.notification());
     expect(res.outcome).toBe('synced');
-    const berlinMidnight = Date.parse(`${date}T00:00:00+01:00`);
-    const after = (await f.mirror()).get(allDay.id!)!;
-    expect((after.startAt as Timestamp).toMillis()).toBe(berlinMidnight);
-    const occ = (await occurrences()).get(allDay.id!)!;
-    expect((occ.startAt as Timestamp).toMillis()).toBe(berlinMidnight);
+    await expectAllDayFrom(id, Date.parse(`${date}T00:00:00+01:00`), { endToo: false });
   });
 
   it("the UI's 'this and following' split (`_R` master): editing and deleting its instances update that series' occurrences", async () => {
