@@ -25,17 +25,41 @@ export const ResyncMessage = z.object({
   requestedAt: z.string().datetime({ offset: true }),
 });
 
-export const SyncMessage = z.discriminatedUnion('kind', [NotificationMessage, ResyncMessage]);
+/**
+ * The day's occurrence-window roll of one calendar, fanned out by renewChannels to the worker
+ * (decision 011): the worker rolls to its own clock's day, so a late or repeated message is harmless.
+ */
+export const RollMessage = z.object({
+  v: z.literal(1),
+  kind: z.literal('roll'),
+  subscriptionId: z.string().min(1).max(200),
+  requestedAt: z.string().datetime({ offset: true }),
+});
+
+export const SyncMessage = z.discriminatedUnion('kind', [
+  NotificationMessage,
+  ResyncMessage,
+  RollMessage,
+]);
 
 export type NotificationMessage = z.infer<typeof NotificationMessage>;
 export type ResyncMessage = z.infer<typeof ResyncMessage>;
+export type RollMessage = z.infer<typeof RollMessage>;
+/** What calsync itself enqueues (renewChannels, the CLI): everything but Google's notifications. */
+export type ScheduledMessage = ResyncMessage | RollMessage;
 export type SyncMessage = z.infer<typeof SyncMessage>;
 
 /** Pub/Sub attributes set on every message, for subscription filters and dashboards. */
 export function messageAttributes(message: SyncMessage): Record<string, string> {
-  return message.kind === 'notification'
-    ? { kind: message.kind, subscriptionId: message.subscriptionId, state: message.state }
-    : { kind: message.kind, subscriptionId: message.subscriptionId, reason: message.reason };
+  const base = { kind: message.kind, subscriptionId: message.subscriptionId };
+  switch (message.kind) {
+    case 'notification':
+      return { ...base, state: message.state };
+    case 'resync':
+      return { ...base, reason: message.reason };
+    case 'roll':
+      return base;
+  }
 }
 
 /** Parses a message body; throws a ZodError naming the bad fields (never the values). */

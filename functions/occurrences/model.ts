@@ -27,12 +27,15 @@ export interface WindowSettings {
 
 const DAY_MS = 24 * 3600 * 1000;
 
+/** The start of `now`'s UTC day: the window moves there once a day. */
+export const utcDayStart = (now: number) => Math.floor(now / DAY_MS) * DAY_MS;
+
 /**
  * The window at `now`: whole UTC days, so it moves once a day (the daily roll) and every sync of
  * the same day computes the same bounds.
  */
 export function occurrenceWindow(now: number, settings: WindowSettings): OccurrenceWindow {
-  const today = Math.floor(now / DAY_MS) * DAY_MS;
+  const today = utcDayStart(now);
   return {
     start: today - settings.daysBack * DAY_MS,
     end: today + (settings.daysAhead + 1) * DAY_MS,

@@ -1,10 +1,15 @@
-// Enqueuing syncs: the narrow Enqueuer interface (renewal, CLI) and its Pub/Sub implementation on config.topic.
+// Enqueuing syncs and rolls: the narrow Enqueuer interface (renewal, CLI) and its Pub/Sub implementation on config.topic.
 import type { BaseConfig } from '../config.js';
-import { messageAttributes, ResyncMessage } from '../messages.js';
+import {
+  messageAttributes,
+  ResyncMessage,
+  RollMessage,
+  type ScheduledMessage,
+} from '../messages.js';
 import { lazyTopic } from '../pubsub-topic.js';
 
 export interface Enqueuer {
-  enqueue(message: ResyncMessage): Promise<void>;
+  enqueue(message: ScheduledMessage): Promise<void>;
 }
 
 export interface ClosableEnqueuer extends Enqueuer {
@@ -23,6 +28,16 @@ export function resyncMessage(
     subscriptionId,
     reason,
     full,
+    requestedAt: new Date(now).toISOString(),
+  });
+}
+
+/** The day's occurrence roll of one calendar, for the worker (decision 011). */
+export function rollMessage(subscriptionId: string, now: number): RollMessage {
+  return RollMessage.parse({
+    v: 1,
+    kind: 'roll',
+    subscriptionId,
     requestedAt: new Date(now).toISOString(),
   });
 }

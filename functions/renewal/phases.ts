@@ -3,7 +3,7 @@ import { Timestamp, type Query, type QueryDocumentSnapshot } from '@google-cloud
 import { ensureCalendarListWatch, reconcileCalendarList } from '../channels/calendar-list.js';
 import { RECOVERY_NEEDS } from '../channels/decide.js';
 import { ensureSubscriptionChannel, needOf } from '../channels/ensure.js';
-import { rollOccurrenceWindow } from '../occurrences/roll.js';
+import { utcDayStart } from '../occurrences/model.js';
 import {
   activeCalendarListWatches,
   type CalendarListWatchDoc,
@@ -35,7 +35,6 @@ export interface Phase {
 
 const asSub = (d: QueryDocumentSnapshot<AnyDoc>) => d as QueryDocumentSnapshot<SubscriptionDoc>;
 const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 
 /** Renew or recover one subscription's channel and count what happened. */
 async function ensureChannel(run: RenewalRun, d: QueryDocumentSnapshot<SubscriptionDoc>) {
@@ -185,31 +184,43 @@ const calendarLists: Phase = {
   },
 };
 
-/** The occurrence view's daily step: once per UTC day per calendar whose mirror is kept. */
+/**
+ * A roll requested this long ago and still not done is requested again: its message was
+ * dead-lettered (the worker failed it on every delivery) or lost with a failed publish.
+ */
+export const ROLL_REQUEST_RETRY_MS = 2 * HOUR;
+
+/**
+ * The occurrence view's daily step, fanned out (decision 011): one `roll` message per kept calendar
+ * not rolled this UTC day, handled by the worker (`rollSubscriptionWindow`), so the run's cost per
+ * calendar is a publish and one write, not the roll's reads and writes. The request time is
+ * recorded so the next hourly runs leave a queued roll alone.
+ */
 const rollOccurrenceWindows: Phase = {
   name: 'occurrence-window',
   queries: (run, now) => [
-    occurrencesRolledBefore(run.deps.db, now - (now % DAY)),
+    occurrencesRolledBefore(run.deps.db, utcDayStart(now)),
     occurrencesNeverRolled(run.deps.db),
   ],
-  async handle(run, d) {
+  async handle(run, d, now) {
     const sub = asSub(d).data();
     if (sub.status === 'removed') return;
-    const { config, db } = run.deps;
+    const requested = sub.occurrencesRollRequestedAt?.toMillis() ?? null;
+    if (
+      requested !== null &&
+      requested >= utcDayStart(now) &&
+      now - requested < ROLL_REQUEST_RETRY_MS
+    )
+      return;
+    if (!(await run.enqueueRoll(d.id))) return;
     try {
-      const rolled = await rollOccurrenceWindow(db, sub.uid, sub.calendarId, run.deps.now(), {
-        daysBack: config.occurrenceDaysBack,
-        daysAhead: config.occurrenceDaysAhead,
-        rolledThrough: sub.occurrencesRolledThrough?.toMillis() ?? null,
-        logger: run.deps.logger,
-      });
-      await d.ref.update({
-        occurrencesRolledAt: Timestamp.fromMillis(run.deps.now()),
-        occurrencesRolledThrough: Timestamp.fromMillis(rolled.window.end),
-      });
-      run.summary.occurrenceWindowsRolled++;
+      await d.ref.update({ occurrencesRollRequestedAt: Timestamp.fromMillis(run.deps.now()) });
     } catch (err) {
-      run.fail(d.id, `occurrence window: ${err instanceof Error ? err.message : String(err)}`);
+      // The roll is queued; without the mark the next run queues it again (one read for the worker).
+      run.deps.logger.warn('could not record the roll request', {
+        subscriptionId: d.id,
+        error: err,
+      });
     }
   },
 };

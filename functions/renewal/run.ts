@@ -5,7 +5,7 @@ import type { ResyncMessage } from '../messages.js';
 import { UserApis, type LifecycleDeps } from '../channels/deps.js';
 import { countAfter, pagesOf } from '../store/subscriptions-query.js';
 import type { Enqueuer } from './enqueue.js';
-import { resyncMessage } from './enqueue.js';
+import { resyncMessage, rollMessage } from './enqueue.js';
 import { sleep as realSleep } from '../calendar/backoff.js';
 import { startPacer, type Pacer } from './pace.js';
 import { runBounded } from './pool.js';
@@ -39,8 +39,11 @@ export interface RenewalSummary {
   needsReauth: number;
   removed: number;
   calendarLists: { reconciled: number; added: number; removed: number };
-  /** Calendars whose occurrence window was rolled forward (once a UTC day each). */
-  occurrenceWindowsRolled: number;
+  /**
+   * Calendars whose daily occurrence roll was handed to the worker (one `roll` message each, once
+   * a UTC day, again only if the roll is still not done ROLL_REQUEST_RETRY_MS later; decision 011).
+   */
+  occurrenceRollsEnqueued: number;
   /**
    * Calendars found not synced within the safety-net period (or never, past the connect grace):
    * each got a sync enqueued; logged as `stale calendars` for the alert.
@@ -62,7 +65,7 @@ export function emptySummary(): RenewalSummary {
     needsReauth: 0,
     removed: 0,
     calendarLists: { reconciled: 0, added: 0, removed: 0 },
-    occurrenceWindowsRolled: 0,
+    occurrenceRollsEnqueued: 0,
     stale: 0,
     durationMs: 0,
   };
@@ -114,6 +117,21 @@ export class RenewalRun {
       this.fail(
         subscriptionId,
         `enqueue ${reason}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return false;
+    }
+  }
+
+  /** Hands one calendar's daily roll to the worker; false when the publish failed (counted as failed). */
+  async enqueueRoll(subscriptionId: string): Promise<boolean> {
+    try {
+      await this.deps.enqueuer.enqueue(rollMessage(subscriptionId, this.deps.now()));
+      this.summary.occurrenceRollsEnqueued++;
+      return true;
+    } catch (err) {
+      this.fail(
+        subscriptionId,
+        `enqueue roll: ${err instanceof Error ? err.message : String(err)}`,
       );
       return false;
     }

@@ -146,8 +146,10 @@ export interface SubscriptionDoc {
   failures?: number;
   /** While `error`: when the scheduled run retries it next (exponential, capped). */
   nextRetryAt?: Timestamp | null;
-  /** When renewChannels last rolled this calendar's occurrence window (daily); null = never. */
+  /** When this calendar's occurrence window was last rolled (daily, by the worker); null = never. */
   occurrencesRolledAt?: Timestamp | null;
+  /** When renewChannels last queued this calendar's roll (decision 011); absent = never. */
+  occurrencesRollRequestedAt?: Timestamp | null;
   /**
    * A recompute of all-day times for a zone change began and was not committed yet (a worker that
    * dies midway leaves times of a zone the calendar document does not name): the next incremental

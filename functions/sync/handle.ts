@@ -1,4 +1,4 @@
-// One Pub/Sub message → one decision: validate, check the channel, skip what is covered, else runSync.
+// One Pub/Sub message → one decision: validate, check the channel, skip what is covered, else runSync (a `roll` message: the day's occurrence roll).
 import { Timestamp } from '@google-cloud/firestore';
 import type { z } from 'zod';
 import { loadRefreshToken } from '../credentials/store.js';
@@ -8,6 +8,8 @@ import {
   markRetiredStopped,
   readRetiredChannel,
 } from '../store/retired-channels.js';
+import { DEFAULT_WINDOW } from '../occurrences/model.js';
+import { rollSubscriptionWindow } from '../occurrences/roll-subscription.js';
 import { paths, type SubscriptionDoc } from '../store/schema.js';
 import { readSubscription } from '../store/subscriptions.js';
 import type { SyncDeps } from './deps.js';
@@ -31,7 +33,10 @@ export type HandleOutcome =
   /** A verified channel renewal may be storing right now (its claim is live): redelivered, never stopped. */
   | 'channel_in_flight'
   | 'resource_mismatch'
-  | 'calendar_list';
+  | 'calendar_list'
+  /** A `roll` message (decision 011): the window was rolled, or had been already this UTC day. */
+  | 'rolled'
+  | 'roll_current';
 
 export interface HandleResult {
   outcome: HandleOutcome;
@@ -59,6 +64,7 @@ export async function handleSyncMessage(
   const logger = base.child({ subscriptionId: message.subscriptionId, kind: message.kind });
   const sub = await readSubscription(deps.db, message.subscriptionId);
   if (!sub) return unknownSubscription(deps, message, logger);
+  if (message.kind === 'roll') return rollWindow(deps, message.subscriptionId, logger);
   if (message.kind === 'resync') {
     const sync = await runSync(deps, message.subscriptionId, {
       full: message.full,
@@ -82,6 +88,28 @@ export async function handleSyncMessage(
     logger: base,
   });
   return { outcome: sync.outcome, sync };
+}
+
+/** A `roll` message: the calendar's daily occurrence roll, here in the worker (fanned out by renewal). */
+async function rollWindow(
+  deps: SyncDeps,
+  subscriptionId: string,
+  logger: SyncDeps['logger'],
+): Promise<HandleResult> {
+  const rolled = await rollSubscriptionWindow(deps.db, subscriptionId, (deps.clock ?? Date.now)(), {
+    daysBack: deps.config.occurrenceDaysBack ?? DEFAULT_WINDOW.daysBack,
+    daysAhead: deps.config.occurrenceDaysAhead ?? DEFAULT_WINDOW.daysAhead,
+    logger,
+  });
+  if (rolled.kind === 'not_kept') return { outcome: 'unknown_subscription' };
+  if (rolled.kind === 'current') return { outcome: 'roll_current' };
+  logger.info('occurrence window rolled', {
+    incremental: rolled.stats.incremental,
+    written: rolled.stats.writes,
+    deleted: rolled.stats.deletes,
+    expired: rolled.stats.expired,
+  });
+  return { outcome: 'rolled' };
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {

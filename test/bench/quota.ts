@@ -67,7 +67,13 @@ export async function benchQuota(ctx: BenchContext): Promise<BenchResult> {
     onLine: (target, line) => {
       lines++;
       if (target === 'webhook' && line.includes('"message":"notification published"')) published++;
-      if (line.includes('"message":"sync result"') && line.includes('"redeliver":false')) acked++;
+      // The daily `roll` messages renewChannels queues (decision 011) are acknowledged too: not counted.
+      if (
+        line.includes('"message":"sync result"') &&
+        line.includes('"redeliver":false') &&
+        !/"outcome":"roll(ed|_current)"/.test(line)
+      )
+        acked++;
       if (process.env.CALSYNC_BENCH_TRACE)
         appendFileSync(process.env.CALSYNC_BENCH_TRACE, `${line}\n`);
       if (target !== 'syncWorker' || !line.includes('"message":"sync"')) return;

@@ -1,7 +1,7 @@
 // renewal.*: N subscriptions whose channels expire within the window, renewed by one POST to the real renewChannels target against the simulator.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Timestamp } from '@google-cloud/firestore';
+import { Timestamp, type Firestore } from '@google-cloud/firestore';
 import { createCalendarApi } from '../../functions/calendar/client.js';
 import { newSubscriptionDoc } from '../../functions/channels/subscription.js';
 import { signChannelToken } from '../../functions/channels/token.js';
@@ -140,6 +140,14 @@ export async function benchRenewal(ctx: BenchContext): Promise<BenchResult> {
       const e = endpointOf(r);
       calls.set(e, (calls.get(e) ?? 0) + 1);
     }
+    // The day's roll fanned out (decision 011): every calendar due, channels fresh; the run only
+    // queues one roll message per calendar (the worker, not running here, would roll them).
+    const fanOut = await benchRollFanOut(
+      ctx,
+      stack.urls.renewChannels,
+      world.db,
+      docs.map((d) => d.sid),
+    );
     // The daily occurrence roll, measured on the same emulator after the renewal run.
     const roll = await benchRoll(ctx, world.db).catch((err: unknown) => {
       ctx.log(`roll failed: ${String(err)}`);
@@ -148,6 +156,7 @@ export async function benchRenewal(ctx: BenchContext): Promise<BenchResult> {
     return {
       values: {
         ...roll.values,
+        ...fanOut.values,
         'renewal.subscriptions': n,
         'renewal.seconds': round(seconds, 1),
         'renewal.lapsed': lapsed,
@@ -156,6 +165,7 @@ export async function benchRenewal(ctx: BenchContext): Promise<BenchResult> {
         `summary: renewed ${summary.renewed}, recovered ${summary.recovered}, failed ${summary.failed.length}, remaining ${summary.remaining}, enqueued ${summary.enqueued}; concurrency ${world.config.renewConcurrency}, paced at ${world.config.renewPerSecond}/s; ${round(n / seconds, 0)} subscriptions/s`,
         `API calls in the run: ${[...calls].map(([k, v]) => `${k} ${v}`).join(', ')}`,
         ...roll.notes,
+        ...fanOut.notes,
       ],
     };
   } finally {
@@ -165,6 +175,38 @@ export async function benchRenewal(ctx: BenchContext): Promise<BenchResult> {
     sink.closeAllConnections();
     await new Promise<void>((r) => sink.close(() => r()));
   }
+}
+
+/** A second renewChannels run in which every calendar's roll is due: its cost per calendar. */
+async function benchRollFanOut(
+  ctx: BenchContext,
+  url: string,
+  db: Firestore,
+  ids: string[],
+): Promise<BenchResult> {
+  const yesterday = Timestamp.fromMillis(Date.now() - 86_400_000);
+  for (let i = 0; i < ids.length; i += 500) {
+    const batch = db.batch();
+    for (const id of ids.slice(i, i + 500))
+      batch.update(db.doc(paths.subscription(id)), { occurrencesRolledAt: yesterday });
+    await batch.commit();
+  }
+  ctx.log(`roll fan-out: one renewChannels run with ${ids.length} rolls due`);
+  const t0 = performance.now();
+  const res = await postLong(url, 900_000);
+  const ms = performance.now() - t0;
+  if (res.status !== 200) throw new Error(`renewChannels answered ${res.status}`);
+  const summary = JSON.parse(res.body) as { occurrenceRollsEnqueued: number; failed: unknown[] };
+  const perCalendar = ms / Math.max(1, summary.occurrenceRollsEnqueued);
+  return {
+    values: {
+      'roll.fanout_calendars': summary.occurrenceRollsEnqueued,
+      'roll.fanout_ms_per_calendar': round(perCalendar, 2),
+    },
+    notes: [
+      `roll fan-out: the run queued ${summary.occurrenceRollsEnqueued} roll messages (of ${ids.length} due) in ${round(ms / 1000, 1)} s, failed ${summary.failed.length}: ${round(1000 / perCalendar, 0)} calendars/s; 75,000 due would take ${round((75_000 * perCalendar) / 1000, 0)} s of a 480 s run`,
+    ],
+  };
 }
 
 /** POST with an empty body; waits up to `timeoutMs` for the whole answer. */

@@ -1,8 +1,8 @@
 // The property test's Pub/Sub: an in-test queue on the world clock that is also the fault injector (loss, duplicates, delays, reordering), with redelivery backoff and a dead-letter limit as infra/pubsub.tf sets them.
-import type { NotificationMessage, ResyncMessage } from '../../functions/messages.js';
+import type { SyncMessage } from '../../functions/messages.js';
 
 export interface Queued {
-  data: NotificationMessage | ResyncMessage;
+  data: SyncMessage;
   /** Pub/Sub's publishTime (world clock, RFC 3339). */
   publishTime: string;
   messageId: string;

@@ -9,7 +9,7 @@ import type { CliDeps } from '../../functions/cli/deps.js';
 import { connect } from '../../functions/cli/commands/connect.js';
 import { parseConfig, type RenewalConfig } from '../../functions/config.js';
 import { createLogger, type Logger } from '../../functions/log.js';
-import type { ResyncMessage } from '../../functions/messages.js';
+import type { ScheduledMessage } from '../../functions/messages.js';
 import { renewChannelsCore, type RenewalSummary } from '../../functions/renewal/core.js';
 import { resyncMessage } from '../../functions/renewal/enqueue.js';
 import { paths, SUBSCRIPTIONS } from '../../functions/store/schema.js';
@@ -789,7 +789,7 @@ export class HistoryRun {
   private renewalDeps(holder: string, intercept?: Interceptor) {
     return {
       ...this.lifecycleDeps(this.world.shared, intercept),
-      enqueuer: { enqueue: (m: ResyncMessage) => Promise.resolve(void this.queue.publish(m)) },
+      enqueuer: { enqueue: (m: ScheduledMessage) => Promise.resolve(void this.queue.publish(m)) },
       holderId: `${holder}-${++this.workers}`,
     };
   }

@@ -254,8 +254,13 @@ export async function connectedUser(w: World, name: string) {
 }
 
 /** One renewal pass on a drained resync queue: its summary and the messages it enqueued. */
+/**
+ * One renewal run and what it published: `messages` the syncs it enqueued (`resync`), `all`
+ * everything, the daily `roll` messages included (decision 011).
+ */
 export async function renewAndPull(w: World) {
   await w.pull(100);
   const summary = await renewChannelsCore(w.deps());
-  return { summary, messages: await w.pull() };
+  const all = await w.pull();
+  return { summary, messages: all.filter((m) => m.kind !== 'roll'), all };
 }

@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../functions/log.js';
 import { LOG_EVENTS } from '../../../functions/log-events.js';
 import { occurrenceWindow } from '../../../functions/occurrences/model.js';
+import { syncDepsOf } from '../../../functions/channels/deps.js';
 import { renewChannelsCore } from '../../../functions/renewal/core.js';
+import { ROLL_REQUEST_RETRY_MS } from '../../../functions/renewal/phases.js';
+import { handleSyncMessage } from '../../../functions/sync/handle.js';
 import { createRenewChannels } from '../../../functions/renewal/function.js';
 import { paths } from '../../../functions/store/schema.js';
 import { emulatorsMissing } from '../../harness/env.js';
@@ -147,27 +150,72 @@ describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
     expect(post.body).toMatchObject({ renewed: expect.any(Number), remaining: 0, failed: [] });
   });
 
-  it("rolls each kept calendar's occurrence window once a UTC day", async () => {
+  it("hands each kept calendar's daily occurrence roll to the worker: one roll message a UTC day, rolled there", async () => {
     const ivan = await connected('ivo');
     expect((await ivan.read()).occurrencesRolledAt ?? null).toBeNull();
-    const first = await renewChannelsCore(w.deps());
-    expect(first.occurrenceWindowsRolled).toBeGreaterThanOrEqual(1);
+    const worker = syncDepsOf(w.deps());
+    const rollsFor = (messages: Record<string, unknown>[]) =>
+      messages.filter((m) => m.kind === 'roll' && m.subscriptionId === ivan.id);
+
+    // The run rolls nothing itself: it queues one message per calendar and records the request.
+    const first = await renewAndPull(w);
+    expect(first.summary.failed).toEqual([]);
+    expect(first.summary.occurrenceRollsEnqueued).toBeGreaterThanOrEqual(1);
+    const [roll, ...more] = rollsFor(first.all);
+    expect(more).toEqual([]);
+    expect(roll).toMatchObject({ v: 1, kind: 'roll', subscriptionId: ivan.id });
+    expect((await ivan.read()).occurrencesRolledAt ?? null).toBeNull();
+    expect((await ivan.read()).occurrencesRollRequestedAt).toBeTruthy();
+
+    // The next hourly run leaves the queued roll alone.
+    expect(rollsFor((await renewAndPull(w)).all)).toEqual([]);
+
+    // The worker rolls it; a redelivered or duplicated message costs nothing more.
+    expect((await handleSyncMessage(worker, { data: roll })).outcome).toBe('rolled');
     const rolledAt = (await ivan.read()).occurrencesRolledAt!.toMillis();
     // The window's end is kept: the next day's roll computes only what starts after it.
-    const through = (await ivan.read()).occurrencesRolledThrough!.toMillis();
-    expect(through).toBe(
+    expect((await ivan.read()).occurrencesRolledThrough!.toMillis()).toBe(
       occurrenceWindow(rolledAt, {
         daysBack: w.config.occurrenceDaysBack,
         daysAhead: w.config.occurrenceDaysAhead,
       }).end,
     );
-    const second = await renewChannelsCore(w.deps());
-    expect(second.occurrenceWindowsRolled).toBe(0);
+    expect((await handleSyncMessage(worker, { data: roll })).outcome).toBe('roll_current');
     expect((await ivan.read()).occurrencesRolledAt!.toMillis()).toBe(rolledAt);
-    // A day later it rolls again.
-    await ivan.ref.update({ occurrencesRolledAt: Timestamp.fromMillis(rolledAt - DAY) });
-    const third = await renewChannelsCore(w.deps());
-    expect(third.occurrenceWindowsRolled).toBeGreaterThanOrEqual(1);
-    expect((await ivan.read()).occurrencesRolledAt!.toMillis()).toBeGreaterThan(rolledAt - DAY);
+    expect(rollsFor((await renewAndPull(w)).all)).toEqual([]);
+
+    // A day later it is queued again.
+    await ivan.ref.update({
+      occurrencesRolledAt: Timestamp.fromMillis(rolledAt - DAY),
+      occurrencesRollRequestedAt: Timestamp.fromMillis(rolledAt - DAY),
+    });
+    expect(rollsFor((await renewAndPull(w)).all)).toHaveLength(1);
+
+    // A roll queued today and not done ROLL_REQUEST_RETRY_MS later (dead-lettered) is queued
+    // again; one queued less long ago is left alone. The clock moves far enough into its UTC day.
+    const sinceMidnight = (Date.now() + w.offset.ms) % DAY;
+    if (sinceMidnight < ROLL_REQUEST_RETRY_MS + 3_600_000)
+      await w.advance(ROLL_REQUEST_RETRY_MS + 3_600_000 - sinceMidnight);
+    const now = Date.now() + w.offset.ms;
+    await ivan.ref.update({ occurrencesRollRequestedAt: Timestamp.fromMillis(now - 3_600_000) });
+    expect(rollsFor((await renewAndPull(w)).all)).toEqual([]);
+    await ivan.ref.update({
+      occurrencesRollRequestedAt: Timestamp.fromMillis(now - ROLL_REQUEST_RETRY_MS - 60_000),
+    });
+    expect(rollsFor((await renewAndPull(w)).all)).toHaveLength(1);
+  });
+
+  it('a roll message for a removed calendar or an unknown subscription is acknowledged, nothing written', async () => {
+    const gone = await connected('olga');
+    await gone.ref.update({ status: 'removed' });
+    const worker = syncDepsOf(w.deps());
+    const roll = (subscriptionId: string) => ({
+      data: { v: 1, kind: 'roll', subscriptionId, requestedAt: new Date().toISOString() },
+    });
+    expect((await handleSyncMessage(worker, roll(gone.id))).outcome).toBe('unknown_subscription');
+    expect((await gone.read()).occurrencesRolledAt ?? null).toBeNull();
+    expect((await handleSyncMessage(worker, roll('s_nobody'))).outcome).toBe(
+      'unknown_subscription',
+    );
   });
 });

@@ -1,8 +1,8 @@
 // Unit: bounded concurrency with a deadline, and the resync messages the renewal enqueues.
 import { describe, expect, it } from 'vitest';
-import { resyncMessage } from '../../../functions/renewal/enqueue.js';
+import { resyncMessage, rollMessage } from '../../../functions/renewal/enqueue.js';
 import { runBounded } from '../../../functions/renewal/pool.js';
-import { parseSyncMessage } from '../../../functions/messages.js';
+import { messageAttributes, parseSyncMessage } from '../../../functions/messages.js';
 
 describe('runBounded', () => {
   it('never runs more than the limit at once', async () => {
@@ -56,5 +56,36 @@ describe('resyncMessage', () => {
       full: false,
       requestedAt: '2030-01-01T00:00:00.000Z',
     });
+  });
+});
+
+describe('rollMessage', () => {
+  it('builds a roll the worker parses, with the attributes a subscription filter would use', () => {
+    const m = rollMessage('s_AAAAAAAAAAAAAAAAAAAAAAAA', Date.parse('2030-01-01T00:00:00Z'));
+    const parsed = parseSyncMessage(JSON.parse(JSON.stringify(m)));
+    expect(parsed).toEqual({
+      v: 1,
+      kind: 'roll',
+      subscriptionId: 's_AAAAAAAAAAAAAAAAAAAAAAAA',
+      requestedAt: '2030-01-01T00:00:00.000Z',
+    });
+    expect(messageAttributes(parsed)).toEqual({
+      kind: 'roll',
+      subscriptionId: 's_AAAAAAAAAAAAAAAAAAAAAAAA',
+    });
+  });
+
+  it('a roll without its subscription, or of another message version, is refused', () => {
+    expect(() =>
+      parseSyncMessage({ v: 1, kind: 'roll', requestedAt: '2030-01-01T00:00:00Z' }),
+    ).toThrow();
+    expect(() =>
+      parseSyncMessage({
+        v: 2,
+        kind: 'roll',
+        subscriptionId: 's',
+        requestedAt: '2030-01-01T00:00:00Z',
+      }),
+    ).toThrow();
   });
 });
