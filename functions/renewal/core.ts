@@ -36,7 +36,10 @@ export async function renewChannelsCore(deps: RenewalDeps): Promise<RenewalSumma
 async function runPhase(run: RenewalRun, index: number, now: number): Promise<boolean> {
   const phase = PHASES[index]!;
   for (const query of phase.queries(run, now)) {
-    const done = await run.each(phase.name, query, (doc) => phase.handle(run, doc, now));
+    const { handlePage } = phase;
+    const done = handlePage
+      ? await run.eachPage(phase.name, query, (page) => handlePage(run, page, now))
+      : await run.each(phase.name, query, (doc) => phase.handle(run, doc, now));
     if (!done) return false;
   }
   return true;

@@ -31,6 +31,8 @@ export interface Phase {
   name: string;
   queries(run: RenewalRun, now: number): Query<AnyDoc>[];
   handle(run: RenewalRun, doc: QueryDocumentSnapshot<AnyDoc>, now: number): Promise<void>;
+  /** When set, each page of documents at once instead (a phase that batches its calls). */
+  handlePage?(run: RenewalRun, docs: QueryDocumentSnapshot<AnyDoc>[], now: number): Promise<void>;
 }
 
 const asSub = (d: QueryDocumentSnapshot<AnyDoc>) => d as QueryDocumentSnapshot<SubscriptionDoc>;
@@ -192,9 +194,10 @@ export const ROLL_REQUEST_RETRY_MS = 2 * HOUR;
 
 /**
  * The occurrence view's daily step, fanned out (decision 011): one `roll` message per kept calendar
- * not rolled this UTC day, handled by the worker (`rollSubscriptionWindow`), so the run's cost per
- * calendar is a publish and one write, not the roll's reads and writes. The request time is
- * recorded so the next hourly runs leave a queued roll alone.
+ * not rolled this UTC day, handled by the worker (`rollSubscriptionWindow`). A page at a time: its
+ * messages published together (the client batches them) and its request marks in one batch write,
+ * so the run's cost per calendar is a share of a few calls, not the roll's reads and writes. The
+ * marks let the next hourly runs leave a queued roll alone.
  */
 const rollOccurrenceWindows: Phase = {
   name: 'occurrence-window',
@@ -202,28 +205,60 @@ const rollOccurrenceWindows: Phase = {
     occurrencesRolledBefore(run.deps.db, utcDayStart(now)),
     occurrencesNeverRolled(run.deps.db),
   ],
-  async handle(run, d, now) {
-    const sub = asSub(d).data();
-    if (sub.status === 'removed') return;
-    const requested = sub.occurrencesRollRequestedAt?.toMillis() ?? null;
-    if (
-      requested !== null &&
-      requested >= utcDayStart(now) &&
-      now - requested < ROLL_REQUEST_RETRY_MS
-    )
-      return;
-    if (!(await run.enqueueRoll(d.id))) return;
-    try {
-      await d.ref.update({ occurrencesRollRequestedAt: Timestamp.fromMillis(run.deps.now()) });
-    } catch (err) {
-      // The roll is queued; without the mark the next run queues it again (one read for the worker).
-      run.deps.logger.warn('could not record the roll request', {
-        subscriptionId: d.id,
-        error: err,
-      });
-    }
-  },
+  handle: (run, d, now) => queueRolls(run, [d], now),
+  handlePage: queueRolls,
 };
+
+/** Whether a roll is already queued for this calendar (today, recently enough to still be coming). */
+function rollQueued(sub: SubscriptionDoc, now: number): boolean {
+  const requested = sub.occurrencesRollRequestedAt?.toMillis() ?? null;
+  return (
+    requested !== null && requested >= utcDayStart(now) && now - requested < ROLL_REQUEST_RETRY_MS
+  );
+}
+
+async function queueRolls(run: RenewalRun, docs: QueryDocumentSnapshot<AnyDoc>[], now: number) {
+  const due = docs.map(asSub).filter((d) => {
+    const sub = d.data();
+    return sub.status !== 'removed' && !rollQueued(sub, now);
+  });
+  const queued = await Promise.all(
+    due.map(async (d) => ((await run.enqueueRoll(d.id)) ? d : undefined)),
+  );
+  const at = Timestamp.fromMillis(run.deps.now());
+  await markEach(
+    run,
+    queued.filter((d) => d !== undefined),
+    { occurrencesRollRequestedAt: at },
+  );
+}
+
+/**
+ * One batch write per 500 documents; a batch refused (a subscription deleted meanwhile fails the
+ * whole batch) is retried one update at a time. A mark that still fails only means the next run
+ * queues that roll again (one read for the worker), so it is logged, not reported as failed.
+ */
+async function markEach(
+  run: RenewalRun,
+  docs: QueryDocumentSnapshot<SubscriptionDoc>[],
+  fields: Partial<SubscriptionDoc>,
+): Promise<void> {
+  const { db, logger } = run.deps;
+  for (let i = 0; i < docs.length; i += 500) {
+    const chunk = docs.slice(i, i + 500);
+    const batch = db.batch();
+    for (const d of chunk) batch.update(d.ref, fields);
+    try {
+      await batch.commit();
+    } catch {
+      for (const d of chunk) {
+        await d.ref.update(fields).catch((err: unknown) => {
+          logger.warn('could not record the roll request', { subscriptionId: d.id, error: err });
+        });
+      }
+    }
+  }
+}
 
 /**
  * In order of what a lapse costs: channels about to expire first, then recoveries, retries and

@@ -138,14 +138,38 @@ export class RenewalRun {
   }
 
   /** Pages through `query`, handling each document; false when the budget ran out (remaining counted). */
-  async each<T extends DocumentData>(
+  each<T extends DocumentData>(
     phase: string,
     query: Query<T>,
     handle: (doc: QueryDocumentSnapshot<T>) => Promise<void>,
   ): Promise<boolean> {
     const { renewConcurrency } = this.deps.config;
+    return this.pages(phase, query, (page) =>
+      runBounded(page, renewConcurrency, this.expired, handle),
+    );
+  }
+
+  /** Pages through `query`, handing each whole page to `handle` (a phase that batches its calls). */
+  eachPage<T extends DocumentData>(
+    phase: string,
+    query: Query<T>,
+    handle: (page: QueryDocumentSnapshot<T>[]) => Promise<void>,
+  ): Promise<boolean> {
+    return this.pages(phase, query, async (page) => {
+      if (this.expired()) return page.length;
+      await handle(page);
+      return 0;
+    });
+  }
+
+  /** Each page to `run` (which answers how many it left unstarted); the budget checked between pages. */
+  private async pages<T extends DocumentData>(
+    phase: string,
+    query: Query<T>,
+    run: (page: QueryDocumentSnapshot<T>[]) => Promise<number>,
+  ): Promise<boolean> {
     for await (const page of pagesOf(query, this.pageSize)) {
-      const skipped = await runBounded(page, renewConcurrency, this.expired, handle);
+      const skipped = await run(page);
       if (skipped > 0 || this.expired()) {
         const last = page[page.length - 1];
         const rest = page.length === this.pageSize ? await countAfter(query, last) : 0;

@@ -140,13 +140,13 @@ export async function benchRenewal(ctx: BenchContext): Promise<BenchResult> {
       const e = endpointOf(r);
       calls.set(e, (calls.get(e) ?? 0) + 1);
     }
-    // The day's roll fanned out (decision 011): every calendar due, channels fresh; the run only
-    // queues one roll message per calendar (the worker, not running here, would roll them).
+    // The day's roll fanned out (decision 011): the run only queues one roll message per calendar
+    // (the worker, not running here, would roll them).
     const fanOut = await benchRollFanOut(
       ctx,
       stack.urls.renewChannels,
       world.db,
-      docs.map((d) => d.sid),
+      ctx.quick ? 1_000 : 10_000,
     );
     // The daily occurrence roll, measured on the same emulator after the renewal run.
     const roll = await benchRoll(ctx, world.db).catch((err: unknown) => {
@@ -177,21 +177,40 @@ export async function benchRenewal(ctx: BenchContext): Promise<BenchResult> {
   }
 }
 
-/** A second renewChannels run in which every calendar's roll is due: its cost per calendar. */
+/**
+ * A renewChannels run in which only the day's rolls are due: `m` more calendars with fresh
+ * channels, synced now, rolled yesterday (seeded straight into Firestore, no Google user needed).
+ * Its time per calendar is what the roll costs the hourly run now that the worker rolls (decision 011).
+ */
 async function benchRollFanOut(
   ctx: BenchContext,
   url: string,
   db: Firestore,
-  ids: string[],
+  m: number,
 ): Promise<BenchResult> {
-  const yesterday = Timestamp.fromMillis(Date.now() - 86_400_000);
-  for (let i = 0; i < ids.length; i += 500) {
+  const now = Date.now();
+  for (let i = 0; i < m; i += 500) {
     const batch = db.batch();
-    for (const id of ids.slice(i, i + 500))
-      batch.update(db.doc(paths.subscription(id)), { occurrencesRolledAt: yesterday });
+    for (let j = i; j < Math.min(m, i + 500); j++) {
+      const email = `f${j}@fanout.calsync.test`;
+      const expiration = Timestamp.fromMillis(now + 6 * 86_400_000);
+      batch.set(db.doc(paths.subscription(subscriptionIdFor(`f${j}`, email))), {
+        ...newSubscriptionDoc(`f${j}`, email, now),
+        syncToken: 'seeded',
+        lastSyncedAt: Timestamp.fromMillis(now),
+        channel: {
+          id: `fan-${j}`,
+          resourceId: `res-${j}`,
+          expiration,
+          createdAt: Timestamp.fromMillis(now),
+        },
+        channelExpiresAt: expiration,
+        occurrencesRolledAt: Timestamp.fromMillis(now - 86_400_000),
+      } satisfies SubscriptionDoc);
+    }
     await batch.commit();
   }
-  ctx.log(`roll fan-out: one renewChannels run with ${ids.length} rolls due`);
+  ctx.log(`roll fan-out: one renewChannels run with ${m} rolls due`);
   const t0 = performance.now();
   const res = await postLong(url, 900_000);
   const ms = performance.now() - t0;
@@ -204,7 +223,7 @@ async function benchRollFanOut(
       'roll.fanout_ms_per_calendar': round(perCalendar, 2),
     },
     notes: [
-      `roll fan-out: the run queued ${summary.occurrenceRollsEnqueued} roll messages (of ${ids.length} due) in ${round(ms / 1000, 1)} s, failed ${summary.failed.length}: ${round(1000 / perCalendar, 0)} calendars/s; 75,000 due would take ${round((75_000 * perCalendar) / 1000, 0)} s of a 480 s run`,
+      `roll fan-out: the run queued ${summary.occurrenceRollsEnqueued} roll messages (of ${m} due) in ${round(ms / 1000, 1)} s, failed ${summary.failed.length}: ${round(1000 / perCalendar, 0)} calendars/s; 75,000 due would take ${round((75_000 * perCalendar) / 1000, 0)} s of a 480 s run`,
     ],
   };
 }

@@ -205,6 +205,35 @@ describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
     expect(rollsFor((await renewAndPull(w)).all)).toHaveLength(1);
   });
 
+  it('a roll whose publish fails is reported and not marked; a subscription deleted mid-page leaves the others marked', async () => {
+    const kept = await connected('petra');
+    const refused = await connected('quinn');
+    const deleted = await connected('rolf');
+    await w.pull(100);
+    const summary = await renewChannelsCore({
+      ...w.deps(),
+      enqueuer: {
+        async enqueue(m) {
+          if (m.kind === 'roll' && m.subscriptionId === refused.id)
+            throw new Error('publish refused');
+          // Deleted after the query read it: the page's batch of marks is refused as a whole.
+          if (m.kind === 'roll' && m.subscriptionId === kept.id) await deleted.ref.delete();
+          await w.enqueuer.enqueue(m);
+        },
+      },
+    });
+    expect(summary.failed).toEqual([
+      { subscriptionId: refused.id, reason: expect.stringContaining('publish refused') as string },
+    ]);
+    expect((await kept.read()).occurrencesRollRequestedAt).toBeTruthy();
+    expect((await refused.read()).occurrencesRollRequestedAt ?? null).toBeNull();
+    // Never re-created by a mark.
+    expect((await deleted.ref.get()).exists).toBe(false);
+    // The refused one is queued by the next run; the marked one is not.
+    const next = (await renewAndPull(w)).all.filter((m) => m.kind === 'roll');
+    expect(next.map((m) => m.subscriptionId)).toEqual([refused.id]);
+  });
+
   it('a roll message for a removed calendar or an unknown subscription is acknowledged, nothing written', async () => {
     const gone = await connected('olga');
     await gone.ref.update({ status: 'removed' });
