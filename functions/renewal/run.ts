@@ -10,6 +10,9 @@ import { sleep as realSleep } from '../calendar/backoff.js';
 import { startPacer, type Pacer } from './pace.js';
 import { runBounded } from './pool.js';
 
+/** Pages a batching phase handles at once (eachPage) while the next page is read. */
+const PAGES_IN_FLIGHT = 4;
+
 export interface RenewalDeps extends LifecycleDeps {
   enqueuer: Enqueuer;
   /** Claim holder id of this run (default: random). Two overlapping runs must differ. */
@@ -138,46 +141,54 @@ export class RenewalRun {
   }
 
   /** Pages through `query`, handling each document; false when the budget ran out (remaining counted). */
-  each<T extends DocumentData>(
+  async each<T extends DocumentData>(
     phase: string,
     query: Query<T>,
     handle: (doc: QueryDocumentSnapshot<T>) => Promise<void>,
   ): Promise<boolean> {
     const { renewConcurrency } = this.deps.config;
-    return this.pages(phase, query, (page) =>
-      runBounded(page, renewConcurrency, this.expired, handle),
-    );
+    for await (const page of pagesOf(query, this.pageSize)) {
+      const skipped = await runBounded(page, renewConcurrency, this.expired, handle);
+      if (skipped > 0 || this.expired()) return this.budgetUsedUp(phase, query, page, skipped);
+    }
+    return true;
   }
 
-  /** Pages through `query`, handing each whole page to `handle` (a phase that batches its calls). */
-  eachPage<T extends DocumentData>(
+  /**
+   * Pages through `query`, handing each whole page to `handle` (a phase that batches its calls):
+   * up to PAGES_IN_FLIGHT pages handled at once while the next is read; none started after the
+   * budget ran out. `handle` reports its own failures (`fail`) and must not reject.
+   */
+  async eachPage<T extends DocumentData>(
     phase: string,
     query: Query<T>,
     handle: (page: QueryDocumentSnapshot<T>[]) => Promise<void>,
   ): Promise<boolean> {
-    return this.pages(phase, query, async (page) => {
-      if (this.expired()) return page.length;
-      await handle(page);
-      return 0;
-    });
+    const inFlight = new Set<Promise<void>>();
+    for await (const page of pagesOf(query, this.pageSize)) {
+      if (this.expired()) {
+        await Promise.all(inFlight);
+        return this.budgetUsedUp(phase, query, page, page.length);
+      }
+      const handled: Promise<void> = handle(page).finally(() => inFlight.delete(handled));
+      inFlight.add(handled);
+      if (inFlight.size >= PAGES_IN_FLIGHT) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    return true;
   }
 
-  /** Each page to `run` (which answers how many it left unstarted); the budget checked between pages. */
-  private async pages<T extends DocumentData>(
+  /** Counts what `query` still holds after `page` (plus `skipped` of it) as remaining; false. */
+  private async budgetUsedUp<T extends DocumentData>(
     phase: string,
     query: Query<T>,
-    run: (page: QueryDocumentSnapshot<T>[]) => Promise<number>,
-  ): Promise<boolean> {
-    for await (const page of pagesOf(query, this.pageSize)) {
-      const skipped = await run(page);
-      if (skipped > 0 || this.expired()) {
-        const last = page[page.length - 1];
-        const rest = page.length === this.pageSize ? await countAfter(query, last) : 0;
-        this.summary.remaining += skipped + rest;
-        this.deps.logger.warn('renewal time budget used up', { phase, remaining: skipped + rest });
-        return false;
-      }
-    }
-    return true;
+    page: QueryDocumentSnapshot<T>[],
+    skipped: number,
+  ): Promise<false> {
+    const last = page[page.length - 1];
+    const rest = page.length === this.pageSize ? await countAfter(query, last) : 0;
+    this.summary.remaining += skipped + rest;
+    this.deps.logger.warn('renewal time budget used up', { phase, remaining: skipped + rest });
+    return false;
   }
 }

@@ -1,7 +1,7 @@
 // renewal.*: N subscriptions whose channels expire within the window, renewed by one POST to the real renewChannels target against the simulator.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Timestamp, type Firestore } from '@google-cloud/firestore';
+import { Timestamp } from '@google-cloud/firestore';
 import { createCalendarApi } from '../../functions/calendar/client.js';
 import { newSubscriptionDoc } from '../../functions/channels/subscription.js';
 import { signChannelToken } from '../../functions/channels/token.js';
@@ -140,14 +140,6 @@ export async function benchRenewal(ctx: BenchContext): Promise<BenchResult> {
       const e = endpointOf(r);
       calls.set(e, (calls.get(e) ?? 0) + 1);
     }
-    // The day's roll fanned out (decision 011): the run only queues one roll message per calendar
-    // (the worker, not running here, would roll them).
-    const fanOut = await benchRollFanOut(
-      ctx,
-      stack.urls.renewChannels,
-      world.db,
-      ctx.quick ? 1_000 : 10_000,
-    );
     // The daily occurrence roll, measured on the same emulator after the renewal run.
     const roll = await benchRoll(ctx, world.db).catch((err: unknown) => {
       ctx.log(`roll failed: ${String(err)}`);
@@ -156,7 +148,6 @@ export async function benchRenewal(ctx: BenchContext): Promise<BenchResult> {
     return {
       values: {
         ...roll.values,
-        ...fanOut.values,
         'renewal.subscriptions': n,
         'renewal.seconds': round(seconds, 1),
         'renewal.lapsed': lapsed,
@@ -165,7 +156,6 @@ export async function benchRenewal(ctx: BenchContext): Promise<BenchResult> {
         `summary: renewed ${summary.renewed}, recovered ${summary.recovered}, failed ${summary.failed.length}, remaining ${summary.remaining}, enqueued ${summary.enqueued}; concurrency ${world.config.renewConcurrency}, paced at ${world.config.renewPerSecond}/s; ${round(n / seconds, 0)} subscriptions/s`,
         `API calls in the run: ${[...calls].map(([k, v]) => `${k} ${v}`).join(', ')}`,
         ...roll.notes,
-        ...fanOut.notes,
       ],
     };
   } finally {
@@ -177,59 +167,11 @@ export async function benchRenewal(ctx: BenchContext): Promise<BenchResult> {
   }
 }
 
-/**
- * A renewChannels run in which only the day's rolls are due: `m` more calendars with fresh
- * channels, synced now, rolled yesterday (seeded straight into Firestore, no Google user needed).
- * Its time per calendar is what the roll costs the hourly run now that the worker rolls (decision 011).
- */
-async function benchRollFanOut(
-  ctx: BenchContext,
-  url: string,
-  db: Firestore,
-  m: number,
-): Promise<BenchResult> {
-  const now = Date.now();
-  for (let i = 0; i < m; i += 500) {
-    const batch = db.batch();
-    for (let j = i; j < Math.min(m, i + 500); j++) {
-      const email = `f${j}@fanout.calsync.test`;
-      const expiration = Timestamp.fromMillis(now + 6 * 86_400_000);
-      batch.set(db.doc(paths.subscription(subscriptionIdFor(`f${j}`, email))), {
-        ...newSubscriptionDoc(`f${j}`, email, now),
-        syncToken: 'seeded',
-        lastSyncedAt: Timestamp.fromMillis(now),
-        channel: {
-          id: `fan-${j}`,
-          resourceId: `res-${j}`,
-          expiration,
-          createdAt: Timestamp.fromMillis(now),
-        },
-        channelExpiresAt: expiration,
-        occurrencesRolledAt: Timestamp.fromMillis(now - 86_400_000),
-      } satisfies SubscriptionDoc);
-    }
-    await batch.commit();
-  }
-  ctx.log(`roll fan-out: one renewChannels run with ${m} rolls due`);
-  const t0 = performance.now();
-  const res = await postLong(url, 900_000);
-  const ms = performance.now() - t0;
-  if (res.status !== 200) throw new Error(`renewChannels answered ${res.status}`);
-  const summary = JSON.parse(res.body) as { occurrenceRollsEnqueued: number; failed: unknown[] };
-  const perCalendar = ms / Math.max(1, summary.occurrenceRollsEnqueued);
-  return {
-    values: {
-      'roll.fanout_calendars': summary.occurrenceRollsEnqueued,
-      'roll.fanout_ms_per_calendar': round(perCalendar, 2),
-    },
-    notes: [
-      `roll fan-out: the run queued ${summary.occurrenceRollsEnqueued} roll messages (of ${m} due) in ${round(ms / 1000, 1)} s, failed ${summary.failed.length}: ${round(1000 / perCalendar, 0)} calendars/s; 75,000 due would take ${round((75_000 * perCalendar) / 1000, 0)} s of a 480 s run`,
-    ],
-  };
-}
-
 /** POST with an empty body; waits up to `timeoutMs` for the whole answer. */
-function postLong(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+export function postLong(
+  url: string,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: 'POST', timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
