@@ -18,8 +18,10 @@ export async function renewChannelsCore(deps: RenewalDeps): Promise<RenewalSumma
     if (await runPhase(run, i, now)) continue;
     // Phases never started: everything they would have looked at remains.
     for (const later of PHASES.slice(i + 1)) {
-      for (const q of later.queries(run, now))
-        run.summary.remaining += await countAfter(q, undefined);
+      let count = 0;
+      for (const q of later.queries(run, now)) count += await countAfter(q, undefined);
+      if (later.deferrable) run.leftOver(later, count);
+      else run.summary.remaining += count;
     }
     break;
   }
@@ -38,8 +40,8 @@ async function runPhase(run: RenewalRun, index: number, now: number): Promise<bo
   for (const query of phase.queries(run, now)) {
     const { handlePage } = phase;
     const done = handlePage
-      ? await run.eachPage(phase.name, query, (page) => handlePage(run, page, now))
-      : await run.each(phase.name, query, (doc) => phase.handle(run, doc, now));
+      ? await run.eachPage(phase, query, (page) => handlePage(run, page, now))
+      : await run.each(phase, query, (doc) => phase.handle(run, doc, now));
     if (!done) return false;
   }
   return true;

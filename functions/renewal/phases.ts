@@ -22,13 +22,12 @@ import {
   quietSince,
   syncedBefore,
 } from '../store/subscriptions-query.js';
-import type { RenewalRun } from './run.js';
+import type { PhaseRef, RenewalRun } from './run.js';
 
 type AnyDoc = SubscriptionDoc | CalendarListWatchDoc;
 
 /** One step of the run: the queries it pages through (in order) and what it does per document. */
-export interface Phase {
-  name: string;
+export interface Phase extends PhaseRef {
   queries(run: RenewalRun, now: number): Query<AnyDoc>[];
   handle(run: RenewalRun, doc: QueryDocumentSnapshot<AnyDoc>, now: number): Promise<void>;
   /** When set, each page of documents at once instead (a phase that batches its calls). */
@@ -201,6 +200,7 @@ export const ROLL_REQUEST_RETRY_MS = 2 * HOUR;
  */
 const rollOccurrenceWindows: Phase = {
   name: 'occurrence-window',
+  deferrable: true,
   queries: (run, now) => [
     occurrencesRolledBefore(run.deps.db, utcDayStart(now)),
     occurrencesNeverRolled(run.deps.db),

@@ -1,6 +1,7 @@
 // One renewal run's shared state: the summary, the time budget, enqueuing (once per subscription) and paging a phase's queries.
 import { randomUUID } from 'node:crypto';
 import type { DocumentData, Query, QueryDocumentSnapshot } from '@google-cloud/firestore';
+import { LOG_EVENTS } from '../log-events.js';
 import type { ResyncMessage } from '../messages.js';
 import { UserApis, type LifecycleDeps } from '../channels/deps.js';
 import { countAfter, pagesOf } from '../store/subscriptions-query.js';
@@ -9,6 +10,13 @@ import { resyncMessage, rollMessage } from './enqueue.js';
 import { sleep as realSleep } from '../calendar/backoff.js';
 import { startPacer, type Pacer } from './pace.js';
 import { runBounded } from './pool.js';
+
+/** What the run needs to know of a phase while paging it. */
+export interface PhaseRef {
+  name: string;
+  /** Work it leaves over only delays the occurrence view: counted in `rollsRemaining`. */
+  deferrable?: boolean;
+}
 
 /** Pages a batching phase handles at once (eachPage) while the next page is read. */
 const PAGES_IN_FLIGHT = 4;
@@ -37,6 +45,12 @@ export interface RenewalSummary {
   unstuck: number;
   /** Candidates not examined because the time budget ran out (the next run picks them up). */
   remaining: number;
+  /**
+   * Daily rolls not queued because the budget ran out: the next run queues them. Only the
+   * occurrence view's edges lag meanwhile (no channel lapses), so they are not in `remaining` and
+   * raise no budget alert (decision 011).
+   */
+  rollsRemaining: number;
   /** Calendars switched to polling because they refuse push. */
   polling: number;
   needsReauth: number;
@@ -64,6 +78,7 @@ export function emptySummary(): RenewalSummary {
     retried: 0,
     unstuck: 0,
     remaining: 0,
+    rollsRemaining: 0,
     polling: 0,
     needsReauth: 0,
     removed: 0,
@@ -142,7 +157,7 @@ export class RenewalRun {
 
   /** Pages through `query`, handling each document; false when the budget ran out (remaining counted). */
   async each<T extends DocumentData>(
-    phase: string,
+    phase: PhaseRef,
     query: Query<T>,
     handle: (doc: QueryDocumentSnapshot<T>) => Promise<void>,
   ): Promise<boolean> {
@@ -160,7 +175,7 @@ export class RenewalRun {
    * budget ran out. `handle` reports its own failures (`fail`) and must not reject.
    */
   async eachPage<T extends DocumentData>(
-    phase: string,
+    phase: PhaseRef,
     query: Query<T>,
     handle: (page: QueryDocumentSnapshot<T>[]) => Promise<void>,
   ): Promise<boolean> {
@@ -178,17 +193,33 @@ export class RenewalRun {
     return true;
   }
 
-  /** Counts what `query` still holds after `page` (plus `skipped` of it) as remaining; false. */
+  /** Counts what `query` still holds after `page` (plus `skipped` of it) as left over; false. */
   private async budgetUsedUp<T extends DocumentData>(
-    phase: string,
+    phase: PhaseRef,
     query: Query<T>,
     page: QueryDocumentSnapshot<T>[],
     skipped: number,
   ): Promise<false> {
     const last = page[page.length - 1];
     const rest = page.length === this.pageSize ? await countAfter(query, last) : 0;
-    this.summary.remaining += skipped + rest;
-    this.deps.logger.warn('renewal time budget used up', { phase, remaining: skipped + rest });
+    this.leftOver(phase, skipped + rest);
     return false;
+  }
+
+  /** Work the budget left for the next run: `remaining` (and the alert's line), or `rollsRemaining`. */
+  leftOver(phase: PhaseRef, count: number): void {
+    if (phase.deferrable) {
+      this.summary.rollsRemaining += count;
+      this.deps.logger.info('occurrence rolls left for the next run', {
+        phase: phase.name,
+        remaining: count,
+      });
+      return;
+    }
+    this.summary.remaining += count;
+    this.deps.logger.warn(LOG_EVENTS.renewalBudgetUsedUp.message, {
+      phase: phase.name,
+      remaining: count,
+    });
   }
 }

@@ -5,6 +5,7 @@ import { createLogger } from '../../../functions/log.js';
 import { LOG_EVENTS } from '../../../functions/log-events.js';
 import { occurrenceWindow } from '../../../functions/occurrences/model.js';
 import { syncDepsOf } from '../../../functions/channels/deps.js';
+import { newSubscriptionDoc } from '../../../functions/channels/subscription.js';
 import { renewChannelsCore } from '../../../functions/renewal/core.js';
 import { ROLL_REQUEST_RETRY_MS } from '../../../functions/renewal/phases.js';
 import { handleSyncMessage } from '../../../functions/sync/handle.js';
@@ -232,6 +233,69 @@ describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
     // The refused one is queued by the next run; the marked one is not.
     const next = (await renewAndPull(w)).all.filter((m) => m.kind === 'roll');
     expect(next.map((m) => m.subscriptionId)).toEqual([refused.id]);
+  });
+
+  it('rolls the budget leaves over wait for the next run without the budget alert: the view lags, no channel lapses', async () => {
+    const now = Date.now() + w.offset.ms;
+    const yesterday = Timestamp.fromMillis(now - DAY);
+    // More calendars due than pages in flight, whatever ran before: kept, channel fresh, synced.
+    const due = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const ref = w.db.doc(paths.subscription(`s_rollbudget${i}`));
+        const expiration = Timestamp.fromMillis(now + 5 * DAY);
+        await ref.set({
+          ...newSubscriptionDoc(`rb${i}`, `rb${i}@example.com`, now),
+          syncToken: 'seeded',
+          lastSyncedAt: Timestamp.fromMillis(now),
+          channel: {
+            id: `rb-${i}`,
+            resourceId: `rb-${i}`,
+            expiration,
+            createdAt: Timestamp.fromMillis(now),
+          },
+          channelExpiresAt: expiration,
+          occurrencesRolledAt: yesterday,
+        });
+        return { id: ref.id };
+      }),
+    );
+    const lines: string[] = [];
+    const base = w.deps();
+    // The budget runs out right after the first roll is queued (one calendar per page; pages
+    // already started still queue theirs).
+    let late = 0;
+    await w.pull(100);
+    const summary = await renewChannelsCore({
+      ...base,
+      pageSize: 1,
+      logger: createLogger({ write: (l) => lines.push(l) }),
+      now: () => base.now() + late,
+      enqueuer: {
+        async enqueue(m) {
+          await w.enqueuer.enqueue(m);
+          if (m.kind === 'roll') late = w.config.renewTimeBudgetMs + 1;
+        },
+      },
+    });
+    const rolls = (messages: Record<string, unknown>[]) =>
+      new Set(messages.filter((m) => m.kind === 'roll').map((m) => m.subscriptionId));
+    const first = rolls(await w.pull());
+    expect(summary.occurrenceRollsEnqueued).toBe(first.size);
+    expect(summary.rollsRemaining).toBeGreaterThanOrEqual(1);
+    expect(summary.remaining).toBe(0);
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged.filter((e) => e.message === LOG_EVENTS.renewalBudgetUsedUp.message)).toEqual([]);
+    expect(logged).toContainEqual(
+      expect.objectContaining({
+        severity: 'INFO',
+        message: 'occurrence rolls left for the next run',
+        remaining: summary.rollsRemaining,
+      }),
+    );
+    // The next run queues the rest, and nothing twice.
+    const next = rolls((await renewAndPull(w)).all);
+    expect(due.filter((d) => !first.has(d.id) && !next.has(d.id))).toEqual([]);
+    expect([...next].filter((id) => first.has(id))).toEqual([]);
   });
 
   it('a roll message for a removed calendar or an unknown subscription is acknowledged, nothing written', async () => {
