@@ -1,8 +1,8 @@
 // roll.fanout_*: one renewChannels run in which only the day's occurrence rolls are due — what queueing them for the worker (decision 011) costs the hourly run per calendar.
-import { Firestore, Timestamp } from '@google-cloud/firestore';
-import { newSubscriptionDoc } from '../../functions/channels/subscription.js';
+import { Firestore } from '@google-cloud/firestore';
 import { subscriptionIdFor } from '../../functions/ids.js';
-import { paths, type SubscriptionDoc } from '../../functions/store/schema.js';
+import { paths } from '../../functions/store/schema.js';
+import { dueForRollOnly } from '../harness/subscription-docs.js';
 import { startLocalStack } from '../stack/local-stack.js';
 import { round, stopFunctionsGently, type BenchContext, type BenchResult } from './lib.js';
 import { postLong } from './renewal.js';
@@ -25,7 +25,7 @@ export async function benchRollFanOut(ctx: BenchContext): Promise<BenchResult> {
 }
 
 /**
- * A renewChannels run in which only the day's rolls are due: `m` more calendars with fresh
+ * A renewChannels run in which only the day's rolls are due: `m` calendars with fresh
  * channels, synced now, rolled yesterday (seeded straight into Firestore, no Google user needed).
  * Its time per calendar is what the roll costs the hourly run now that the worker rolls (decision 011).
  */
@@ -40,20 +40,10 @@ async function rollsDue(
     const batch = db.batch();
     for (let j = i; j < Math.min(m, i + 500); j++) {
       const email = `f${j}@fanout.calsync.test`;
-      const expiration = Timestamp.fromMillis(now + 6 * 86_400_000);
-      batch.set(db.doc(paths.subscription(subscriptionIdFor(`f${j}`, email))), {
-        ...newSubscriptionDoc(`f${j}`, email, now),
-        syncToken: 'seeded',
-        lastSyncedAt: Timestamp.fromMillis(now),
-        channel: {
-          id: `fan-${j}`,
-          resourceId: `res-${j}`,
-          expiration,
-          createdAt: Timestamp.fromMillis(now),
-        },
-        channelExpiresAt: expiration,
-        occurrencesRolledAt: Timestamp.fromMillis(now - 86_400_000),
-      } satisfies SubscriptionDoc);
+      batch.set(
+        db.doc(paths.subscription(subscriptionIdFor(`f${j}`, email))),
+        dueForRollOnly(`f${j}`, email, `fan-${j}`, now, 6),
+      );
     }
     await batch.commit();
   }

@@ -5,13 +5,13 @@ import { createLogger } from '../../../functions/log.js';
 import { LOG_EVENTS } from '../../../functions/log-events.js';
 import { occurrenceWindow } from '../../../functions/occurrences/model.js';
 import { syncDepsOf } from '../../../functions/channels/deps.js';
-import { newSubscriptionDoc } from '../../../functions/channels/subscription.js';
 import { renewChannelsCore } from '../../../functions/renewal/core.js';
 import { ROLL_REQUEST_RETRY_MS } from '../../../functions/renewal/phases.js';
 import { handleSyncMessage } from '../../../functions/sync/handle.js';
 import { createRenewChannels } from '../../../functions/renewal/function.js';
 import { paths } from '../../../functions/store/schema.js';
 import { emulatorsMissing } from '../../harness/env.js';
+import { dueForRollOnly } from '../../harness/subscription-docs.js';
 import { connectedUser, renewAndPull, worldFixture } from '../channels/world.js';
 
 const DAY = 24 * 3600 * 1000;
@@ -237,25 +237,11 @@ describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
 
   it('rolls the budget leaves over wait for the next run without the budget alert: the view lags, no channel lapses', async () => {
     const now = Date.now() + w.offset.ms;
-    const yesterday = Timestamp.fromMillis(now - DAY);
     // More calendars due than pages in flight, whatever ran before: kept, channel fresh, synced.
     const due = await Promise.all(
       Array.from({ length: 8 }, async (_, i) => {
         const ref = w.db.doc(paths.subscription(`s_rollbudget${i}`));
-        const expiration = Timestamp.fromMillis(now + 5 * DAY);
-        await ref.set({
-          ...newSubscriptionDoc(`rb${i}`, `rb${i}@example.com`, now),
-          syncToken: 'seeded',
-          lastSyncedAt: Timestamp.fromMillis(now),
-          channel: {
-            id: `rb-${i}`,
-            resourceId: `rb-${i}`,
-            expiration,
-            createdAt: Timestamp.fromMillis(now),
-          },
-          channelExpiresAt: expiration,
-          occurrencesRolledAt: yesterday,
-        });
+        await ref.set(dueForRollOnly(`rb${i}`, `rb${i}@example.com`, `rb-${i}`, now));
         return { id: ref.id };
       }),
     );
