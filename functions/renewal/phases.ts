@@ -201,13 +201,19 @@ export const ROLL_REQUEST_RETRY_MS = 2 * HOUR;
 const rollOccurrenceWindows: Phase = {
   name: 'occurrence-window',
   deferrable: true,
-  queries: (run, now) => [
-    occurrencesRolledBefore(run.deps.db, utcDayStart(now)),
-    occurrencesNeverRolled(run.deps.db),
-  ],
+  queries: (run, now) =>
+    [
+      occurrencesRolledBefore(run.deps.db, utcDayStart(now)),
+      occurrencesNeverRolled(run.deps.db),
+    ].map(
+      // Only what queueRolls reads and the cursor's order field, not whole subscriptions.
+      (q) => q.select(...ROLL_FIELDS) as Query<SubscriptionDoc>,
+    ),
   handle: (run, d, now) => queueRolls(run, [d], now),
   handlePage: queueRolls,
 };
+
+const ROLL_FIELDS = ['status', 'occurrencesRolledAt', 'occurrencesRollRequestedAt'] as const;
 
 /** Whether a roll is already queued for this calendar (today, recently enough to still be coming). */
 function rollQueued(sub: SubscriptionDoc, now: number): boolean {
