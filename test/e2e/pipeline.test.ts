@@ -1,5 +1,7 @@
-// End to end on the real stack (simulator → webhook → Pub/Sub push → syncWorker → Firestore): the seed's walk-through, edits, many users, listeners, renewal.
+// End to end on the real stack (simulator → webhook → Pub/Sub push → syncWorker → Firestore): the seed's walk-through, edits, many users, listeners, renewal, the daily roll.
+import { Timestamp } from '@google-cloud/firestore';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_WINDOW, occurrenceWindow } from '../../functions/occurrences/model.js';
 import { paths } from '../../functions/store/schema.js';
 import { seedDemoCalendar, storySteps } from '../../scripts/demo-calendar.js';
 import { emulatorsMissing } from '../harness/env.js';
@@ -18,6 +20,8 @@ import {
   waitForMirrored,
   type User,
 } from './helpers.js';
+
+const DAY = 86_400_000;
 
 describe.skipIf(emulatorsMissing() !== '')('calsync end to end', () => {
   const f = stackFixture({
@@ -298,5 +302,58 @@ describe.skipIf(emulatorsMissing() !== '')('calsync end to end', () => {
         String(e.message).includes('stale channel'),
     );
     expect(stale).toEqual([]);
+  });
+
+  it("the day's occurrence roll goes renewChannels → Pub/Sub push → syncWorker, which rolls the window", async () => {
+    const user = await newUser(f.stack, 'roller');
+    const calendarId = user.email;
+    await user.cal.events.insert({
+      calendarId,
+      requestBody: {
+        summary: 'daily stand-up',
+        start: { dateTime: hoursFromNow(2), timeZone: 'UTC' },
+        end: { dateTime: hoursFromNow(2, 15), timeZone: 'UTC' },
+        recurrence: ['RRULE:FREQ=DAILY'],
+      },
+    });
+    const report = await connectCalendar(f.stack, user);
+    const subscriptionId = report.calendar.subscriptionId;
+    await converged(f.db, user, calendarId);
+    // As if the last roll was yesterday's: its last day of occurrences is not there yet.
+    const now = Date.now();
+    const window = occurrenceWindow(now, DEFAULT_WINDOW);
+    const occurrences = f.db.collection(paths.occurrences(user.uid, calendarId));
+    const lastDay = await occurrences
+      .where('startAt', '>=', Timestamp.fromMillis(window.end - DAY))
+      .get();
+    expect(lastDay.size).toBe(1);
+    await Promise.all(lastDay.docs.map((d) => d.ref.delete()));
+    await f.db.doc(paths.subscription(subscriptionId)).update({
+      occurrencesRolledAt: Timestamp.fromMillis(now - DAY),
+      occurrencesRolledThrough: Timestamp.fromMillis(window.end - DAY),
+    });
+
+    const res = await fetch(f.stack.urls.renewChannels, { method: 'POST' });
+    expect(res.status).toBe(200);
+    const summary = (await res.json()) as { occurrenceRollsEnqueued: number; failed: unknown[] };
+    expect(summary.failed).toEqual([]);
+    expect(summary.occurrenceRollsEnqueued).toBeGreaterThanOrEqual(1);
+
+    // The worker rolled it: the day entering the window is back, and the roll is recorded.
+    const rolled = await waitFor('the worker to roll the window', async () => {
+      const sub = await f.readSub(subscriptionId);
+      return (sub.occurrencesRolledAt?.toMillis() ?? 0) >= now - (now % DAY) && sub;
+    });
+    expect(rolled.occurrencesRolledThrough?.toMillis()).toBe(
+      occurrenceWindow(rolled.occurrencesRolledAt!.toMillis(), DEFAULT_WINDOW).end,
+    );
+    const back = await occurrences
+      .where('startAt', '>=', Timestamp.fromMillis(window.end - DAY))
+      .get();
+    expect(back.docs.map((d) => d.id)).toEqual(lastDay.docs.map((d) => d.id));
+    const outcomes = f.logs
+      .find((t, e) => t === 'syncWorker' && e.message === 'sync result')
+      .map((e) => e.outcome);
+    expect(outcomes).toContain('rolled');
   });
 });
