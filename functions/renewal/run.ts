@@ -210,6 +210,7 @@ export class RenewalRun {
   leftOver(phase: PhaseRef, count: number): void {
     if (phase.deferrable) {
       this.summary.rollsRemaining += count;
+      if (count === 0) return;
       this.deps.logger.info('occurrence rolls left for the next run', {
         phase: phase.name,
         remaining: count,
