@@ -21,7 +21,8 @@ export async function rollSubscriptionWindow(
   db: Firestore,
   subscriptionId: string,
   now: number,
-  settings: WindowSettings & { logger?: Logger },
+  /** The window settings (roll.ts's defaults where absent) and the logger, as rollOccurrenceWindow takes them. */
+  settings: Partial<WindowSettings> & { logger?: Logger },
 ): Promise<SubscriptionRoll> {
   const ref = db.doc(paths.subscription(subscriptionId));
   const snap = await ref.get();
@@ -30,10 +31,8 @@ export async function rollSubscriptionWindow(
   const rolledAt = sub.occurrencesRolledAt?.toMillis() ?? null;
   if (rolledAt !== null && rolledAt >= utcDayStart(now)) return { kind: 'current' };
   const stats = await rollOccurrenceWindow(db, sub.uid, sub.calendarId, now, {
-    daysBack: settings.daysBack,
-    daysAhead: settings.daysAhead,
+    ...settings,
     rolledThrough: sub.occurrencesRolledThrough?.toMillis() ?? null,
-    ...(settings.logger ? { logger: settings.logger } : {}),
   });
   await ref.update({
     occurrencesRolledAt: Timestamp.fromMillis(now),

@@ -8,7 +8,6 @@ import {
   markRetiredStopped,
   readRetiredChannel,
 } from '../store/retired-channels.js';
-import { DEFAULT_WINDOW } from '../occurrences/model.js';
 import { rollSubscriptionWindow } from '../occurrences/roll-subscription.js';
 import { paths, type SubscriptionDoc } from '../store/schema.js';
 import { readSubscription } from '../store/subscriptions.js';
@@ -97,8 +96,8 @@ async function rollWindow(
   logger: SyncDeps['logger'],
 ): Promise<HandleResult> {
   const rolled = await rollSubscriptionWindow(deps.db, subscriptionId, (deps.clock ?? Date.now)(), {
-    daysBack: deps.config.occurrenceDaysBack ?? DEFAULT_WINDOW.daysBack,
-    daysAhead: deps.config.occurrenceDaysAhead ?? DEFAULT_WINDOW.daysAhead,
+    daysBack: deps.config.occurrenceDaysBack,
+    daysAhead: deps.config.occurrenceDaysAhead,
     logger,
   });
   if (rolled.kind === 'not_kept') return { outcome: 'unknown_subscription' };
