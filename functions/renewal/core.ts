@@ -38,9 +38,8 @@ export async function renewChannelsCore(deps: RenewalDeps): Promise<RenewalSumma
 async function runPhase(run: RenewalRun, index: number, now: number): Promise<boolean> {
   const phase = PHASES[index]!;
   for (const query of phase.queries(run, now)) {
-    const { handlePage } = phase;
-    const done = handlePage
-      ? await run.eachPage(phase, query, (page) => handlePage(run, page, now))
+    const done = phase.handlePage
+      ? await run.eachPage(phase, query, (page) => phase.handlePage(run, page, now))
       : await run.each(phase, query, (doc) => phase.handle(run, doc, now));
     if (!done) return false;
   }

@@ -26,13 +26,26 @@ import type { PhaseRef, RenewalRun } from './run.js';
 
 type AnyDoc = SubscriptionDoc | CalendarListWatchDoc;
 
-/** One step of the run: the queries it pages through (in order) and what it does per document. */
-export interface Phase extends PhaseRef {
+/**
+ * One step of the run: the queries it pages through (in order) and what it does per document —
+ * or per page of documents, for a phase that batches its calls.
+ */
+export type Phase = PhaseRef & {
   queries(run: RenewalRun, now: number): Query<AnyDoc>[];
-  handle(run: RenewalRun, doc: QueryDocumentSnapshot<AnyDoc>, now: number): Promise<void>;
-  /** When set, each page of documents at once instead (a phase that batches its calls). */
-  handlePage?(run: RenewalRun, docs: QueryDocumentSnapshot<AnyDoc>[], now: number): Promise<void>;
-}
+} & (
+    | {
+        handle(run: RenewalRun, doc: QueryDocumentSnapshot<AnyDoc>, now: number): Promise<void>;
+        handlePage?: undefined;
+      }
+    | {
+        handlePage(
+          run: RenewalRun,
+          docs: QueryDocumentSnapshot<AnyDoc>[],
+          now: number,
+        ): Promise<void>;
+        handle?: undefined;
+      }
+  );
 
 const asSub = (d: QueryDocumentSnapshot<AnyDoc>) => d as QueryDocumentSnapshot<SubscriptionDoc>;
 const HOUR = 3_600_000;
@@ -209,7 +222,6 @@ const rollOccurrenceWindows: Phase = {
       // Only what queueRolls reads and the cursor's order field, not whole subscriptions.
       (q) => q.select(...ROLL_FIELDS) as Query<SubscriptionDoc>,
     ),
-  handle: (run, d, now) => queueRolls(run, [d], now),
   handlePage: queueRolls,
 };
 
