@@ -255,12 +255,16 @@ export async function connectedUser(w: World, name: string) {
 
 /** One renewal pass on a drained resync queue: its summary and the messages it enqueued. */
 /**
- * One renewal run and what it published: `messages` the syncs it enqueued (`resync`), `all`
- * everything, the daily `roll` messages included (decision 011).
+ * One renewal run and what it published: `messages` the syncs it enqueued (`resync`), `rolls` the
+ * daily `roll` messages (decision 011).
  */
 export async function renewAndPull(w: World) {
   await w.pull(100);
   const summary = await renewChannelsCore(w.deps());
   const all = await w.pull();
-  return { summary, messages: all.filter((m) => m.kind !== 'roll'), all };
+  return {
+    summary,
+    messages: all.filter((m) => m.kind !== 'roll'),
+    rolls: all.filter((m) => m.kind === 'roll'),
+  };
 }

@@ -155,21 +155,21 @@ describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
     const ivan = await connected('ivo');
     expect((await ivan.read()).occurrencesRolledAt ?? null).toBeNull();
     const worker = syncDepsOf(w.deps());
-    const rollsFor = (messages: Record<string, unknown>[]) =>
-      messages.filter((m) => m.kind === 'roll' && m.subscriptionId === ivan.id);
+    const rollsFor = (rolls: Record<string, unknown>[]) =>
+      rolls.filter((m) => m.subscriptionId === ivan.id);
 
     // The run rolls nothing itself: it queues one message per calendar and records the request.
     const first = await renewAndPull(w);
     expect(first.summary.failed).toEqual([]);
     expect(first.summary.occurrenceRollsEnqueued).toBeGreaterThanOrEqual(1);
-    const [roll, ...more] = rollsFor(first.all);
+    const [roll, ...more] = rollsFor(first.rolls);
     expect(more).toEqual([]);
     expect(roll).toMatchObject({ v: 1, kind: 'roll', subscriptionId: ivan.id });
     expect((await ivan.read()).occurrencesRolledAt ?? null).toBeNull();
     expect((await ivan.read()).occurrencesRollRequestedAt).toBeTruthy();
 
     // The next hourly run leaves the queued roll alone.
-    expect(rollsFor((await renewAndPull(w)).all)).toEqual([]);
+    expect(rollsFor((await renewAndPull(w)).rolls)).toEqual([]);
 
     // The worker rolls it; a redelivered or duplicated message costs nothing more.
     expect((await handleSyncMessage(worker, { data: roll })).outcome).toBe('rolled');
@@ -183,14 +183,14 @@ describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
     );
     expect((await handleSyncMessage(worker, { data: roll })).outcome).toBe('roll_current');
     expect((await ivan.read()).occurrencesRolledAt!.toMillis()).toBe(rolledAt);
-    expect(rollsFor((await renewAndPull(w)).all)).toEqual([]);
+    expect(rollsFor((await renewAndPull(w)).rolls)).toEqual([]);
 
     // A day later it is queued again.
     await ivan.ref.update({
       occurrencesRolledAt: Timestamp.fromMillis(rolledAt - DAY),
       occurrencesRollRequestedAt: Timestamp.fromMillis(rolledAt - DAY),
     });
-    expect(rollsFor((await renewAndPull(w)).all)).toHaveLength(1);
+    expect(rollsFor((await renewAndPull(w)).rolls)).toHaveLength(1);
 
     // A roll queued today and not done ROLL_REQUEST_RETRY_MS later (dead-lettered) is queued
     // again; one queued less long ago is left alone. The clock moves far enough into its UTC day.
@@ -199,11 +199,11 @@ describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
       await w.advance(ROLL_REQUEST_RETRY_MS + 3_600_000 - sinceMidnight);
     const now = Date.now() + w.offset.ms;
     await ivan.ref.update({ occurrencesRollRequestedAt: Timestamp.fromMillis(now - 3_600_000) });
-    expect(rollsFor((await renewAndPull(w)).all)).toEqual([]);
+    expect(rollsFor((await renewAndPull(w)).rolls)).toEqual([]);
     await ivan.ref.update({
       occurrencesRollRequestedAt: Timestamp.fromMillis(now - ROLL_REQUEST_RETRY_MS - 60_000),
     });
-    expect(rollsFor((await renewAndPull(w)).all)).toHaveLength(1);
+    expect(rollsFor((await renewAndPull(w)).rolls)).toHaveLength(1);
   });
 
   it('a roll whose publish fails is reported and not marked; a subscription deleted mid-page leaves the others marked', async () => {
@@ -231,7 +231,7 @@ describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
     // Never re-created by a mark.
     expect((await deleted.ref.get()).exists).toBe(false);
     // The refused one is queued by the next run; the marked one is not.
-    const next = (await renewAndPull(w)).all.filter((m) => m.kind === 'roll');
+    const next = (await renewAndPull(w)).rolls;
     expect(next.map((m) => m.subscriptionId)).toEqual([refused.id]);
   });
 
@@ -263,9 +263,8 @@ describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
         },
       },
     });
-    const rolls = (messages: Record<string, unknown>[]) =>
-      new Set(messages.filter((m) => m.kind === 'roll').map((m) => m.subscriptionId));
-    const first = rolls(await w.pull());
+    const ids = (rolls: Record<string, unknown>[]) => new Set(rolls.map((m) => m.subscriptionId));
+    const first = ids((await w.pull()).filter((m) => m.kind === 'roll'));
     expect(summary.occurrenceRollsEnqueued).toBe(first.size);
     expect(summary.rollsRemaining).toBeGreaterThanOrEqual(1);
     expect(summary.remaining).toBe(0);
@@ -279,7 +278,7 @@ describe.skipIf(emulatorsMissing() !== '')('renewal recovery', () => {
       }),
     );
     // The next run queues the rest, and nothing twice.
-    const next = rolls((await renewAndPull(w)).all);
+    const next = ids((await renewAndPull(w)).rolls);
     expect(due.filter((d) => !first.has(d.id) && !next.has(d.id))).toEqual([]);
     expect([...next].filter((id) => first.has(id))).toEqual([]);
   });
