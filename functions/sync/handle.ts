@@ -63,7 +63,7 @@ export async function handleSyncMessage(
   const logger = base.child({ subscriptionId: message.subscriptionId, kind: message.kind });
   const sub = await readSubscription(deps.db, message.subscriptionId);
   if (!sub) return unknownSubscription(deps, message, logger);
-  if (message.kind === 'roll') return rollWindow(deps, message.subscriptionId, logger);
+  if (message.kind === 'roll') return rollWindow(deps, message.subscriptionId, sub, logger);
   if (message.kind === 'resync') {
     const sync = await runSync(deps, message.subscriptionId, {
       full: message.full,
@@ -93,9 +93,11 @@ export async function handleSyncMessage(
 async function rollWindow(
   deps: SyncDeps,
   subscriptionId: string,
+  sub: SubscriptionDoc,
   logger: SyncDeps['logger'],
 ): Promise<HandleResult> {
-  const rolled = await rollSubscriptionWindow(deps.db, subscriptionId, (deps.clock ?? Date.now)(), {
+  const now = (deps.clock ?? Date.now)();
+  const rolled = await rollSubscriptionWindow(deps.db, subscriptionId, sub, now, {
     daysBack: deps.config.occurrenceDaysBack,
     daysAhead: deps.config.occurrenceDaysAhead,
     logger,
