@@ -7,6 +7,7 @@ import { ConfigError, parseConfig, type RenewalConfig } from '../config.js';
 import { log as processLog, registerSecret, type Logger } from '../log.js';
 import { renewChannelsCore, type RenewalDeps } from './core.js';
 import { pubsubEnqueuer, type Enqueuer } from './enqueue.js';
+import { outsideRequestDomain } from '../outside-domain.js';
 
 export interface RenewalFunctionOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -67,7 +68,10 @@ export function createRenewChannels(options: RenewalFunctionOptions = {}): HttpF
         res.status(500).type('text/plain').send('server misconfigured\n');
         return;
       }
-      const run = (running ??= renewChannelsCore(rt.deps).finally(() => (running = undefined)));
+      const deps = rt.deps;
+      const run = (running ??= outsideRequestDomain(() => renewChannelsCore(deps)).finally(
+        () => (running = undefined),
+      ));
       const summary = await run;
       res.status(200).json(summary);
     } catch (err) {

@@ -2,6 +2,7 @@
 import type { HttpFunction, Request, Response } from '@google-cloud/functions-framework';
 import { ConfigError, parseConfig, type WebhookConfig } from '../config.js';
 import { log as processLog, type Logger } from '../log.js';
+import { outsideRequestDomain } from '../outside-domain.js';
 import { handleWebhook, type Publisher, type WebhookResponse } from './handler.js';
 import { pubsubPublisher } from './publisher.js';
 import { createSampler, type Sampler } from './sampler.js';
@@ -56,9 +57,10 @@ export function createWebhook(options: WebhookOptions = {}): HttpFunction {
           req.rawBody?.length ?? 0,
           Number.isFinite(announced) ? announced : 0,
         );
-        out = await handleWebhook(
-          { method: req.method, headers: req.headers, bodyBytes },
-          { config: rt.config, publisher: rt.publisher, logger, clock, sampler: rt.sampler },
+        const config = rt.config;
+        const deps = { config, publisher: rt.publisher, logger, clock, sampler: rt.sampler };
+        out = await outsideRequestDomain(() =>
+          handleWebhook({ method: req.method, headers: req.headers, bodyBytes }, deps),
         );
       }
     } catch (err) {

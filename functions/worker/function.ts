@@ -11,6 +11,7 @@ import type { LifecycleDeps } from '../channels/deps.js';
 import type { SyncDeps } from '../sync/deps.js';
 import { runSync } from '../sync/engine.js';
 import { handleSyncMessage, mustRedeliver, type IncomingSyncMessage } from '../sync/handle.js';
+import { outsideRequestDomain } from '../outside-domain.js';
 
 /** The Pub/Sub CloudEvent payload (google.cloud.pubsub.topic.v1.messagePublished). */
 export interface PubSubEventData {
@@ -120,7 +121,7 @@ export async function syncWorker(event: CloudEvent<unknown>): Promise<void> {
   let outcome = 'error';
   let redeliver = true;
   try {
-    const result = await handleSyncMessage(deps, incoming);
+    const result = await outsideRequestDomain(() => handleSyncMessage(deps, incoming));
     outcome = result.outcome;
     redeliver = mustRedeliver(result);
     if (redeliver) throw new RedeliverLaterError(result.outcome);
