@@ -28,6 +28,7 @@ export const KEYS = [
   'full_sync.docs_per_s',
   'full_sync.raw_write_docs_per_s',
   'full_sync.ratio_vs_raw',
+  'full_sync.cpu_ceiling_ratio',
   'full_sync.peak_rss_mb',
   'full_sync.big_events',
   'full_sync.big_peak_rss_mb',
