@@ -11,7 +11,7 @@ interface ActiveDomain {
  * uncaught error answers that request with a crash response. Everything created inside a domain is
  * paired with it: each promise and callback records the domain, and each callback enters and
  * leaves it — per document written in a first sync (measured: a 10,000-event first sync's worker CPU
- * 4.1–4.5 s inside the domain, 3.3 s outside; README "Benchmarks"). Work started through this
+ * 4.1–4.5 s inside the domain, 3.2–3.5 s outside; README "Benchmarks"). Work started through this
  * function creates its promises outside the domain. Its rejections still reach the caller as before;
  * what changes is an exception thrown from a bare callback inside it (a bug): the domain answered
  * only that request with a crash response, now functions-framework's process handler answers it and
