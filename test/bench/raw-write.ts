@@ -1,7 +1,7 @@
 // full_sync baseline, run as its own Node process: the fastest plain batched write of the documents the sync stored (events and occurrences), to the same emulator.
 // Usage: node --import tsx test/bench/raw-write.ts '{"projectId":"…","sources":["users/u/calendars/c/events", …]}'
-import { readFileSync } from 'node:fs';
 import { Firestore, type DocumentData } from '@google-cloud/firestore';
+import { cpuSecondsOf } from './proc.js';
 
 interface Input {
   projectId: string;
@@ -11,14 +11,6 @@ interface Input {
   quick?: boolean;
   /** The Firestore emulator's process: its CPU is measured per variant. */
   emulatorPid?: number;
-}
-
-/** User + system CPU seconds of a process (NaN when unknown). */
-function cpuSecondsOf(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 const input = JSON.parse(process.argv[2] ?? '{}') as Input;
@@ -69,10 +61,11 @@ for (const [i, [variant, run]] of variants.entries()) {
   if (input.quick && i !== 2 && i !== 3) continue;
   const t = performance.now();
   const cpu = process.cpuUsage();
-  const emulatorCpu = cpuSecondsOf(input.emulatorPid);
+  const emulatorCpu = input.emulatorPid === undefined ? NaN : cpuSecondsOf(input.emulatorPid);
   await run(`bench-raw/v${i}/docs`);
   const used = process.cpuUsage(cpu);
-  const emulatorCpuSeconds = cpuSecondsOf(input.emulatorPid) - emulatorCpu;
+  const emulatorCpuSeconds =
+    input.emulatorPid === undefined ? NaN : cpuSecondsOf(input.emulatorPid) - emulatorCpu;
   results.push({
     variant,
     docsPerS: docs.length / ((performance.now() - t) / 1000),
