@@ -1,7 +1,11 @@
 // End to end on the real stack (simulator → webhook → Pub/Sub push → syncWorker → Firestore): the seed's walk-through, edits, many users, listeners, renewal, the daily roll.
 import { Timestamp } from '@google-cloud/firestore';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_WINDOW, occurrenceWindow } from '../../functions/occurrences/model.js';
+import {
+  DEFAULT_WINDOW,
+  occurrenceWindow,
+  utcDayStart,
+} from '../../functions/occurrences/model.js';
 import { paths } from '../../functions/store/schema.js';
 import { seedDemoCalendar, storySteps } from '../../scripts/demo-calendar.js';
 import { emulatorsMissing } from '../harness/env.js';
@@ -342,7 +346,7 @@ describe.skipIf(emulatorsMissing() !== '')('calsync end to end', () => {
     // The worker rolled it: the day entering the window is back, and the roll is recorded.
     const rolled = await waitFor('the worker to roll the window', async () => {
       const sub = await f.readSub(subscriptionId);
-      return (sub.occurrencesRolledAt?.toMillis() ?? 0) >= now - (now % DAY) && sub;
+      return (sub.occurrencesRolledAt?.toMillis() ?? 0) >= utcDayStart(now) && sub;
     });
     expect(rolled.occurrencesRolledThrough?.toMillis()).toBe(
       occurrenceWindow(rolled.occurrencesRolledAt!.toMillis(), DEFAULT_WINDOW).end,

@@ -253,10 +253,9 @@ export async function connectedUser(w: World, name: string) {
   return { id, email, ref, read };
 }
 
-/** One renewal pass on a drained resync queue: its summary and the messages it enqueued. */
 /**
- * One renewal run and what it published: `messages` the syncs it enqueued (`resync`), `rolls` the
- * daily `roll` messages (decision 011).
+ * One renewal run on a drained queue and what it published: `messages` the syncs it enqueued
+ * (`resync`), `rolls` the daily `roll` messages (decision 011).
  */
 export async function renewAndPull(w: World) {
   await w.pull(100);
