@@ -57,8 +57,13 @@ export function createWebhook(options: WebhookOptions = {}): HttpFunction {
           req.rawBody?.length ?? 0,
           Number.isFinite(announced) ? announced : 0,
         );
-        const config = rt.config;
-        const deps = { config, publisher: rt.publisher, logger, clock, sampler: rt.sampler };
+        const deps = {
+          config: rt.config,
+          publisher: rt.publisher,
+          logger,
+          clock,
+          sampler: rt.sampler,
+        };
         out = await outsideRequestDomain(() =>
           handleWebhook({ method: req.method, headers: req.headers, bodyBytes }, deps),
         );
