@@ -142,6 +142,8 @@ async function firstSync(stack: LocalStack, world: BenchWorld, c: Connected, mes
     cpuSeconds,
     emulatorCpuSeconds,
     simulatorCpuSeconds,
+    /** The emulator process measured (the raw write measures the same one). */
+    emulatorPid: emulator,
     events,
     occurrences,
     idleMb: before.rssMb,
@@ -247,7 +249,7 @@ export async function benchSync(ctx: BenchContext): Promise<BenchResult> {
             projectId: stack.projectId,
             sources: [paths.events(c.uid, c.email), paths.occurrences(c.uid, c.email)],
             quick: ctx.quick,
-            emulatorPid: firestoreEmulatorPid(stack),
+            emulatorPid: first.emulatorPid,
           }),
         ],
         { ...process.env, NODE_OPTIONS: '' },
